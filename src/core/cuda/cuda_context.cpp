@@ -1,0 +1,76 @@
+#include "core/cuda/cuda_context.h"
+
+#include <array>
+#include <mutex>
+#include <string>
+
+#include "core/error.h"
+
+namespace laplex::cuda {
+
+namespace {
+
+constexpr int kMaxDevices = 16;
+
+struct DeviceState {
+  std::once_flag once;
+  cudaStream_t stream = nullptr;
+  cublasHandle_t cublas = nullptr;
+};
+
+// The per-device handles live for the whole process: CUDA streams and cuBLAS
+// handles are process resources, created once, like the CUDA context itself.
+DeviceState& state(int device) {
+  static std::array<DeviceState, kMaxDevices> states;
+  if (device < 0 || device >= kMaxDevices)
+    throw Error("cuda:" + std::to_string(device) + " is out of range");
+  DeviceState& s = states[device];
+  std::call_once(s.once, [&] {
+    check(cudaSetDevice(device), "cudaSetDevice");
+    check(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking), "cudaStreamCreate");
+    check(cublasCreate(&s.cublas), "cublasCreate");
+    check(cublasSetStream(s.cublas, s.stream), "cublasSetStream");
+  });
+  return s;
+}
+
+}  // namespace
+
+void check(cudaError_t status, const char* what) {
+  if (status != cudaSuccess)
+    throw Error(std::string(what) + ": " + cudaGetErrorString(status));
+}
+
+void check(cublasStatus_t status, const char* what) {
+  if (status != CUBLAS_STATUS_SUCCESS)
+    throw Error(std::string(what) + ": cuBLAS status " + std::to_string(static_cast<int>(status)));
+}
+
+void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
+
+cudaStream_t stream(int device) {
+  DeviceState& s = state(device);
+  check(cudaSetDevice(device), "cudaSetDevice");
+  return s.stream;
+}
+
+cublasHandle_t cublas(int device) {
+  stream(device);
+  return state(device).cublas;
+}
+
+void synchronize(int device) { check(cudaStreamSynchronize(stream(device)), "cudaStreamSynchronize"); }
+
+void copy_bytes(void* dst, bool dst_on_gpu, const void* src, bool src_on_gpu, std::size_t bytes,
+                int device) {
+  cudaStream_t s = stream(device);
+  const cudaMemcpyKind kind = dst_on_gpu ? (src_on_gpu ? cudaMemcpyDeviceToDevice
+                                                       : cudaMemcpyHostToDevice)
+                                         : cudaMemcpyDeviceToHost;
+  check(cudaMemcpyAsync(dst, src, bytes, kind, s), "cudaMemcpyAsync");
+  // Pageable host memory: the host side must stay valid until the copy is
+  // done, and the caller may free or read it right away.
+  if (!dst_on_gpu || !src_on_gpu) check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
+}
+
+}  // namespace laplex::cuda

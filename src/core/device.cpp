@@ -1,0 +1,43 @@
+#include "core/device.h"
+
+#include "core/error.h"
+
+#if LAPLEX_WITH_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace laplex {
+
+Device Device::parse(const std::string& text) {
+  if (text == "cpu") return cpu();
+  if (text == "auto") return cuda_available() ? cuda(0) : cpu();
+  if (text == "cuda") return cuda(0);
+  if (text.rfind("cuda:", 0) == 0) {
+    const std::string digits = text.substr(5);
+    if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos &&
+        digits.size() < 6)
+      return cuda(std::stoi(digits));
+  }
+  throw UsageError("unknown device '" + text + "' (expected auto, cpu, cuda or cuda:N)");
+}
+
+std::string Device::str() const {
+  return is_cpu() ? "cpu" : "cuda:" + std::to_string(index);
+}
+
+int cuda_device_count() {
+#if LAPLEX_WITH_CUDA
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    cudaGetLastError();  // clear the sticky "no device" error
+    return 0;
+  }
+  return count;
+#else
+  return 0;
+#endif
+}
+
+bool cuda_available() { return cuda_device_count() > 0; }
+
+}  // namespace laplex

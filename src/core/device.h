@@ -1,0 +1,28 @@
+#pragma once
+// Where a tensor lives: the host ("cpu") or a CUDA device ("cuda:N").
+#include <string>
+
+namespace laplex {
+
+struct Device {
+  enum class Kind { cpu, cuda };
+  Kind kind = Kind::cpu;
+  int index = 0;
+
+  static Device cpu() { return {}; }
+  static Device cuda(int index = 0) { return {Kind::cuda, index}; }
+  // "cpu", "cuda", "cuda:N", or "auto" (cuda:0 when a GPU is present);
+  // throws UsageError otherwise.
+  static Device parse(const std::string& text);
+
+  bool is_cpu() const { return kind == Kind::cpu; }
+  bool is_cuda() const { return kind == Kind::cuda; }
+  std::string str() const;
+  bool operator==(const Device&) const = default;
+};
+
+// True when laplex was built with CUDA and at least one GPU can be used.
+bool cuda_available();
+int cuda_device_count();
+
+}  // namespace laplex

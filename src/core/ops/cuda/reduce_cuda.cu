@@ -1,0 +1,113 @@
+#include "core/cuda/cuda_context.h"
+#include "core/ops/reduce_kernels.h"
+
+namespace laplex::cuda {
+
+namespace {
+
+// inner == 1: one block per row, a shared-memory tree over its threads.
+template <class T>
+__global__ void sum_rows_kernel(const T* x, T* out, std::int64_t rows, std::int64_t len) {
+  __shared__ T partial[kBlock];
+  for (std::int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
+    T acc = T(0);
+    for (std::int64_t r = threadIdx.x; r < len; r += blockDim.x) acc += x[row * len + r];
+    partial[threadIdx.x] = acc;
+    __syncthreads();
+    for (int width = blockDim.x / 2; width > 0; width /= 2) {
+      if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) out[row] = partial[0];
+    __syncthreads();
+  }
+}
+
+// inner > 1: one thread per output element; neighbouring threads read
+// neighbouring addresses, so the loads coalesce.
+template <class T>
+__global__ void sum_columns_kernel(const T* x, T* out, ReduceGeometry g) {
+  const std::int64_t total = g.outer * g.inner;
+  for (std::int64_t k = blockIdx.x * (std::int64_t)blockDim.x + threadIdx.x; k < total;
+       k += (std::int64_t)gridDim.x * blockDim.x) {
+    const std::int64_t o = k / g.inner, i = k % g.inner;
+    const T* base = x + o * g.reduced * g.inner + i;
+    T acc = T(0);
+    for (std::int64_t r = 0; r < g.reduced; ++r) acc += base[r * g.inner];
+    out[k] = acc;
+  }
+}
+
+template <class T>
+__global__ void max_kernel(const T* x, T* out, std::int64_t* index, ReduceGeometry g) {
+  const std::int64_t total = g.outer * g.inner;
+  for (std::int64_t k = blockIdx.x * (std::int64_t)blockDim.x + threadIdx.x; k < total;
+       k += (std::int64_t)gridDim.x * blockDim.x) {
+    const std::int64_t o = k / g.inner, i = k % g.inner;
+    const T* base = x + o * g.reduced * g.inner + i;
+    T best = base[0];
+    std::int64_t best_r = 0;
+    for (std::int64_t r = 1; r < g.reduced; ++r) {
+      const T v = base[r * g.inner];
+      if (v > best || (v != v && best == best)) {
+        best = v;
+        best_r = r;
+      }
+    }
+    out[k] = best;
+    if (index) index[k] = best_r;
+  }
+}
+
+template <class T>
+__global__ void cumsum_kernel(const T* x, T* out, ReduceGeometry g, bool reverse) {
+  const std::int64_t total = g.outer * g.inner;
+  for (std::int64_t k = blockIdx.x * (std::int64_t)blockDim.x + threadIdx.x; k < total;
+       k += (std::int64_t)gridDim.x * blockDim.x) {
+    const std::int64_t o = k / g.inner, i = k % g.inner;
+    T acc = T(0);
+    for (std::int64_t step = 0; step < g.reduced; ++step) {
+      const std::int64_t r = reverse ? g.reduced - 1 - step : step;
+      const std::int64_t at = (o * g.reduced + r) * g.inner + i;
+      acc += x[at];
+      out[at] = acc;
+    }
+  }
+}
+
+}  // namespace
+
+void reduce(ReduceOp op, const Tensor& x, const ReduceGeometry& g, const Tensor& out,
+            const Tensor& index) {
+  const int device = x.device().index;
+  cudaStream_t s = stream(device);
+  if (out.numel() == 0) return;
+  if (op == ReduceOp::max && g.reduced == 0) throw Error("max: reduction over an empty dim");
+  visit_floating(x.dtype(), "reduce", [&](auto tag) {
+    using T = decltype(tag);
+    if (op == ReduceOp::sum && g.inner == 1) {
+      const unsigned int blocks =
+          static_cast<unsigned int>(std::min<std::int64_t>(g.outer, 65535LL * 16));
+      sum_rows_kernel<<<blocks, kBlock, 0, s>>>(x.data<T>(), out.data<T>(), g.outer, g.reduced);
+    } else if (op == ReduceOp::sum) {
+      sum_columns_kernel<<<grid_for(g.outer * g.inner), kBlock, 0, s>>>(x.data<T>(),
+                                                                        out.data<T>(), g);
+    } else {
+      max_kernel<<<grid_for(g.outer * g.inner), kBlock, 0, s>>>(
+          x.data<T>(), out.data<T>(), index.defined() ? index.data<std::int64_t>() : nullptr, g);
+    }
+  });
+  check_launch("reduce kernel");
+}
+
+void cumsum(const Tensor& x, const ReduceGeometry& g, const Tensor& out, bool reverse) {
+  if (out.numel() == 0) return;
+  visit_floating(x.dtype(), "cumsum", [&](auto tag) {
+    using T = decltype(tag);
+    cumsum_kernel<<<grid_for(g.outer * g.inner), kBlock, 0, stream(x.device().index)>>>(
+        x.data<T>(), out.data<T>(), g, reverse);
+  });
+  check_launch("cumsum_kernel");
+}
+
+}  // namespace laplex::cuda

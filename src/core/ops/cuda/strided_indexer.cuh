@@ -1,0 +1,43 @@
+#pragma once
+// Maps a linear element index to per-operand offsets for K strided operands,
+// so one elementwise kernel serves contiguous, transposed and broadcast
+// views. Passed to kernels by value (it lives in the parameter space).
+#include <array>
+#include <cstdint>
+
+#include "core/error.h"
+#include "core/shape.h"
+
+namespace laplex::cuda {
+
+constexpr int kMaxRank = 8;
+
+template <int K>
+struct StridedIndexer {
+  int rank = 0;
+  std::int64_t shape[kMaxRank] = {};
+  std::int64_t strides[K][kMaxRank] = {};
+
+  __host__ __device__ void offsets(std::int64_t linear, std::int64_t (&out)[K]) const {
+    for (int k = 0; k < K; ++k) out[k] = 0;
+    for (int d = rank - 1; d >= 0; --d) {
+      const std::int64_t i = linear % shape[d];
+      linear /= shape[d];
+      for (int k = 0; k < K; ++k) out[k] += i * strides[k][d];
+    }
+  }
+};
+
+template <int K>
+StridedIndexer<K> make_indexer(const Shape& shape, const std::array<const Strides*, K>& strides) {
+  if (shape.size() > kMaxRank) throw Error("CUDA kernels support at most 8 dims");
+  StridedIndexer<K> ix;
+  ix.rank = static_cast<int>(shape.size());
+  for (int d = 0; d < ix.rank; ++d) {
+    ix.shape[d] = shape[d];
+    for (int k = 0; k < K; ++k) ix.strides[k][d] = (*strides[k])[d];
+  }
+  return ix;
+}
+
+}  // namespace laplex::cuda
