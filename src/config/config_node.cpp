@@ -1,0 +1,141 @@
+#include "config/config_node.h"
+
+#include <cstdint>
+#include <fstream>
+
+namespace laplex::config {
+
+namespace {
+
+template <class T>
+std::string type_label() {
+  if constexpr (std::is_same_v<T, bool>) return "a boolean";
+  else if constexpr (std::is_integral_v<T>) return "an integer";
+  else if constexpr (std::is_floating_point_v<T>) return "a number";
+  else if constexpr (std::is_same_v<T, std::string>) return "a string";
+  else return "a list";
+}
+
+int line_of(const YAML::Node& node) {
+  const auto mark = node.Mark();
+  return mark.line >= 0 ? mark.line + 1 : 0;
+}
+
+}  // namespace
+
+ConfigNode::ConfigNode(YAML::Node node, std::string file, std::string path)
+    : node_(std::move(node)),
+      file_(std::move(file)),
+      path_(std::move(path)),
+      used_(std::make_shared<std::set<std::string>>()) {
+  if (node_ && !node_.IsMap() && !node_.IsNull())
+    throw UsageError(where() + ": expected a mapping of keys to values");
+}
+
+std::string ConfigNode::where(const std::string& key) const {
+  int line = line_of(node_);
+  if (!key.empty() && node_.IsMap() && node_[key]) line = line_of(node_[key]);
+  std::string label = path_;
+  if (!key.empty()) label += (label.empty() ? "" : ".") + key;
+  return file_ + (line > 0 ? ":" + std::to_string(line) : "") + ": " +
+         (label.empty() ? "(top level)" : label);
+}
+
+void ConfigNode::fail(const std::string& key, const std::string& message) const {
+  throw UsageError(where(key) + ": " + message);
+}
+
+bool ConfigNode::has(const std::string& key) const {
+  return node_.IsMap() && node_[key] && !node_[key].IsNull();
+}
+
+void ConfigNode::accept(const std::string& key) { used_->insert(key); }
+
+template <class T>
+T ConfigNode::get(const std::string& key) {
+  used_->insert(key);
+  if (!has(key)) fail(key, "missing (expected " + type_label<T>() + ")");
+  try {
+    return node_[key].as<T>();
+  } catch (const YAML::Exception&) {
+    fail(key, "expected " + type_label<T>());
+  }
+}
+
+template <class T>
+T ConfigNode::get_or(const std::string& key, const T& fallback) {
+  used_->insert(key);
+  return has(key) ? get<T>(key) : fallback;
+}
+
+template bool ConfigNode::get<bool>(const std::string&);
+template std::int64_t ConfigNode::get<std::int64_t>(const std::string&);
+template double ConfigNode::get<double>(const std::string&);
+template std::string ConfigNode::get<std::string>(const std::string&);
+template std::vector<std::int64_t> ConfigNode::get<std::vector<std::int64_t>>(const std::string&);
+template std::vector<double> ConfigNode::get<std::vector<double>>(const std::string&);
+template std::vector<std::string> ConfigNode::get<std::vector<std::string>>(const std::string&);
+template bool ConfigNode::get_or<bool>(const std::string&, const bool&);
+template std::int64_t ConfigNode::get_or<std::int64_t>(const std::string&, const std::int64_t&);
+template double ConfigNode::get_or<double>(const std::string&, const double&);
+template std::string ConfigNode::get_or<std::string>(const std::string&, const std::string&);
+template std::vector<std::int64_t> ConfigNode::get_or<std::vector<std::int64_t>>(
+    const std::string&, const std::vector<std::int64_t>&);
+template std::vector<double> ConfigNode::get_or<std::vector<double>>(const std::string&,
+                                                                     const std::vector<double>&);
+template std::vector<std::string> ConfigNode::get_or<std::vector<std::string>>(
+    const std::string&, const std::vector<std::string>&);
+
+std::string ConfigNode::get_choice(const std::string& key, const std::vector<std::string>& choices,
+                                   const std::string& fallback) {
+  const std::string value = get_or<std::string>(key, fallback);
+  for (const auto& c : choices)
+    if (c == value) return value;
+  std::string list;
+  for (const auto& c : choices) list += (list.empty() ? "" : ", ") + c;
+  fail(key, "'" + value + "' is not one of " + list);
+}
+
+ConfigNode ConfigNode::child(const std::string& key) {
+  used_->insert(key);
+  if (!has(key)) return ConfigNode(YAML::Node(YAML::NodeType::Map), file_, path_ + "." + key);
+  if (!node_[key].IsMap()) fail(key, "expected a mapping");
+  return ConfigNode(node_[key], file_, path_.empty() ? key : path_ + "." + key);
+}
+
+std::vector<ConfigNode> ConfigNode::children(const std::string& key) {
+  used_->insert(key);
+  std::vector<ConfigNode> out;
+  if (!has(key)) return out;
+  const YAML::Node list = node_[key];
+  if (!list.IsSequence()) fail(key, "expected a list");
+  const std::string base = path_.empty() ? key : path_ + "." + key;
+  for (std::size_t i = 0; i < list.size(); ++i)
+    out.emplace_back(list[i], file_, base + "[" + std::to_string(i) + "]");
+  return out;
+}
+
+void ConfigNode::finish() const {
+  if (!node_.IsMap()) return;
+  for (const auto& entry : node_) {
+    const std::string key = entry.first.as<std::string>();
+    if (!used_->count(key)) {
+      const int line = line_of(entry.first);
+      throw UsageError(file_ + (line > 0 ? ":" + std::to_string(line) : "") + ": " +
+                       (path_.empty() ? key : path_ + "." + key) + ": unknown key");
+    }
+  }
+}
+
+YAML::Node load_yaml_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw UsageError(path + ": cannot open config file");
+  try {
+    return YAML::Load(in);
+  } catch (const YAML::ParserException& e) {
+    throw UsageError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " +
+                     e.msg);
+  }
+}
+
+}  // namespace laplex::config
