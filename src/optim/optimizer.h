@@ -1,30 +1,59 @@
 #pragma once
-// The optimizer interface: holds the parameters it updates and, per
-// parameter, whatever state its rule needs (momentum buffers, moments).
+// The optimizer interface. Parameters come in groups, each with its own
+// learning rate and weight decay (LAPLEX anchors usually want their own);
+// a schedule scales every group's base learning rate by one factor.
+#include <map>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
 
 namespace laplex::optim {
 
+struct ParamGroup {
+  std::vector<Tensor> params;
+  double lr = 0.01;            // base learning rate
+  double weight_decay = 0.0;
+  std::string name = "default";
+};
+
 class Optimizer {
  public:
-  explicit Optimizer(std::vector<Tensor> params) : params_(std::move(params)) {}
+  explicit Optimizer(std::vector<ParamGroup> groups);
   virtual ~Optimizer() = default;
 
-  // Applies one update from the parameters' current .grad() (parameters
-  // without a gradient are left alone).
-  virtual void step() = 0;
-  void zero_grad() {
-    for (Tensor& p : params_) p.zero_grad();
-  }
-  const std::vector<Tensor>& params() const { return params_; }
-  double lr() const { return lr_; }
-  void set_lr(double lr) { lr_ = lr; }
+  // One update from the parameters' current .grad() (parameters without a
+  // gradient are left alone).
+  void step();
+  void zero_grad();
+
+  std::vector<ParamGroup>& groups() { return groups_; }
+  const std::vector<ParamGroup>& groups() const { return groups_; }
+  // Effective lr of group g = groups()[g].lr * lr_factor().
+  void set_lr_factor(double factor) { lr_factor_ = factor; }
+  double lr_factor() const { return lr_factor_; }
+
+  // The optimizer's own state (moments, buffers, step counts) by name, for
+  // checkpoints; load_state_dict restores it exactly.
+  std::map<std::string, Tensor> state_dict() const;
+  void load_state_dict(const std::map<std::string, Tensor>& state);
 
  protected:
-  std::vector<Tensor> params_;
-  double lr_ = 0.0;
+  // Updates parameter `index` (counted over all groups) of group `group`.
+  virtual void update(std::size_t index, const Tensor& param, const Tensor& grad,
+                      const ParamGroup& group, double lr) = 0;
+  // Per-parameter state slots ("momentum_buffer", "exp_avg", ...): tensors
+  // shaped like the parameter, created on first use.
+  virtual std::vector<std::string> slot_names() const = 0;
+  Tensor& slot(std::size_t index, std::size_t slot);
+  bool has_slot(std::size_t index, std::size_t slot) const;
+  std::int64_t& step_count(std::size_t index) { return steps_[index]; }
+
+ private:
+  std::vector<ParamGroup> groups_;
+  double lr_factor_ = 1.0;
+  std::vector<std::vector<Tensor>> slots_;  // [param][slot]
+  std::vector<std::int64_t> steps_;         // per parameter, like torch's state['step']
 };
 
 }  // namespace laplex::optim

@@ -4,32 +4,29 @@
 
 namespace laplex::optim {
 
-Sgd::Sgd(std::vector<Tensor> params, SgdOptions options)
-    : Optimizer(std::move(params)), options_(options), buffers_(params_.size()) {
-  if (options.lr < 0) throw Error("sgd: lr must be >= 0");
-  if (options.momentum < 0) throw Error("sgd: momentum must be >= 0");
-  if (options.nesterov && options.momentum <= 0) throw Error("sgd: nesterov needs momentum > 0");
-  for (const Tensor& p : params_)
-    if (!p.is_contiguous()) throw Error("sgd: parameters must be contiguous");
-  lr_ = options.lr;
+Sgd::Sgd(std::vector<ParamGroup> groups, SgdOptions options)
+    : Optimizer(std::move(groups)), options_(options) {
+  if (options.momentum < 0) throw UsageError("sgd: momentum must be >= 0");
+  if (options.nesterov && options.momentum <= 0)
+    throw UsageError("sgd: nesterov needs momentum > 0");
 }
 
-void Sgd::step() {
-  for (std::size_t k = 0; k < params_.size(); ++k) {
-    const Tensor& p = params_[k];
-    Tensor grad = p.grad();
-    if (!grad.defined()) continue;
-    grad = grad.contiguous();
-    const bool first = options_.momentum > 0 && !buffers_[k].defined();
-    if (options_.momentum > 0 && first) buffers_[k] = Tensor::empty_like(p);
-    const SgdStep s{lr_, options_.momentum, options_.weight_decay, options_.nesterov, first};
-    if (use_cuda(p)) {
+void Sgd::update(std::size_t index, const Tensor& param, const Tensor& grad,
+                 const ParamGroup& group, double lr) {
+  Tensor buffer;
+  bool first = false;
+  if (options_.momentum > 0) {
+    first = !has_slot(index, 0);
+    if (first) slot(index, 0) = Tensor::empty_like(param);
+    buffer = slot(index, 0);
+  }
+  const SgdStep s{lr, options_.momentum, group.weight_decay, options_.nesterov, first};
+  if (use_cuda(param)) {
 #if LAPLEX_WITH_CUDA
-      cuda::sgd_step(p, grad, buffers_[k], s);
+    cuda::sgd_step(param, grad, buffer, s);
 #endif
-    } else {
-      cpu::sgd_step(p, grad, buffers_[k], s);
-    }
+  } else {
+    cpu::sgd_step(param, grad, buffer, s);
   }
 }
 

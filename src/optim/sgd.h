@@ -11,23 +11,21 @@
 namespace laplex::optim {
 
 struct SgdOptions {
-  double lr = 0.01;
   double momentum = 0.0;
-  double weight_decay = 0.0;
   bool nesterov = false;
 };
 
 class Sgd : public Optimizer {
  public:
-  Sgd(std::vector<Tensor> params, SgdOptions options);
-  void step() override;
-  // Momentum buffers, one per parameter (undefined before the first step).
-  const std::vector<Tensor>& momentum_buffers() const { return buffers_; }
-  std::vector<Tensor>& momentum_buffers() { return buffers_; }
+  Sgd(std::vector<ParamGroup> groups, SgdOptions options);
+
+ protected:
+  void update(std::size_t index, const Tensor& param, const Tensor& grad, const ParamGroup& group,
+              double lr) override;
+  std::vector<std::string> slot_names() const override { return {"momentum_buffer"}; }
 
  private:
   SgdOptions options_;
-  std::vector<Tensor> buffers_;
 };
 
 struct SgdStep {

@@ -1,0 +1,85 @@
+#include "optim/optimizer.h"
+
+namespace laplex::optim {
+
+Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)) {
+  std::size_t count = 0;
+  for (const auto& g : groups_) {
+    if (g.lr < 0) throw UsageError("optimizer: group '" + g.name + "' has a negative lr");
+    if (g.weight_decay < 0)
+      throw UsageError("optimizer: group '" + g.name + "' has a negative weight_decay");
+    for (const Tensor& p : g.params)
+      if (!p.is_contiguous()) throw Error("optimizer: parameters must be contiguous");
+    count += g.params.size();
+  }
+  slots_.resize(count);
+  steps_.assign(count, 0);
+}
+
+void Optimizer::step() {
+  std::size_t index = 0;
+  for (const auto& group : groups_) {
+    for (const Tensor& p : group.params) {
+      const Tensor grad = p.grad();
+      if (grad.defined()) {
+        ++steps_[index];
+        update(index, p, grad.contiguous(), group, group.lr * lr_factor_);
+      }
+      ++index;
+    }
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (auto& g : groups_)
+    for (Tensor& p : g.params) p.zero_grad();
+}
+
+Tensor& Optimizer::slot(std::size_t index, std::size_t slot) {
+  auto& slots = slots_[index];
+  if (slots.size() <= slot) slots.resize(slot_names().size());
+  return slots[slot];
+}
+
+bool Optimizer::has_slot(std::size_t index, std::size_t slot) const {
+  return slot < slots_[index].size() && slots_[index][slot].defined();
+}
+
+std::map<std::string, Tensor> Optimizer::state_dict() const {
+  std::map<std::string, Tensor> out;
+  const auto names = slot_names();
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    const std::string prefix = "param." + std::to_string(i) + ".";
+    out[prefix + "step"] = Tensor::from_vector<std::int64_t>({steps_[i]}, {1});
+    for (std::size_t s = 0; s < slots_[i].size(); ++s)
+      if (slots_[i][s].defined()) out[prefix + names[s]] = slots_[i][s];
+  }
+  out["lr_factor"] = Tensor::from_vector<double>({lr_factor_}, {1});
+  return out;
+}
+
+void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
+  const auto names = slot_names();
+  std::vector<Tensor> params;
+  for (const auto& g : groups_) params.insert(params.end(), g.params.begin(), g.params.end());
+  for (std::size_t i = 0; i < slots_.size(); ++i) {
+    const std::string prefix = "param." + std::to_string(i) + ".";
+    auto step = state.find(prefix + "step");
+    if (step == state.end())
+      throw UsageError("optimizer state: missing '" + prefix + "step' (was it saved for another model?)");
+    steps_[i] = static_cast<std::int64_t>(step->second.item());
+    slots_[i].assign(names.size(), Tensor());
+    for (std::size_t s = 0; s < names.size(); ++s) {
+      auto it = state.find(prefix + names[s]);
+      if (it == state.end()) continue;
+      if (it->second.shape() != params[i].shape())
+        throw UsageError("optimizer state: '" + prefix + names[s] + "' has shape " +
+                         shape_str(it->second.shape()) + ", parameter has " +
+                         shape_str(params[i].shape()));
+      slots_[i][s] = it->second.to(params[i].dtype()).to(params[i].device()).clone();
+    }
+  }
+  if (auto it = state.find("lr_factor"); it != state.end()) lr_factor_ = it->second.item();
+}
+
+}  // namespace laplex::optim

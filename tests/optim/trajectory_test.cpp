@@ -1,0 +1,139 @@
+// Replays tests/golden/optim_trajectories.json (scripts/golden_optim.py,
+// torch.optim in float64) and checks laplex's optimizers step for step.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "core/ops/elementwise.h"
+#include "core/ops/reduce.h"
+#include "optim/adam.h"
+#include "optim/schedule.h"
+#include "optim/sgd.h"
+
+namespace laplex::optim {
+namespace {
+
+struct Problem {
+  Tensor p, q;
+  Tensor cp, cq;
+};
+
+Problem make_problem() {
+  std::vector<double> p(5), q(6), cp(5), cq(6);
+  for (int i = 0; i < 5; ++i) {
+    p[i] = std::sin(0.7 * i + 0.3) * 1.5;
+    cp[i] = 0.5 + 0.1 * i;
+  }
+  for (int i = 0; i < 6; ++i) {
+    q[i] = std::cos(0.45 * i - 0.2);
+    cq[i] = 0.3 + 0.05 * i;
+  }
+  Problem pr{Tensor::from_vector(p, {5}), Tensor::from_vector(q, {2, 3}),
+             Tensor::from_vector(cp, {5}), Tensor::from_vector(cq, {2, 3})};
+  pr.p.set_requires_grad(true);
+  pr.q.set_requires_grad(true);
+  return pr;
+}
+
+Tensor loss(const Problem& pr) {
+  const Tensor lp = sum(sub(mul(mul(pr.cp, pow(pr.p, 4.0)), 0.25), mul(pr.p, 0.3)));
+  const Tensor lq =
+      sum(sub(add(mul(mul(pr.cq, pow(pr.q, 4.0)), 0.25), mul(square(pr.q), 0.2)), mul(pr.q, 0.1)));
+  return add(lp, lq);
+}
+
+Schedule schedule() {
+  Schedule s;
+  s.kind = "cosine";
+  s.warmup_steps = 3;
+  s.total_steps = 15;
+  s.min_factor = 0.1;
+  return s;
+}
+
+std::unique_ptr<Optimizer> make(const std::string& kind, const Problem& pr) {
+  std::vector<ParamGroup> groups = {{{pr.p}, 0.05, 0.01, "p"}, {{pr.q}, 0.02, 0.0, "q"}};
+  if (kind == "sgd_momentum") return std::make_unique<Sgd>(groups, SgdOptions{0.9, false});
+  if (kind == "sgd_nesterov") return std::make_unique<Sgd>(groups, SgdOptions{0.9, true});
+  AdamOptions options{0.9, 0.99, 1e-8, kind == "adamw"};
+  return std::make_unique<Adam>(groups, options);
+}
+
+void step(Optimizer& opt, const Problem& pr, std::int64_t k) {
+  opt.zero_grad();
+  loss(pr).backward();
+  opt.set_lr_factor(schedule().factor(k));
+  opt.step();
+}
+
+nlohmann::json golden() {
+  std::ifstream in(std::string(LAPLEX_SOURCE_DIR) + "/tests/golden/optim_trajectories.json");
+  return nlohmann::json::parse(in);
+}
+
+class Trajectory : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Trajectory, MatchesTorchEveryStep) {
+  const auto expected = golden()[GetParam()];
+  Problem pr = make_problem();
+  auto opt = make(GetParam(), pr);
+  for (std::int64_t k = 0; k < 20; ++k) {
+    step(*opt, pr, k);
+    const auto p = pr.p.to_vector<double>();
+    const auto q = pr.q.to_vector<double>();
+    for (int i = 0; i < 5; ++i) {
+      const double want = expected[k]["p"][i];
+      EXPECT_NEAR(p[i], want, 1e-6 * std::fabs(want) + 1e-12) << "step " << k << " p" << i;
+    }
+    for (int i = 0; i < 6; ++i) {
+      const double want = expected[k]["q"][i];
+      EXPECT_NEAR(q[i], want, 1e-6 * std::fabs(want) + 1e-12) << "step " << k << " q" << i;
+    }
+  }
+}
+
+TEST_P(Trajectory, SaveAndRestoreMidwayIsBitIdentical) {
+  Problem straight = make_problem();
+  auto a = make(GetParam(), straight);
+  for (std::int64_t k = 0; k < 20; ++k) step(*a, straight, k);
+
+  Problem first = make_problem();
+  auto b = make(GetParam(), first);
+  for (std::int64_t k = 0; k < 10; ++k) step(*b, first, k);
+  const auto state = b->state_dict();
+
+  Problem resumed = make_problem();
+  resumed.p.detach().copy_(first.p);
+  resumed.q.detach().copy_(first.q);
+  auto c = make(GetParam(), resumed);
+  c->load_state_dict(state);
+  for (std::int64_t k = 10; k < 20; ++k) step(*c, resumed, k);
+
+  EXPECT_EQ(resumed.p.to_vector<double>(), straight.p.to_vector<double>());
+  EXPECT_EQ(resumed.q.to_vector<double>(), straight.q.to_vector<double>());
+}
+
+INSTANTIATE_TEST_SUITE_P(Torch, Trajectory,
+                         ::testing::Values("sgd_momentum", "sgd_nesterov", "adam", "adamw"));
+
+TEST(Schedule, ShapesAndValidation) {
+  Schedule s;
+  s.kind = "step";
+  s.step_size = 5;
+  s.gamma = 0.5;
+  EXPECT_DOUBLE_EQ(s.factor(4), 1.0);
+  EXPECT_DOUBLE_EQ(s.factor(5), 0.5);
+  EXPECT_DOUBLE_EQ(s.factor(12), 0.25);
+  const Schedule c = schedule();
+  EXPECT_DOUBLE_EQ(c.factor(0), 0.0);
+  EXPECT_DOUBLE_EQ(c.factor(3), 1.0);
+  EXPECT_NEAR(c.factor(18), 0.1, 1e-12);
+  s.kind = "linearish";
+  EXPECT_THROW(s.validate(), UsageError);
+}
+
+}  // namespace
+}  // namespace laplex::optim
