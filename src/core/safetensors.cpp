@@ -1,0 +1,163 @@
+#include "core/safetensors.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+namespace laplex {
+
+namespace {
+
+std::string safetensors_dtype(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return "F32";
+    case DType::f64: return "F64";
+    case DType::i32: return "I32";
+    case DType::i64: return "I64";
+  }
+  return "?";
+}
+
+bool parse_safetensors_dtype(const std::string& name, DType& out) {
+  if (name == "F32") out = DType::f32;
+  else if (name == "F64") out = DType::f64;
+  else if (name == "I32") out = DType::i32;
+  else if (name == "I64") out = DType::i64;
+  else return false;
+  return true;
+}
+
+// A header is padded with spaces to a multiple of 8 so the data that
+// follows stays aligned, as the reference implementation does.
+constexpr std::size_t kHeaderAlign = 8;
+// A sane cap against garbage length fields (the reference caps at 100 MB).
+constexpr std::uint64_t kMaxHeader = 100u << 20;
+
+}  // namespace
+
+void write_safetensors(const std::string& path, const std::map<std::string, Tensor>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  nlohmann::json header = nlohmann::json::object();
+  std::vector<Tensor> host;
+  std::uint64_t offset = 0;
+  for (const auto& [name, tensor] : tensors) {
+    if (name == "__metadata__") throw Error("safetensors: '__metadata__' is not a tensor name");
+    Tensor t = tensor.detach().to(Device::cpu()).contiguous();
+    const std::uint64_t bytes = t.numel() * dtype_size(t.dtype());
+    header[name] = {{"dtype", safetensors_dtype(t.dtype())},
+                    {"shape", t.shape()},
+                    {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+    host.push_back(t);
+  }
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::string text = header.dump();
+  text.append((kHeaderAlign - text.size() % kHeaderAlign) % kHeaderAlign, ' ');
+
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) throw Error(path + ": cannot open for writing");
+  const std::uint64_t length = text.size();
+  unsigned char prefix[8];
+  for (int i = 0; i < 8; ++i) prefix[i] = static_cast<unsigned char>(length >> (8 * i));
+  out.write(reinterpret_cast<const char*>(prefix), 8);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  for (const Tensor& t : host)
+    out.write(static_cast<const char*>(t.raw_data()),
+              static_cast<std::streamsize>(t.numel() * dtype_size(t.dtype())));
+  out.flush();
+  if (!out) throw Error(path + ": write failed (disk full?)");
+}
+
+SafetensorsFile read_safetensors(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) throw UsageError(path + ": cannot open safetensors file");
+  const std::uint64_t file_size = static_cast<std::uint64_t>(in.tellg());
+  in.seekg(0);
+  auto fail = [&](const std::string& what) -> void {
+    throw UsageError(path + ": not a valid safetensors file: " + what);
+  };
+  if (file_size < 8) fail("shorter than the 8-byte header length");
+  unsigned char prefix[8];
+  in.read(reinterpret_cast<char*>(prefix), 8);
+  std::uint64_t length = 0;
+  for (int i = 0; i < 8; ++i) length |= static_cast<std::uint64_t>(prefix[i]) << (8 * i);
+  if (length > kMaxHeader || 8 + length > file_size)
+    fail("header length " + std::to_string(length) + " does not fit in a file of " +
+         std::to_string(file_size) + " bytes (truncated?)");
+  std::string text(length, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(length));
+
+  nlohmann::json header;
+  try {
+    header = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    fail(std::string("header is not JSON (") + e.what() + ")");
+  }
+  if (!header.is_object()) fail("header is not a JSON object");
+
+  SafetensorsFile file;
+  struct Entry {
+    std::string name;
+    DType dtype;
+    Shape shape;
+    std::uint64_t begin, end;
+  };
+  std::vector<Entry> entries;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") {
+      if (!it.value().is_object()) fail("__metadata__ is not an object");
+      for (auto m = it.value().begin(); m != it.value().end(); ++m) {
+        if (!m.value().is_string()) fail("__metadata__." + m.key() + " is not a string");
+        file.metadata[m.key()] = m.value().get<std::string>();
+      }
+      continue;
+    }
+    const auto& v = it.value();
+    Entry e;
+    e.name = it.key();
+    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") ||
+        !v.contains("data_offsets") || !v["dtype"].is_string() || !v["shape"].is_array() ||
+        !v["data_offsets"].is_array() || v["data_offsets"].size() != 2)
+      fail("entry '" + e.name + "' lacks dtype, shape or data_offsets");
+    if (!parse_safetensors_dtype(v["dtype"].get<std::string>(), e.dtype))
+      fail("entry '" + e.name + "' has unsupported dtype " + v["dtype"].get<std::string>());
+    for (const auto& d : v["shape"]) {
+      if (!d.is_number_unsigned()) fail("entry '" + e.name + "' has a bad shape");
+      e.shape.push_back(d.get<std::int64_t>());
+    }
+    if (!v["data_offsets"][0].is_number_unsigned() || !v["data_offsets"][1].is_number_unsigned())
+      fail("entry '" + e.name + "' has bad data_offsets");
+    e.begin = v["data_offsets"][0].get<std::uint64_t>();
+    e.end = v["data_offsets"][1].get<std::uint64_t>();
+    if (e.end < e.begin ||
+        e.end - e.begin != static_cast<std::uint64_t>(numel(e.shape)) * dtype_size(e.dtype))
+      fail("entry '" + e.name + "' has data_offsets that do not match its shape and dtype");
+    entries.push_back(std::move(e));
+  }
+  // The tensors must tile the data section exactly: no gaps, no overlaps.
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
+  std::uint64_t expected = 0;
+  for (const auto& e : entries) {
+    if (e.begin != expected) fail("tensor data of '" + e.name + "' overlaps or leaves a gap");
+    expected = e.end;
+  }
+  const std::uint64_t data_size = file_size - 8 - length;
+  if (expected != data_size)
+    fail("data section holds " + std::to_string(data_size) + " bytes, the header describes " +
+         std::to_string(expected) + " (truncated?)");
+  const std::uint64_t data_start = 8 + length;
+  for (const auto& e : entries) {
+    Tensor t = Tensor::empty(e.shape, e.dtype);
+    in.seekg(static_cast<std::streamoff>(data_start + e.begin));
+    in.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(e.end - e.begin));
+    if (!in) fail("could not read the data of '" + e.name + "'");
+    file.tensors.emplace(e.name, t);
+  }
+  return file;
+}
+
+}  // namespace laplex

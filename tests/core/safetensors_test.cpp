@@ -1,0 +1,54 @@
+#include "core/safetensors.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace laplex {
+namespace {
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("laplex_" + name)).string();
+}
+
+TEST(Safetensors, RoundTripEveryDtypeAndMetadata) {
+  const std::string path = temp_path("roundtrip.safetensors");
+  std::map<std::string, Tensor> tensors = {
+      {"model.0.weight", Tensor::from_vector<float>({1, 2, 3, 4, 5, 6}, {2, 3})},
+      {"model.0.t", Tensor::from_vector<double>({0.5}, {1})},
+      {"counts", Tensor::from_vector<std::int64_t>({7, 8}, {2})},
+      {"labels", Tensor::from_vector<std::int32_t>({-1}, {1})},
+      {"scalar", Tensor::scalar(2.5)}};
+  write_safetensors(path, tensors, {{"step", "12"}, {"config", "a: 1\n"}});
+  const auto file = read_safetensors(path);
+  EXPECT_EQ(file.metadata.at("step"), "12");
+  EXPECT_EQ(file.metadata.at("config"), "a: 1\n");
+  ASSERT_EQ(file.tensors.size(), tensors.size());
+  EXPECT_EQ(file.tensors.at("model.0.weight").shape(), (Shape{2, 3}));
+  EXPECT_EQ(file.tensors.at("model.0.weight").to_vector<float>(),
+            tensors["model.0.weight"].to_vector<float>());
+  EXPECT_EQ(file.tensors.at("counts").to_vector<std::int64_t>(), (std::vector<std::int64_t>{7, 8}));
+  EXPECT_EQ(file.tensors.at("scalar").dim(), 0);
+  std::filesystem::remove(path);
+}
+
+TEST(Safetensors, TruncatedAndForeignFilesAreUsageErrors) {
+  const std::string path = temp_path("truncated.safetensors");
+  write_safetensors(path, {{"w", Tensor::ones({100})}});
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 10);
+  try {
+    read_safetensors(path);
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("truncated"), std::string::npos) << e.what();
+  }
+  std::ofstream(path, std::ios::trunc) << "hello, this is not a checkpoint";
+  EXPECT_THROW(read_safetensors(path), UsageError);
+  std::filesystem::remove(path);
+  EXPECT_THROW(read_safetensors(path), UsageError);  // missing
+}
+
+}  // namespace
+}  // namespace laplex
