@@ -1,0 +1,120 @@
+#include "apps/train/checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "core/safetensors.h"
+
+namespace laplex::train {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// fsync a file or directory so a rename that follows is durable.
+void sync_path(const fs::path& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY);
+  if (fd < 0) throw Error(path.string() + ": cannot open to sync");
+  const int status = ::fsync(fd);
+  ::close(fd);
+  if (status != 0) throw Error(path.string() + ": fsync failed");
+}
+
+std::string step_name(std::int64_t step) {
+  char name[32];
+  std::snprintf(name, sizeof name, "step-%08lld", static_cast<long long>(step));
+  return name;
+}
+
+void prune(const fs::path& checkpoints, int keep_last) {
+  if (keep_last <= 0) return;
+  std::vector<fs::path> steps;
+  for (const auto& entry : fs::directory_iterator(checkpoints)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && name.rfind("step-", 0) == 0 && name.find('.') == std::string::npos)
+      steps.push_back(entry.path());
+  }
+  std::sort(steps.begin(), steps.end());
+  for (std::size_t i = 0; i + keep_last < steps.size(); ++i) fs::remove_all(steps[i]);
+}
+
+}  // namespace
+
+std::string write_checkpoint(const std::string& run_dir, std::int64_t step,
+                             const Checkpoint& checkpoint, int keep_last) {
+  const fs::path checkpoints = fs::path(run_dir) / "checkpoints";
+  fs::create_directories(checkpoints);
+  const std::string name = step_name(step);
+  const fs::path final_dir = checkpoints / name;
+  const fs::path temp_dir = checkpoints / (name + ".tmp-" + std::to_string(::getpid()));
+  fs::remove_all(temp_dir);
+  fs::create_directories(temp_dir);
+
+  auto model_metadata = checkpoint.model_metadata;
+  model_metadata["format_version"] = kCheckpointFormatVersion;
+  model_metadata["step"] = std::to_string(step);
+  write_safetensors((temp_dir / "model.safetensors").string(), checkpoint.model, model_metadata);
+  auto train_metadata = checkpoint.train_metadata;
+  train_metadata["format_version"] = kCheckpointFormatVersion;
+  train_metadata["step"] = std::to_string(step);
+  write_safetensors((temp_dir / "train_state.safetensors").string(), checkpoint.train_state,
+                    train_metadata);
+  sync_path(temp_dir / "model.safetensors");
+  sync_path(temp_dir / "train_state.safetensors");
+  sync_path(temp_dir);
+
+  fs::remove_all(final_dir);  // re-saving the same step replaces it
+  fs::rename(temp_dir, final_dir);
+  sync_path(checkpoints);
+
+  const fs::path latest_temp = checkpoints / ("latest.tmp-" + std::to_string(::getpid()));
+  {
+    std::ofstream out(latest_temp, std::ios::trunc);
+    out << name << "\n";
+    if (!out) throw Error(latest_temp.string() + ": write failed");
+  }
+  sync_path(latest_temp);
+  fs::rename(latest_temp, checkpoints / "latest");
+  sync_path(checkpoints);
+  prune(checkpoints, keep_last);
+  return final_dir.string();
+}
+
+std::string resolve_checkpoint_dir(const std::string& path) {
+  const fs::path p(path);
+  if (fs::exists(p / "model.safetensors")) return p.string();
+  const fs::path latest = p / "checkpoints" / "latest";
+  if (fs::exists(latest)) {
+    std::ifstream in(latest);
+    std::string name;
+    std::getline(in, name);
+    const fs::path dir = p / "checkpoints" / name;
+    if (name.empty() || !fs::exists(dir / "model.safetensors"))
+      throw UsageError(latest.string() + ": names '" + name + "', which is not a checkpoint");
+    return dir.string();
+  }
+  if (!fs::exists(p)) throw UsageError(path + ": no such checkpoint or run directory");
+  throw UsageError(path + ": not a checkpoint (no model.safetensors) nor a run directory "
+                   "(no checkpoints/latest)");
+}
+
+Checkpoint read_checkpoint(const std::string& step_dir, bool with_train_state) {
+  Checkpoint out;
+  auto model = read_safetensors((fs::path(step_dir) / "model.safetensors").string());
+  out.model = std::move(model.tensors);
+  out.model_metadata = std::move(model.metadata);
+  if (with_train_state) {
+    auto state = read_safetensors((fs::path(step_dir) / "train_state.safetensors").string());
+    out.train_state = std::move(state.tensors);
+    out.train_metadata = std::move(state.metadata);
+  }
+  return out;
+}
+
+}  // namespace laplex::train

@@ -1,0 +1,38 @@
+#pragma once
+// Checkpoint directories: <run_dir>/checkpoints/step-NNNNNNNN/ holding
+// model.safetensors (weights named by module path; metadata: config YAML,
+// step, epoch, format version) and train_state.safetensors (optimizer,
+// schedule step, RNG and loader position). A checkpoint is written under a
+// temporary name, synced, then renamed; the `latest` pointer is replaced
+// last. A crash at any point leaves either the old or the new checkpoint,
+// never a half one that looks complete.
+#include <map>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace laplex::train {
+
+inline constexpr const char* kCheckpointFormatVersion = "1";
+
+struct Checkpoint {
+  std::map<std::string, Tensor> model;
+  std::map<std::string, std::string> model_metadata;
+  std::map<std::string, Tensor> train_state;
+  std::map<std::string, std::string> train_metadata;
+};
+
+// Writes the checkpoint for `step`, updates `latest`, then keeps only the
+// newest `keep_last` step directories (0 keeps all). Returns its directory.
+std::string write_checkpoint(const std::string& run_dir, std::int64_t step,
+                             const Checkpoint& checkpoint, int keep_last);
+
+// A step directory, or a run directory meaning the step that its
+// checkpoints/latest names. UsageError when neither exists.
+std::string resolve_checkpoint_dir(const std::string& path);
+
+// Reads both files (train_state only when `with_train_state`). Missing or
+// damaged files are UsageErrors naming the file.
+Checkpoint read_checkpoint(const std::string& step_dir, bool with_train_state);
+
+}  // namespace laplex::train

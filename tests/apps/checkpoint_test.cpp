@@ -1,0 +1,51 @@
+#include "apps/train/checkpoint.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace laplex::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+Checkpoint sample(float value) {
+  Checkpoint c;
+  c.model["model.0.weight"] = Tensor::full({2, 2}, value);
+  c.model_metadata["config"] = "model: {}\n";
+  c.train_state["optimizer.param.0.step"] = Tensor::from_vector<std::int64_t>({3}, {1});
+  return c;
+}
+
+TEST(Checkpoint, LatestPointerKeepLastAndResolve) {
+  const fs::path run = fs::temp_directory_path() / "laplex_checkpoint_test";
+  fs::remove_all(run);
+  for (int step : {10, 20, 30}) write_checkpoint(run.string(), step, sample(float(step)), 2);
+  EXPECT_FALSE(fs::exists(run / "checkpoints/step-00000010"));
+  EXPECT_TRUE(fs::exists(run / "checkpoints/step-00000020"));
+  const std::string dir = resolve_checkpoint_dir(run.string());
+  EXPECT_EQ(fs::path(dir).filename(), "step-00000030");
+  const Checkpoint back = read_checkpoint(dir, true);
+  EXPECT_EQ(back.model.at("model.0.weight").to_vector<float>()[0], 30.0f);
+  EXPECT_EQ(back.model_metadata.at("step"), "30");
+  EXPECT_EQ(back.model_metadata.at("format_version"), kCheckpointFormatVersion);
+  EXPECT_EQ(back.train_state.size(), 1u);
+  // No temporary leftovers.
+  for (const auto& entry : fs::directory_iterator(run / "checkpoints"))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos);
+  fs::remove_all(run);
+}
+
+TEST(Checkpoint, BadPathsAreUsageErrors) {
+  const fs::path run = fs::temp_directory_path() / "laplex_checkpoint_bad";
+  fs::remove_all(run);
+  EXPECT_THROW(resolve_checkpoint_dir(run.string()), UsageError);
+  fs::create_directories(run / "checkpoints");
+  std::ofstream(run / "checkpoints/latest") << "step-00000099\n";
+  EXPECT_THROW(resolve_checkpoint_dir(run.string()), UsageError);
+  fs::remove_all(run);
+}
+
+}  // namespace
+}  // namespace laplex::train
