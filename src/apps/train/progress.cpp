@@ -1,0 +1,50 @@
+#include "apps/train/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace laplex::train {
+
+Progress::Progress(std::int64_t total_steps, std::int64_t every, bool terminal)
+    : total_(total_steps),
+      every_(every > 0 ? every : 1),
+      terminal_(terminal),
+      start_(std::chrono::steady_clock::now()) {}
+
+bool Progress::stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
+
+double Progress::items_per_second() const {
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  return seconds > 0 ? static_cast<double>(items_) / seconds : 0.0;
+}
+
+void Progress::update(std::int64_t step, std::int64_t epoch, double loss, std::int64_t items) {
+  items_ += items;
+  ++steps_;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double per_step = seconds / static_cast<double>(steps_);
+  const double eta = per_step * static_cast<double>(total_ > step ? total_ - step : 0);
+  if (terminal_) {
+    const int width = 30;
+    const int filled = total_ > 0 ? static_cast<int>(width * step / total_) : 0;
+    std::string bar(filled, '#');
+    bar.resize(width, '.');
+    std::fprintf(stderr, "\r[%s] step %lld/%lld epoch %lld loss %.4f %.0f items/s ETA %.0fs   ",
+                 bar.c_str(), static_cast<long long>(step), static_cast<long long>(total_),
+                 static_cast<long long>(epoch), loss, items_per_second(), eta);
+    std::fflush(stderr);
+  } else if (step % every_ == 0 || step == total_) {
+    std::fprintf(stderr, "step %lld/%lld epoch %lld loss %.4f %.0f items/s ETA %.0fs\n",
+                 static_cast<long long>(step), static_cast<long long>(total_),
+                 static_cast<long long>(epoch), loss, items_per_second(), eta);
+  }
+}
+
+void Progress::finish() {
+  if (terminal_) std::fprintf(stderr, "\n");
+}
+
+}  // namespace laplex::train

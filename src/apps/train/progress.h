@@ -1,0 +1,27 @@
+#pragma once
+// Progress reporting: a live bar (step, loss, items/s, ETA) redrawn in place
+// when stderr is a terminal, plain log lines every `every` steps otherwise
+// (files and cluster logs do not want carriage returns).
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace laplex::train {
+
+class Progress {
+ public:
+  Progress(std::int64_t total_steps, std::int64_t every, bool terminal);
+  // Called after each step with the items (examples) it processed.
+  void update(std::int64_t step, std::int64_t epoch, double loss, std::int64_t items);
+  void finish();
+  double items_per_second() const;
+  static bool stderr_is_terminal();
+
+ private:
+  std::int64_t total_, every_;
+  bool terminal_;
+  std::chrono::steady_clock::time_point start_;
+  std::int64_t items_ = 0, steps_ = 0;
+};
+
+}  // namespace laplex::train
