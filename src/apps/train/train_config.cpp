@@ -1,0 +1,196 @@
+#include "apps/train/train_config.h"
+
+#include <filesystem>
+
+#include "config/config_node.h"
+
+namespace laplex::train {
+
+using config::ConfigNode;
+
+namespace {
+
+std::vector<std::string> split_path(const std::string& path) {
+  std::vector<std::string> parts;
+  std::string part;
+  for (char c : path) {
+    if (c == '.') {
+      parts.push_back(part);
+      part.clear();
+    } else {
+      part += c;
+    }
+  }
+  parts.push_back(part);
+  return parts;
+}
+
+bool is_index(const std::string& s) {
+  return !s.empty() && s.size() < 9 && s.find_first_not_of("0123456789") == std::string::npos;
+}
+
+DataConfig parse_data(ConfigNode node) {
+  DataConfig d;
+  d.dataset = node.get_choice("dataset", {"fashion_mnist", "npy", "synthetic"}, d.dataset);
+  d.root = node.get_or<std::string>("root", d.root);
+  d.train_inputs = node.get_or<std::string>("train_inputs", "");
+  d.train_labels = node.get_or<std::string>("train_labels", "");
+  d.test_inputs = node.get_or<std::string>("test_inputs", "");
+  d.test_labels = node.get_or<std::string>("test_labels", "");
+  d.batch_size = node.get_or<std::int64_t>("batch_size", d.batch_size);
+  d.eval_batch_size = node.get_or<std::int64_t>("eval_batch_size", d.eval_batch_size);
+  d.shuffle = node.get_or<bool>("shuffle", d.shuffle);
+  d.flip = node.get_or<bool>("flip", d.flip);
+  d.crop_padding = node.get_or<std::int64_t>("crop_padding", d.crop_padding);
+  d.mean = node.get_or<std::vector<double>>("mean", {});
+  d.std = node.get_or<std::vector<double>>("std", {});
+  d.synthetic_train = node.get_or<std::int64_t>("synthetic_train", d.synthetic_train);
+  d.synthetic_test = node.get_or<std::int64_t>("synthetic_test", d.synthetic_test);
+  d.synthetic_features = node.get_or<std::int64_t>("synthetic_features", d.synthetic_features);
+  d.synthetic_classes = node.get_or<std::int64_t>("synthetic_classes", d.synthetic_classes);
+  if (d.batch_size < 1) node.fail("batch_size", "must be >= 1");
+  if (d.eval_batch_size < 1) node.fail("eval_batch_size", "must be >= 1");
+  if (d.crop_padding < 0) node.fail("crop_padding", "must be >= 0");
+  if (d.mean.size() != d.std.size()) node.fail("std", "must have as many entries as mean");
+  for (double s : d.std)
+    if (!(s > 0)) node.fail("std", "entries must be > 0");
+  if (d.dataset == "npy" && (d.train_inputs.empty() || d.test_inputs.empty()))
+    node.fail("train_inputs", "dataset npy needs train_inputs and test_inputs (.npy files)");
+  node.finish();
+  return d;
+}
+
+OptimizerConfig parse_optimizer(ConfigNode node) {
+  OptimizerConfig o;
+  o.type = node.get_choice("type", {"sgd", "adam", "adamw"}, o.type);
+  o.lr = node.get_or<double>("lr", o.lr);
+  o.weight_decay = node.get_or<double>("weight_decay", o.type == "adamw" ? 0.01 : 0.0);
+  o.momentum = node.get_or<double>("momentum", o.momentum);
+  o.nesterov = node.get_or<bool>("nesterov", o.nesterov);
+  const auto betas = node.get_or<std::vector<double>>("betas", {o.beta1, o.beta2});
+  if (betas.size() != 2) node.fail("betas", "expected two numbers [beta1, beta2]");
+  o.beta1 = betas[0];
+  o.beta2 = betas[1];
+  o.eps = node.get_or<double>("eps", o.eps);
+  o.clip_grad_norm = node.get_or<double>("clip_grad_norm", 0.0);
+  if (!(o.lr >= 0)) node.fail("lr", "must be >= 0");
+  for (auto& g : node.children("groups")) {
+    optim::GroupRule rule;
+    rule.name = g.get<std::string>("name");
+    rule.patterns = g.get<std::vector<std::string>>("patterns");
+    if (g.has("lr")) rule.lr = g.get<double>("lr");
+    if (g.has("weight_decay")) rule.weight_decay = g.get<double>("weight_decay");
+    g.accept("lr");
+    g.accept("weight_decay");
+    g.finish();
+    o.groups.push_back(rule);
+  }
+  node.finish();
+  return o;
+}
+
+optim::Schedule parse_schedule(ConfigNode node) {
+  optim::Schedule s;
+  s.kind = node.get_choice("kind", {"constant", "step", "cosine"}, s.kind);
+  s.warmup_steps = node.get_or<std::int64_t>("warmup_steps", 0);
+  s.warmup_start = node.get_or<double>("warmup_start", 0.0);
+  s.step_size = node.get_or<std::int64_t>("step_size", 1);
+  s.gamma = node.get_or<double>("gamma", 0.1);
+  s.total_steps = node.get_or<std::int64_t>("total_steps", 0);  // 0: filled from the run length
+  s.min_factor = node.get_or<double>("min_factor", 0.0);
+  node.finish();
+  return s;
+}
+
+LoopConfig parse_loop(ConfigNode node) {
+  LoopConfig l;
+  l.epochs = node.get_or<std::int64_t>("epochs", l.epochs);
+  l.max_steps = node.get_or<std::int64_t>("max_steps", 0);
+  l.log_every = node.get_or<std::int64_t>("log_every", l.log_every);
+  l.checkpoint_every = node.get_or<std::int64_t>("checkpoint_every", 0);
+  l.keep_last = static_cast<int>(node.get_or<std::int64_t>("keep_last", l.keep_last));
+  l.label_smoothing = node.get_or<double>("label_smoothing", 0.0);
+  if (l.epochs < 1) node.fail("epochs", "must be >= 1");
+  if (!(l.label_smoothing >= 0 && l.label_smoothing < 1))
+    node.fail("label_smoothing", "must be in [0, 1)");
+  node.finish();
+  return l;
+}
+
+}  // namespace
+
+void apply_override(YAML::Node& root, const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw UsageError("--set " + assignment + ": expected key=value (e.g. optimizer.lr=0.01)");
+  const std::string key = assignment.substr(0, eq);
+  YAML::Node value;
+  try {
+    value = YAML::Load(assignment.substr(eq + 1));
+  } catch (const YAML::Exception& e) {
+    throw UsageError("--set " + assignment + ": value is not valid YAML");
+  }
+  const auto parts = split_path(key);
+  // yaml-cpp nodes are handles: walking with reset() keeps writes in `root`.
+  YAML::Node node = root;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const std::string& part = parts[i];
+    if (part.empty()) throw UsageError("--set " + assignment + ": empty key component");
+    const bool last = i + 1 == parts.size();
+    if (node.IsSequence()) {
+      if (!is_index(part) || std::stoul(part) >= node.size())
+        throw UsageError("--set " + assignment + ": '" + part + "' is not an index of that list");
+      if (last) {
+        node[std::stoul(part)] = value;
+        return;
+      }
+      YAML::Node next = node[std::stoul(part)];
+      node.reset(next);
+    } else {
+      if (last) {
+        node[part] = value;
+        return;
+      }
+      if (!node[part] || node[part].IsNull()) node[part] = YAML::Node(YAML::NodeType::Map);
+      YAML::Node next = node[part];
+      node.reset(next);
+    }
+  }
+}
+
+TrainConfig parse_train_config(const YAML::Node& document, const std::string& file) {
+  TrainConfig c;
+  c.file = file;
+  c.yaml = YAML::Clone(document);
+  // Validate the original nodes: clones lose the line marks that errors cite.
+  ConfigNode root(document, file, "");
+  const std::string stem = std::filesystem::path(file).stem().string();
+  c.run_dir = root.get_or<std::string>("run_dir", "runs/" + stem);
+  c.device = root.get_or<std::string>("device", c.device);
+  c.seed = static_cast<std::uint64_t>(root.get_or<std::int64_t>("seed", 0));
+  c.task = root.get_choice("task", {"classification", "covariance"}, c.task);
+  c.data = parse_data(root.child("data"));
+  if (!root.has("model")) root.fail("model", "missing (expected the model's layers)");
+  c.model = document["model"];
+  root.accept("model");
+  c.optimizer = parse_optimizer(root.child("optimizer"));
+  c.schedule = parse_schedule(root.child("schedule"));
+  c.loop = parse_loop(root.child("train"));
+  root.finish();
+  return c;
+}
+
+TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides) {
+  YAML::Node document = config::load_yaml_file(path);
+  if (!document.IsMap()) throw UsageError(path + ": expected a YAML mapping at the top level");
+  for (const auto& o : overrides) apply_override(document, o);
+  return parse_train_config(document, path);
+}
+
+std::string to_yaml_text(const YAML::Node& node) {
+  YAML::Emitter out;
+  out << node;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace laplex::train

@@ -1,0 +1,73 @@
+#include "apps/train/train_config.h"
+
+#include <gtest/gtest.h>
+
+namespace laplex::train {
+namespace {
+
+const char* kConfig = R"(seed: 3
+data:
+  dataset: synthetic
+  batch_size: 32
+model:
+  type: sequential
+  layers:
+    - {type: linear, in: 32, out: 4}
+optimizer:
+  type: sgd
+  lr: 0.1
+  momentum: 0.9
+  groups:
+    - {name: anchors, patterns: ["*.t"], lr: 0.01}
+train:
+  epochs: 2
+)";
+
+TrainConfig parse(const std::string& text, const std::vector<std::string>& overrides = {}) {
+  YAML::Node doc = YAML::Load(text);
+  for (const auto& o : overrides) apply_override(doc, o);
+  return parse_train_config(doc, "configs/example.yaml");
+}
+
+TEST(TrainConfig, ParsesDefaultsAndValues) {
+  const TrainConfig c = parse(kConfig);
+  EXPECT_EQ(c.run_dir, "runs/example");
+  EXPECT_EQ(c.seed, 3u);
+  EXPECT_EQ(c.data.batch_size, 32);
+  EXPECT_EQ(c.optimizer.type, "sgd");
+  EXPECT_DOUBLE_EQ(c.optimizer.momentum, 0.9);
+  ASSERT_EQ(c.optimizer.groups.size(), 1u);
+  EXPECT_DOUBLE_EQ(*c.optimizer.groups[0].lr, 0.01);
+  EXPECT_EQ(c.loop.epochs, 2);
+  EXPECT_EQ(c.model["layers"][0]["out"].as<int>(), 4);
+}
+
+TEST(TrainConfig, OverridesReachNestedKeysAndListItems) {
+  const TrainConfig c =
+      parse(kConfig, {"optimizer.lr=0.5", "model.layers.0.out=7", "run_dir=/tmp/x", "train.epochs=5"});
+  EXPECT_DOUBLE_EQ(c.optimizer.lr, 0.5);
+  EXPECT_EQ(c.model["layers"][0]["out"].as<int>(), 7);
+  EXPECT_EQ(c.run_dir, "/tmp/x");
+  EXPECT_EQ(c.loop.epochs, 5);
+  // The embedded document carries the overrides too.
+  EXPECT_NE(to_yaml_text(c.yaml).find("lr: 0.5"), std::string::npos);
+}
+
+TEST(TrainConfig, ErrorsNameKeyAndLine) {
+  try {
+    parse(std::string(kConfig) + "optimiser: {}\n");
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("configs/example.yaml:17: optimiser: unknown key"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(parse(kConfig, {"optimizer.lr=fast"}), UsageError);
+  EXPECT_THROW(parse(kConfig, {"optimizer.type=rmsprop"}), UsageError);
+  EXPECT_THROW(parse(kConfig, {"model.layers.3.out=1"}), UsageError);
+  EXPECT_THROW(parse(kConfig, {"noequals"}), UsageError);
+  EXPECT_THROW(parse(kConfig, {"train.epochs=0"}), UsageError);
+}
+
+}  // namespace
+}  // namespace laplex::train
