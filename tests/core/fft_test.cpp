@@ -91,6 +91,15 @@ TEST(Fft, RfftFloat32) {
   EXPECT_TRUE(all_close(X.to(DType::f64), naive_rfft(x, 32), 1e-5, 1e-5));
 }
 
+TEST(Fft, LargeFloat32BatchesUseThreadedPlans) {
+  // Past FFTW's threading grain (2^16 values) float32 plans run on OpenMP
+  // threads; they must agree with the single-threaded float64 ones.
+  const Tensor x = random_tensor({70, 1000}, 6);
+  const Tensor X = rfft(x.to(DType::f32), 1024);
+  EXPECT_TRUE(all_close(X.to(DType::f64), rfft(x, 1024), 1e-4, 1e-5));
+  EXPECT_TRUE(all_close(irfft(X, 1024).to(DType::f64), irfft(rfft(x, 1024), 1024), 1e-5, 1e-5));
+}
+
 TEST(Fft, IrfftMatchesNaiveInverse) {
   for (std::int64_t n : {1, 2, 7, 8, 15, 64}) {
     const Tensor X = random_tensor({2, 3, n / 2 + 1, 2}, 21 + n);  // imag DC/Nyquist ≠ 0
