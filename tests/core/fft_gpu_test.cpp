@@ -60,7 +60,9 @@ TEST(FftGpu, PaddingStridesAndChangingBatches) {
   const Tensor S = random_tensor({3, 6, 2}, 6);
   const Tensor S_gpu = S.to(Device::cuda());
   irfft(S_gpu, 10);
-  EXPECT_TRUE(all_close(S_gpu.to(Device::cpu()), S, 0, 0));  // input left alone
+  EXPECT_TRUE(all_close(S_gpu.to(Device::cpu()), S, 0, 0));  // inputs left alone
+  rfft(base_gpu);
+  EXPECT_TRUE(all_close(base_gpu.to(Device::cpu()), base, 0, 0));
 }
 
 TEST(FftGpu, ComplexMulMatchesCpu) {

@@ -110,11 +110,15 @@ TEST(Fft, IrfftMatchesNaiveInverse) {
   }
 }
 
-TEST(Fft, IrfftLeavesItsInputAlone) {
+TEST(Fft, InputsAreLeftAlone) {
   const Tensor X = random_tensor({3, 5, 2}, 8);
   const auto before = X.to_vector<double>();
   irfft(X, 8);
   EXPECT_EQ(X.to_vector<double>(), before);
+  const Tensor x = random_tensor({3, 8}, 9);
+  const auto x_before = x.to_vector<double>();
+  rfft(x);
+  EXPECT_EQ(x.to_vector<double>(), x_before);
 }
 
 TEST(Fft, RoundTrip) {
