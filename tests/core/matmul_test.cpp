@@ -1,0 +1,62 @@
+#include <gtest/gtest.h>
+
+#include "core/ops/matmul.h"
+#include "core/ops/view.h"
+#include "helpers/gradcheck.h"
+
+namespace laplex {
+namespace {
+
+using testing::all_close;
+using testing::gradcheck;
+using testing::random_tensor;
+
+// Naive float64 product of row-major (m,k) x (k,n).
+Tensor reference_mm(const Tensor& a, const Tensor& b) {
+  const auto va = a.contiguous().to_vector<double>(), vb = b.contiguous().to_vector<double>();
+  const std::int64_t m = a.size(0), k = a.size(1), n = b.size(1);
+  std::vector<double> out(m * n, 0.0);
+  for (std::int64_t i = 0; i < m; ++i)
+    for (std::int64_t j = 0; j < n; ++j)
+      for (std::int64_t p = 0; p < k; ++p) out[i * n + j] += va[i * k + p] * vb[p * n + j];
+  return Tensor::from_vector(out, {m, n});
+}
+
+TEST(Matmul, ValuesIncludingTransposedViews) {
+  const Tensor a = random_tensor({5, 3}, 1), b = random_tensor({3, 4}, 2);
+  EXPECT_TRUE(all_close(matmul(a, b), reference_mm(a, b), 1e-12, 1e-12));
+  const Tensor at = transpose(random_tensor({3, 5}, 3), 0, 1);  // strides (1, 5)
+  const Tensor bt = transpose(random_tensor({4, 3}, 4), 0, 1);
+  EXPECT_TRUE(all_close(matmul(at, bt), reference_mm(at, bt), 1e-12, 1e-12));
+  const Tensor sliced = slice(random_tensor({5, 6}, 5), 1, 1, 4);  // ld 6 > cols 3
+  EXPECT_TRUE(all_close(matmul(sliced, b), reference_mm(sliced, b), 1e-12, 1e-12));
+  EXPECT_THROW(matmul(a, a), Error);
+}
+
+TEST(Matmul, Gradients2dBatchedAndVector) {
+  EXPECT_TRUE(gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
+                        {random_tensor({4, 3}, 1), random_tensor({3, 2}, 2)}));
+  EXPECT_TRUE(gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
+                        {random_tensor({2, 4, 3}, 3), random_tensor({2, 3, 5}, 4)}));
+  EXPECT_TRUE(gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
+                        {random_tensor({2, 4, 3}, 5), random_tensor({3, 5}, 6)}));
+  EXPECT_TRUE(gradcheck([](const auto& in) { return matmul(in[0], in[1]); },
+                        {random_tensor({4, 3}, 7), random_tensor({3}, 8)}));
+}
+
+TEST(Linear, MatchesMatmulAndHasGradients) {
+  const Tensor x = random_tensor({6, 4}, 1), w = random_tensor({3, 4}, 2), b = random_tensor({3}, 3);
+  const Tensor expected = reference_mm(x, transpose(w, 0, 1));
+  auto e = expected.to_vector<double>();
+  const auto vb = b.to_vector<double>();
+  for (std::size_t i = 0; i < e.size(); ++i) e[i] += vb[i % 3];
+  EXPECT_TRUE(all_close(linear(x, w, b), Tensor::from_vector(e, {6, 3}), 1e-12, 1e-12));
+  EXPECT_TRUE(gradcheck([](const auto& in) { return linear(in[0], in[1], in[2]); }, {x, w, b}));
+  EXPECT_TRUE(gradcheck([](const auto& in) { return linear(in[0], in[1], Tensor()); }, {x, w}));
+  EXPECT_TRUE(gradcheck([](const auto& in) { return linear(in[0], in[1], in[2]); },
+                        {random_tensor({2, 3, 4}, 4), w, b}));
+  EXPECT_THROW(linear(random_tensor({2, 5}, 1), w, b), Error);
+}
+
+}  // namespace
+}  // namespace laplex
