@@ -6,8 +6,8 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config
-  libopenblas-dev libfftw3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
-  nlohmann-json3-dev zlib1g-dev libstb-dev
+  libopenblas-openmp-dev libfftw3-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev zlib1g-dev libstb-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
   python3 python3-venv python3-numpy python3-torch python3-matplotlib

@@ -1,0 +1,86 @@
+#include "apps/bench/bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+
+namespace laplex::bench {
+
+namespace {
+// Filled during static initialisation only, read-only afterwards.
+std::map<std::string, RegisteredBench>& table() {
+  static std::map<std::string, RegisteredBench> benches;
+  return benches;
+}
+}  // namespace
+
+BenchRegistration::BenchRegistration(const std::string& name, const std::string& description,
+                                     BenchSetup setup) {
+  table()[name] = {name, description, std::move(setup)};
+}
+
+std::vector<RegisteredBench> registered_benches() {
+  std::vector<RegisteredBench> out;
+  for (auto& [name, bench] : table()) out.push_back(bench);
+  return out;
+}
+
+double median_ms(const std::function<void()>& fn, int repeats, int warmup,
+                 const std::function<void()>& sync) {
+  for (int i = 0; i < warmup; ++i) fn();
+  if (sync) sync();
+  std::vector<double> times;
+  for (int i = 0; i < std::max(repeats, 1); ++i) {
+    const auto start = std::chrono::steady_clock::now();
+    fn();
+    if (sync) sync();
+    times.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2];
+}
+
+void print_rows(const std::vector<nlohmann::json>& rows, const std::vector<std::string>& columns,
+                bool json) {
+  if (json) {
+    for (const auto& row : rows) std::printf("%s\n", row.dump().c_str());
+    return;
+  }
+  // Each column as wide as its name, at least 12.
+  std::vector<int> widths;
+  for (const auto& c : columns) widths.push_back(std::max<int>(12, static_cast<int>(c.size())) + 2);
+  for (std::size_t i = 0; i < columns.size(); ++i) std::printf("%*s", widths[i], columns[i].c_str());
+  std::printf("\n");
+  for (const auto& row : rows) {
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      const auto it = row.find(columns[i]);
+      std::string cell = "-";
+      if (it != row.end() && !it->is_null()) {
+        if (it->is_number_float()) {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "%.4g", it->get<double>());
+          cell = buf;
+        } else if (it->is_string()) {
+          cell = it->get<std::string>();
+        } else {
+          cell = it->dump();
+        }
+      }
+      std::printf("%*s", widths[i], cell.c_str());
+    }
+    std::printf("\n");
+  }
+}
+
+std::string run_command(const std::string& command) {
+  FILE* pipe = popen(command.c_str(), "r");
+  if (!pipe) return "";
+  std::string out;
+  char buffer[4096];
+  while (fgets(buffer, sizeof buffer, pipe)) out += buffer;
+  return pclose(pipe) == 0 ? out : "";
+}
+
+}  // namespace laplex::bench

@@ -1,0 +1,39 @@
+#pragma once
+// laplex-bench: each benchmark registers a subcommand from its own file
+// (like layers do), so the main stays a dispatcher. A benchmark reports
+// rows: medians of repeated timings next to a peer measured in the same run.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace laplex::bench {
+
+// Adds its options to `command` and returns the function that runs it.
+using BenchSetup = std::function<std::function<int()>(CLI::App& command)>;
+
+struct BenchRegistration {
+  BenchRegistration(const std::string& name, const std::string& description, BenchSetup setup);
+};
+
+struct RegisteredBench {
+  std::string name, description;
+  BenchSetup setup;
+};
+std::vector<RegisteredBench> registered_benches();
+
+// Median wall time in milliseconds of `repeats` calls of fn after `warmup`
+// calls; `sync` (if set) runs after each call, inside the timing (GPU work).
+double median_ms(const std::function<void()>& fn, int repeats, int warmup,
+                 const std::function<void()>& sync = {});
+
+// Prints rows as JSON Lines (json) or as an aligned table of `columns`.
+void print_rows(const std::vector<nlohmann::json>& rows, const std::vector<std::string>& columns,
+                bool json);
+
+// Runs a command and returns its standard output; empty when it failed.
+std::string run_command(const std::string& command);
+
+}  // namespace laplex::bench

@@ -1,0 +1,96 @@
+// laplex-bench matmul: laplex's matmul (engine dispatch, output allocation,
+// autograd bookkeeping off) against a direct sgemm call (cblas or cuBLAS)
+// into a preallocated buffer, same sizes, same threads, same run.
+#include <cblas.h>
+
+#include "apps/bench/bench.h"
+#include "core/autograd/grad_mode.h"
+#include "core/ops/matmul.h"
+#include "core/random.h"
+
+#if LAPLEX_WITH_CUDA
+#include "core/cuda/cuda_context.h"
+#endif
+
+namespace laplex::bench {
+
+namespace {
+
+struct MatmulOptions {
+  std::vector<std::int64_t> sizes = {256, 512, 1024, 2048};
+  std::string device = "cpu";
+  int repeats = 20;
+  bool json = false;
+};
+
+double direct_sgemm_ms(const Tensor& a, const Tensor& b, const Tensor& c, int repeats) {
+  const std::int64_t n = a.size(0);
+  if (a.device().is_cpu()) {
+    return median_ms(
+        [&] {
+          cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a.data<float>(), n,
+                      b.data<float>(), n, 0.0f, c.data<float>(), n);
+        },
+        repeats, 2);
+  }
+#if LAPLEX_WITH_CUDA
+  const int device = a.device().index;
+  const float one = 1.0f, zero = 0.0f;
+  return median_ms(
+      [&] {
+        cuda::check(cublasSgemm(cuda::cublas(device), CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one,
+                                b.data<float>(), n, a.data<float>(), n, &zero, c.data<float>(), n),
+                    "cublasSgemm");
+      },
+      repeats, 2, [device] { cuda::synchronize(device); });
+#else
+  throw UsageError("--device cuda: laplex was built without CUDA");
+#endif
+}
+
+int run(const MatmulOptions& o) {
+  const Device device = Device::parse(o.device);
+  NoGradGuard no_grad;
+  std::vector<nlohmann::json> rows;
+  for (std::int64_t n : o.sizes) {
+    if (n < 1) throw UsageError("--sizes: sizes must be >= 1");
+    Generator g(1);
+    const Tensor a = randn({n, n}, g, DType::f32, device), b = randn({n, n}, g, DType::f32, device);
+    const Tensor c = Tensor::empty({n, n}, DType::f32, device);
+    std::function<void()> sync;
+#if LAPLEX_WITH_CUDA
+    if (device.is_cuda()) sync = [device] { cuda::synchronize(device.index); };
+#endif
+    const double ours = median_ms([&] { matmul(a, b); }, o.repeats, 2, sync);
+    const double peer = direct_sgemm_ms(a, b, c, o.repeats);
+    const double flops = 2.0 * n * n * n;
+    rows.push_back({{"op", "matmul"},
+                    {"m", n},
+                    {"n", n},
+                    {"k", n},
+                    {"device", device.str()},
+                    {"laplex_ms", ours},
+                    {"sgemm_ms", peer},
+                    {"laplex_gflops", flops / ours / 1e6},
+                    {"sgemm_gflops", flops / peer / 1e6},
+                    {"overhead", ours / peer - 1.0}});
+  }
+  print_rows(rows, {"m", "device", "laplex_ms", "sgemm_ms", "laplex_gflops", "sgemm_gflops", "overhead"},
+             o.json);
+  return 0;
+}
+
+const BenchRegistration registration(
+    "matmul", "square matmul through the engine vs a direct sgemm call",
+    [](CLI::App& cmd) -> std::function<int()> {
+      auto o = std::make_shared<MatmulOptions>();
+      cmd.add_option("--sizes", o->sizes, "matrix sizes n (n x n x n)")->delimiter(',');
+      cmd.add_option("--device", o->device, "cpu, cuda or cuda:N");
+      cmd.add_option("--repeats", o->repeats, "timed repetitions (median reported)");
+      cmd.add_flag("--json", o->json, "JSON Lines output");
+      return [o] { return run(*o); };
+    });
+
+}  // namespace
+
+}  // namespace laplex::bench
