@@ -29,6 +29,11 @@ class Generator {
   std::uint64_t offset_;
 };
 
+// A seed for stream `stream` of `seed` (splitmix64 of both), so the layers
+// of a model each draw from their own stream and adding a layer does not
+// shift the initial values of the others.
+std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream);
+
 // In place, without autograd: uniform in [low, high), or normal(mean, std).
 Tensor& uniform_(Tensor& t, Generator& generator, double low = 0.0, double high = 1.0);
 Tensor& normal_(Tensor& t, Generator& generator, double mean = 0.0, double std = 1.0);
