@@ -31,17 +31,11 @@ bool is_index(const std::string& s) {
 
 DataConfig parse_data(ConfigNode node) {
   DataConfig d;
-  d.dataset = node.get_choice("dataset", {"fashion_mnist", "npy", "synthetic"}, d.dataset);
+  d.dataset = node.get_choice("dataset", {"fashion_mnist", "synthetic"}, d.dataset);
   d.root = node.get_or<std::string>("root", d.root);
-  d.train_inputs = node.get_or<std::string>("train_inputs", "");
-  d.train_labels = node.get_or<std::string>("train_labels", "");
-  d.test_inputs = node.get_or<std::string>("test_inputs", "");
-  d.test_labels = node.get_or<std::string>("test_labels", "");
   d.batch_size = node.get_or<std::int64_t>("batch_size", d.batch_size);
   d.eval_batch_size = node.get_or<std::int64_t>("eval_batch_size", d.eval_batch_size);
   d.shuffle = node.get_or<bool>("shuffle", d.shuffle);
-  d.flip = node.get_or<bool>("flip", d.flip);
-  d.crop_padding = node.get_or<std::int64_t>("crop_padding", d.crop_padding);
   d.mean = node.get_or<std::vector<double>>("mean", {});
   d.std = node.get_or<std::vector<double>>("std", {});
   d.synthetic_train = node.get_or<std::int64_t>("synthetic_train", d.synthetic_train);
@@ -50,12 +44,9 @@ DataConfig parse_data(ConfigNode node) {
   d.synthetic_classes = node.get_or<std::int64_t>("synthetic_classes", d.synthetic_classes);
   if (d.batch_size < 1) node.fail("batch_size", "must be >= 1");
   if (d.eval_batch_size < 1) node.fail("eval_batch_size", "must be >= 1");
-  if (d.crop_padding < 0) node.fail("crop_padding", "must be >= 0");
   if (d.mean.size() != d.std.size()) node.fail("std", "must have as many entries as mean");
   for (double s : d.std)
     if (!(s > 0)) node.fail("std", "entries must be > 0");
-  if (d.dataset == "npy" && (d.train_inputs.empty() || d.test_inputs.empty()))
-    node.fail("train_inputs", "dataset npy needs train_inputs and test_inputs (.npy files)");
   node.finish();
   return d;
 }
@@ -168,7 +159,7 @@ TrainConfig parse_train_config(const YAML::Node& document, const std::string& fi
   c.run_dir = root.get_or<std::string>("run_dir", "runs/" + stem);
   c.device = root.get_or<std::string>("device", c.device);
   c.seed = static_cast<std::uint64_t>(root.get_or<std::int64_t>("seed", 0));
-  c.task = root.get_choice("task", {"classification", "covariance"}, c.task);
+  c.task = root.get_choice("task", {"classification"}, c.task);
   c.data = parse_data(root.child("data"));
   if (!root.has("model")) root.fail("model", "missing (expected the model's layers)");
   c.model = document["model"];

@@ -14,14 +14,11 @@
 namespace laplex::train {
 
 struct DataConfig {
-  std::string dataset = "fashion_mnist";  // fashion_mnist | npy | synthetic
+  std::string dataset = "fashion_mnist";  // fashion_mnist | synthetic
   std::string root = "/usr/share/datasets/fashion-mnist";
-  std::string train_inputs, train_labels, test_inputs, test_labels;  // npy
   std::int64_t batch_size = 128;
   std::int64_t eval_batch_size = 1000;
   bool shuffle = true;
-  bool flip = false;             // random horizontal flip (training only)
-  std::int64_t crop_padding = 0; // random crop with this zero padding (training only)
   std::vector<double> mean, std; // per-channel normalisation; empty: none
   // synthetic: a generated classification problem, for tests and demos.
   std::int64_t synthetic_train = 2048, synthetic_test = 512, synthetic_features = 32,

@@ -1,0 +1,42 @@
+#pragma once
+// The in-memory splits a classification run trains and evaluates on:
+// inputs (N, ...) float32 and labels (N,) int64 on the host, and the
+// per-epoch batch order, a pure function of (seed, epoch) so that a resumed
+// run sees exactly the batches an uninterrupted one would.
+#include <cstdint>
+#include <vector>
+
+#include "apps/train/train_config.h"
+#include "core/tensor.h"
+
+namespace laplex::train {
+
+struct Split {
+  Tensor inputs;  // (N, ...) float32, CPU
+  Tensor labels;  // (N,) int64, CPU
+  std::int64_t size() const { return inputs.size(0); }
+};
+
+struct ClassificationData {
+  Split train, test;
+  std::int64_t classes = 0;
+};
+
+// Loads (or generates) the splits the config names; UsageError for missing
+// or malformed data files.
+ClassificationData load_classification_data(const DataConfig& config, std::uint64_t seed);
+
+// A gaussian-mixture problem: `classes` centres in R^features, points around
+// them. Deterministic in `seed`; used by tests and the quick-start config.
+ClassificationData make_synthetic(std::int64_t train, std::int64_t test, std::int64_t features,
+                                  std::int64_t classes, std::uint64_t seed);
+
+// The order of the training examples in `epoch`.
+std::vector<std::int64_t> epoch_order(std::int64_t size, std::uint64_t seed, std::int64_t epoch,
+                                      bool shuffle);
+
+// Copies the rows `indices[begin, end)` of a split into a batch on `device`.
+std::pair<Tensor, Tensor> gather_batch(const Split& split, const std::vector<std::int64_t>& indices,
+                                       std::int64_t begin, std::int64_t end, Device device);
+
+}  // namespace laplex::train

@@ -1,0 +1,36 @@
+#include "apps/train/model_builder.h"
+
+#include "layers/registry.h"
+#include "optim/adam.h"
+#include "optim/param_groups.h"
+#include "optim/sgd.h"
+
+namespace laplex::train {
+
+std::shared_ptr<Module> build_model_from_yaml(const YAML::Node& model, std::uint64_t seed,
+                                              const std::string& source) {
+  BuildContext context{seed};
+  return build_module(config::ConfigNode(model, source, "model"), context);
+}
+
+std::shared_ptr<Module> build_model(const TrainConfig& config) {
+  return build_model_from_yaml(config.model, config.seed, config.file);
+}
+
+std::unique_ptr<optim::Optimizer> build_optimizer(const TrainConfig& config, const Module& model) {
+  const auto& o = config.optimizer;
+  auto groups = optim::make_param_groups(model.named_parameters("model"), o.groups, o.lr,
+                                         o.weight_decay);
+  for (const auto& rule : o.groups) {
+    bool used = false;
+    for (const auto& g : groups) used = used || g.name == rule.name;
+    if (!used)
+      throw UsageError(config.file + ": optimizer.groups: group '" + rule.name +
+                       "' matches no parameter (names look like model.0.weight)");
+  }
+  if (o.type == "sgd") return std::make_unique<optim::Sgd>(groups, optim::SgdOptions{o.momentum, o.nesterov});
+  return std::make_unique<optim::Adam>(
+      groups, optim::AdamOptions{o.beta1, o.beta2, o.eps, o.type == "adamw"});
+}
+
+}  // namespace laplex::train

@@ -1,0 +1,204 @@
+#include "apps/train/trainer.h"
+
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "apps/train/checkpoint.h"
+#include "apps/train/classification_data.h"
+#include "apps/train/metrics.h"
+#include "apps/train/model_builder.h"
+#include "apps/train/progress.h"
+#include "apps/train/stop_signal.h"
+#include "core/autograd/grad_mode.h"
+#include "core/ops/elementwise.h"
+#include "core/ops/loss.h"
+#include "core/ops/reduce.h"
+#include "layers/summary.h"
+#include "optim/clip.h"
+
+namespace laplex::train {
+
+namespace {
+
+struct Position {
+  std::int64_t step = 0, epoch = 0, batch = 0;  // the next batch to run
+};
+
+struct Evaluation {
+  double loss = 0.0, accuracy = 0.0;
+};
+
+Evaluation evaluate(Module& model, const Split& split, std::int64_t batch_size, Device device) {
+  NoGradGuard no_grad;
+  model.eval();
+  std::vector<std::int64_t> order(split.size());
+  for (std::int64_t i = 0; i < split.size(); ++i) order[i] = i;
+  double loss = 0.0, correct = 0.0;
+  for (std::int64_t begin = 0; begin < split.size(); begin += batch_size) {
+    const std::int64_t end = std::min(split.size(), begin + batch_size);
+    auto [x, y] = gather_batch(split, order, begin, end, device);
+    const Tensor logits = model.forward(x);
+    loss += cross_entropy(logits, y).item() * static_cast<double>(end - begin);
+    correct += sum(eq(argmax(logits, 1).to(DType::f32), y.to(DType::f32))).item();
+  }
+  model.train();
+  const double n = static_cast<double>(std::max<std::int64_t>(split.size(), 1));
+  return {loss / n, correct / n};
+}
+
+std::shared_ptr<spdlog::logger> make_logger(const std::string& run_dir) {
+  auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
+  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(run_dir + "/train.log");
+  auto logger = std::make_shared<spdlog::logger>("laplex-train", spdlog::sinks_init_list{console, file});
+  logger->set_pattern("[%Y-%m-%d %H:%M:%S] %v");
+  return logger;
+}
+
+Checkpoint make_checkpoint(const TrainConfig& config, Module& model, optim::Optimizer& optimizer,
+                           const Position& next) {
+  Checkpoint c;
+  c.model = model.state_dict("model");
+  c.model_metadata["config"] = to_yaml_text(config.yaml);
+  c.model_metadata["epoch"] = std::to_string(next.epoch);
+  for (auto& [name, t] : optimizer.state_dict()) c.train_state["optimizer." + name] = t;
+  c.train_state["trainer.position"] =
+      Tensor::from_vector<std::int64_t>({next.step, next.epoch, next.batch}, {3});
+  return c;
+}
+
+}  // namespace
+
+TrainSummary train_classifier(const TrainConfig& config, const TrainOptions& options) {
+  std::filesystem::create_directories(config.run_dir);
+  auto log = make_logger(config.run_dir);
+  const Device device = Device::parse(options.device.empty() ? config.device : options.device);
+  const ClassificationData data = load_classification_data(config.data, config.seed);
+  log->info("data: {} train / {} test examples of shape {}, {} classes", data.train.size(),
+            data.test.size(), shape_str(Shape(data.train.inputs.shape().begin() + 1,
+                                              data.train.inputs.shape().end())),
+            data.classes);
+
+  std::shared_ptr<Module> model = build_model(config);
+  Position position;
+  Checkpoint resumed;
+  if (!options.resume.empty()) {
+    const std::string dir = resolve_checkpoint_dir(options.resume);
+    resumed = read_checkpoint(dir, true);
+    model->load_state_dict(resumed.model, "model");
+    const auto it = resumed.train_state.find("trainer.position");
+    if (it == resumed.train_state.end() || it->second.numel() != 3)
+      throw UsageError(dir + "/train_state.safetensors: no trainer.position (not a training checkpoint)");
+    const auto p = it->second.to_vector<std::int64_t>();
+    position = {p[0], p[1], p[2]};
+    log->info("resuming from {} at step {} (epoch {}, batch {})", dir, position.step,
+              position.epoch, position.batch);
+  }
+  model->to(device);
+  Shape sample_shape = data.train.inputs.shape();
+  sample_shape[0] = 1;
+  log->info("model on {}:\n{}", device.str(), format_summary(summarize(*model, sample_shape)));
+
+  auto optimizer = build_optimizer(config, *model);
+  if (!resumed.train_state.empty()) {
+    std::map<std::string, Tensor> state;
+    for (auto& [name, t] : resumed.train_state)
+      if (name.rfind("optimizer.", 0) == 0) state[name.substr(10)] = t;
+    optimizer->load_state_dict(state);
+  }
+
+  const std::int64_t batch_size = config.data.batch_size;
+  const std::int64_t steps_per_epoch = (data.train.size() + batch_size - 1) / batch_size;
+  std::int64_t total_steps = steps_per_epoch * config.loop.epochs;
+  if (config.loop.max_steps > 0) total_steps = std::min(total_steps, config.loop.max_steps);
+  optim::Schedule schedule = config.schedule;
+  if (schedule.total_steps <= 0)
+    schedule.total_steps = std::max<std::int64_t>(1, total_steps - schedule.warmup_steps);
+
+  MetricsWriter metrics(config.run_dir + "/metrics.jsonl");
+  install_stop_handlers();
+  Progress progress(total_steps, config.loop.log_every, Progress::stderr_is_terminal());
+  TrainSummary summary;
+  auto save = [&](const Position& next) {
+    summary.last_checkpoint = write_checkpoint(config.run_dir, next.step,
+                                               make_checkpoint(config, *model, *optimizer, next),
+                                               config.loop.keep_last);
+    log->info("checkpoint {}", summary.last_checkpoint);
+  };
+
+  model->train();
+  Tensor running_loss;
+  std::int64_t running_count = 0;
+  while (position.epoch < config.loop.epochs && position.step < total_steps) {
+    const auto order = epoch_order(data.train.size(), config.seed, position.epoch, config.data.shuffle);
+    while (position.batch < steps_per_epoch && position.step < total_steps) {
+      if (stop_requested()) {
+        progress.finish();
+        log->info("stop requested: checkpointing at step {}", position.step);
+        save(position);
+        summary.steps = position.step;
+        summary.stopped_by_signal = true;
+        return summary;
+      }
+      const std::int64_t begin = position.batch * batch_size;
+      const std::int64_t end = std::min(data.train.size(), begin + batch_size);
+      auto [x, y] = gather_batch(data.train, order, begin, end, device);
+      optimizer->set_lr_factor(schedule.factor(position.step));
+      optimizer->zero_grad();
+      const Tensor loss = cross_entropy(model->forward(x), y, config.loop.label_smoothing);
+      loss.backward();
+      if (config.optimizer.clip_grad_norm > 0)
+        optim::clip_grad_norm(model->parameters(), config.optimizer.clip_grad_norm);
+      optimizer->step();
+      ++position.step;
+      ++position.batch;
+      {
+        NoGradGuard no_grad;
+        running_loss = running_loss.defined() ? add(running_loss, loss.detach()) : loss.detach();
+      }
+      ++running_count;
+      if (position.step % config.loop.log_every == 0 || position.step == total_steps) {
+        const double mean_loss = running_loss.item() / static_cast<double>(running_count);
+        metrics.write({{"step", position.step},
+                       {"epoch", position.epoch},
+                       {"split", "train"},
+                       {"loss", mean_loss},
+                       {"lr_factor", optimizer->lr_factor()},
+                       {"items_per_s", progress.items_per_second()}});
+        progress.update(position.step, position.epoch, mean_loss, end - begin);
+        running_loss = Tensor();
+        running_count = 0;
+      } else {
+        progress.update(position.step, position.epoch, NAN, end - begin);
+      }
+      if (config.loop.checkpoint_every > 0 && position.step % config.loop.checkpoint_every == 0)
+        save(position);
+    }
+    if (position.batch >= steps_per_epoch) {
+      // End of an epoch: evaluate, then checkpoint the start of the next one.
+      progress.finish();
+      const Evaluation eval = evaluate(*model, data.test, config.data.eval_batch_size, device);
+      metrics.write({{"step", position.step},
+                     {"epoch", position.epoch},
+                     {"split", "test"},
+                     {"loss", eval.loss},
+                     {"accuracy", eval.accuracy}});
+      log->info("epoch {} step {}: test loss {:.4f} accuracy {:.4f} ({:.0f} images/s)",
+                position.epoch, position.step, eval.loss, eval.accuracy,
+                progress.items_per_second());
+      summary.test_loss = eval.loss;
+      summary.test_accuracy = eval.accuracy;
+      ++position.epoch;
+      position.batch = 0;
+      if (config.loop.checkpoint_every == 0) save(position);
+    }
+  }
+  progress.finish();
+  if (summary.last_checkpoint.empty() || config.loop.checkpoint_every > 0) save(position);
+  summary.steps = position.step;
+  return summary;
+}
+
+}  // namespace laplex::train
