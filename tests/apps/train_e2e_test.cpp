@@ -1,0 +1,165 @@
+// laplex-train end to end, as a user runs it (label e2e): small generated
+// data, real processes, real files.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "apps/train/checkpoint.h"
+#include "core/safetensors.h"
+
+extern char** environ;
+
+namespace laplex {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kTrain = std::string(LAPLEX_BINARY_DIR) + "/bin/laplex-train";
+
+fs::path fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("laplex_e2e_" + name);
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string write_config(const fs::path& dir, const std::string& extra = "") {
+  const fs::path path = dir / "config.yaml";
+  std::ofstream(path) << "seed: 1\ndevice: cpu\nrun_dir: " << (dir / "run").string() << "\n"
+                      << R"(data:
+  dataset: synthetic
+  synthetic_train: 1024
+  synthetic_test: 512
+  synthetic_features: 16
+  synthetic_classes: 4
+  batch_size: 32
+model:
+  type: sequential
+  layers:
+    - {type: linear, in: 16, out: 32}
+    - {type: relu}
+    - {type: linear, in: 32, out: 4}
+optimizer: {type: adam, lr: 0.01}
+schedule: {kind: cosine, warmup_steps: 5}
+train: {epochs: 3, log_every: 8, keep_last: 0}
+)" << extra;
+  return path.string();
+}
+
+struct Result {
+  int exit_code;
+  std::string output;
+};
+
+Result run(const std::string& args) {
+  const std::string command = kTrain + " " + args + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  std::string out;
+  char buffer[1024];
+  while (fgets(buffer, sizeof buffer, pipe)) out += buffer;
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+double final_accuracy(const fs::path& run_dir) {
+  std::ifstream in(run_dir / "metrics.jsonl");
+  std::string line, last_test;
+  while (std::getline(in, line))
+    if (line.find("\"split\":\"test\"") != std::string::npos) last_test = line;
+  const auto at = last_test.find("\"accuracy\":");
+  return at == std::string::npos ? -1 : std::stod(last_test.substr(at + 11));
+}
+
+TEST(TrainE2E, BeatsChanceByAWideMargin) {
+  const fs::path dir = fresh_dir("chance");
+  const Result r = run("--config " + write_config(dir));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_GT(final_accuracy(dir / "run"), 0.6) << r.output;  // chance is 0.25
+  EXPECT_TRUE(fs::exists(dir / "run/checkpoints/latest"));
+}
+
+TEST(TrainE2E, ResumeEqualsUninterruptedBitForBit) {
+  const fs::path dir = fresh_dir("resume");
+  const std::string config = write_config(dir);
+  ASSERT_EQ(run("--config " + config).exit_code, 0);
+  const fs::path resumed = dir / "resumed";
+  const Result r = run("--config " + config + " --set run_dir=" + resumed.string() +
+                       " --resume " + (dir / "run/checkpoints/step-00000032").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto a = read_safetensors((dir / "run/checkpoints/step-00000096/model.safetensors").string());
+  const auto b = read_safetensors((resumed / "checkpoints/step-00000096/model.safetensors").string());
+  ASSERT_EQ(a.tensors.size(), b.tensors.size());
+  for (const auto& [name, t] : a.tensors)
+    EXPECT_EQ(t.to_vector<float>(), b.tensors.at(name).to_vector<float>()) << name;
+}
+
+TEST(TrainE2E, SigtermLeavesALoadableCheckpointAndExitsZero) {
+  const fs::path dir = fresh_dir("sigterm");
+  const std::string config = write_config(dir, "");
+  std::vector<std::string> args = {kTrain, "--config", config, "--set", "train.epochs=100000"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  ASSERT_EQ(posix_spawn(&pid, kTrain.c_str(), nullptr, nullptr, argv.data(), environ), 0);
+  // Wait until it is training (its first checkpoint exists), then preempt it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(dir / "run/checkpoints/latest") && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const std::string latest = train::resolve_checkpoint_dir((dir / "run").string());
+  const auto checkpoint = train::read_checkpoint(latest, true);
+  EXPECT_EQ(checkpoint.model.size(), 4u);
+}
+
+TEST(TrainE2E, BadInputsExitTwoNamingTheProblemAndKeepCheckpoints) {
+  const fs::path dir = fresh_dir("bad");
+  const std::string config = write_config(dir);
+  ASSERT_EQ(run("--config " + config).exit_code, 0);
+  const auto before = fs::last_write_time(dir / "run/checkpoints/step-00000096/model.safetensors");
+
+  Result r = run("--config " + config + " --set model.layers.0.colour=red");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("colour: unknown key"), std::string::npos) << r.output;
+
+  r = run("--config " + config + " --set data.dataset=fashion_mnist --set data.root=/nonexistent");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("/nonexistent"), std::string::npos) << r.output;
+
+  const fs::path fake = dir / "fake";
+  fs::create_directories(fake);
+  std::ofstream(fake / "train-images-idx3-ubyte", std::ios::binary) << "GIF89a not an idx file";
+  std::ofstream(fake / "train-labels-idx1-ubyte", std::ios::binary) << "nope";
+  r = run("--config " + config + " --set data.dataset=fashion_mnist --set data.root=" + fake.string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("magic"), std::string::npos) << r.output;
+
+  const fs::path broken = dir / "broken";
+  fs::copy(dir / "run/checkpoints/step-00000064", broken);
+  fs::resize_file(broken / "model.safetensors", fs::file_size(broken / "model.safetensors") / 2);
+  r = run("--config " + config + " --resume " + broken.string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("model.safetensors"), std::string::npos) << r.output;
+
+  r = run("--config " + (dir / "missing.yaml").string());
+  EXPECT_EQ(r.exit_code, 2);
+  r = run("--frobnicate");
+  EXPECT_EQ(r.exit_code, 2);
+
+  EXPECT_EQ(fs::last_write_time(dir / "run/checkpoints/step-00000096/model.safetensors"), before);
+  EXPECT_EQ(fs::path(train::resolve_checkpoint_dir((dir / "run").string())).filename(),
+            "step-00000096");
+}
+
+}  // namespace
+}  // namespace laplex
