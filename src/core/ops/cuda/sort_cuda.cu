@@ -1,0 +1,83 @@
+#include <cub/device/device_segmented_radix_sort.cuh>
+
+#include <climits>
+
+#include "core/cuda/cuda_allocator.h"
+#include "core/cuda/cuda_context.h"
+#include "core/ops/sort_kernels.h"
+
+namespace laplex::cuda {
+
+namespace {
+
+// CUB's scratch memory, from the caching allocator and handed back even when
+// a call throws. Freeing right after the sort is enqueued is safe: later
+// users of the block run on the same stream, after the sort.
+class Scratch {
+ public:
+  Scratch(std::size_t bytes, int device)
+      : bytes_(bytes > 0 ? bytes : 1), device_(device), ptr_(allocate(bytes_, device)) {}
+  ~Scratch() { deallocate(ptr_, bytes_, device_); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  void* get() const { return ptr_; }
+
+ private:
+  std::size_t bytes_;
+  int device_;
+  void* ptr_;
+};
+
+// Row r spans [offsets[r], offsets[r + 1]); each element starts out holding
+// its position within its row, which the sort carries along as the value.
+__global__ void init_rows_kernel(std::int64_t* positions, int* offsets, std::int64_t rows,
+                                 std::int64_t len) {
+  const std::int64_t n = rows * len;
+  for (std::int64_t k = blockIdx.x * (std::int64_t)blockDim.x + threadIdx.x; k < n;
+       k += (std::int64_t)gridDim.x * blockDim.x) {
+    positions[k] = k % len;
+    if (k % len == 0) offsets[k / len] = static_cast<int>(k);
+  }
+  if (blockIdx.x == 0 && threadIdx.x == 0) offsets[rows] = static_cast<int>(n);
+}
+
+}  // namespace
+
+void sort_rows(const Tensor& x, std::int64_t rows, std::int64_t len, bool descending,
+               const Tensor& values, const Tensor& indices) {
+  const std::int64_t n = rows * len;
+  if (n == 0) return;
+  // CUB's segmented sort counts items and segments in int.
+  if (n > INT_MAX) throw Error("sort: more than 2^31 - 1 elements on CUDA");
+  const int device = x.device().index;
+  cudaStream_t s = stream(device);
+  const Tensor positions = Tensor::empty({n}, DType::i64, x.device());
+  const Tensor offsets = Tensor::empty({rows + 1}, DType::i32, x.device());
+  init_rows_kernel<<<grid_for(n), kBlock, 0, s>>>(positions.data<std::int64_t>(),
+                                                   offsets.data<std::int32_t>(), rows, len);
+  check_launch("init_rows_kernel");
+  visit_dtype(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const int* begin = offsets.data<std::int32_t>();
+    // Radix sort is stable, and the descending variant inverts the keys'
+    // bits rather than reversing the output, so ties keep index order both
+    // ways, like std::stable_sort on the CPU.
+    auto run = [&](void* scratch, std::size_t& bytes) {
+      if (descending)
+        return cub::DeviceSegmentedRadixSort::SortPairsDescending(
+            scratch, bytes, x.data<T>(), values.data<T>(), positions.data<std::int64_t>(),
+            indices.data<std::int64_t>(), static_cast<int>(n), static_cast<int>(rows), begin,
+            begin + 1, 0, static_cast<int>(sizeof(T) * 8), s);
+      return cub::DeviceSegmentedRadixSort::SortPairs(
+          scratch, bytes, x.data<T>(), values.data<T>(), positions.data<std::int64_t>(),
+          indices.data<std::int64_t>(), static_cast<int>(n), static_cast<int>(rows), begin,
+          begin + 1, 0, static_cast<int>(sizeof(T) * 8), s);
+    };
+    std::size_t bytes = 0;
+    check(run(nullptr, bytes), "cub::DeviceSegmentedRadixSort (scratch size)");
+    Scratch scratch(bytes, device);
+    check(run(scratch.get(), bytes), "cub::DeviceSegmentedRadixSort");
+  });
+}
+
+}  // namespace laplex::cuda
