@@ -64,6 +64,35 @@ TEST(Index, ScatterAddIgnoresSrcOutsideIndex) {
             (std::vector<double>{0, 0, 3}));
 }
 
+TEST(Index, LargeScatterAddMatchesALoop) {
+  // Big enough for the threaded paths, along every dim of a 3-D target.
+  const Shape target{40, 5, 130};
+  for (std::int64_t dim : {0, 1, 2}) {
+    Shape shape = target;
+    shape[dim] = 90;
+    const auto u = random_tensor(shape, 20 + dim, 0, static_cast<double>(target[dim]));
+    std::vector<std::int64_t> ix;
+    for (double v : u.to_vector<double>()) ix.push_back(static_cast<std::int64_t>(v));
+    const Tensor index = i64(ix, shape);
+    const Tensor src = random_tensor(shape, 30 + dim);
+    const Tensor x = random_tensor(target, 40 + dim);
+
+    std::vector<double> expected = x.to_vector<double>();
+    const auto sv = src.to_vector<double>();
+    for (std::int64_t a = 0; a < shape[0]; ++a)
+      for (std::int64_t b = 0; b < shape[1]; ++b)
+        for (std::int64_t c = 0; c < shape[2]; ++c) {
+          const std::int64_t k = (a * shape[1] + b) * shape[2] + c;
+          std::int64_t p[3] = {a, b, c};
+          p[dim] = ix[k];
+          expected[(p[0] * target[1] + p[1]) * target[2] + p[2]] += sv[k];
+        }
+    EXPECT_TRUE(testing::all_close(scatter_add(x, dim, index, src),
+                                   Tensor::from_vector(expected, target), 1e-12, 1e-12))
+        << "dim " << dim;
+  }
+}
+
 TEST(Index, OutOfRangeIndicesThrow) {
   const Tensor x = Tensor::zeros({2, 3});
   try {

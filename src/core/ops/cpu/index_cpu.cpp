@@ -1,6 +1,5 @@
 #include <algorithm>
 #include <limits>
-#include <numeric>
 #include <string>
 
 #include "core/ops/cpu/strided_loop.h"
@@ -22,13 +21,6 @@ void visit_index(DType dtype, const char* op, Fn&& fn) {
 Strides without_dim(Strides strides, std::int64_t dim) {
   strides[dim] = 0;
   return strides;
-}
-
-// `v` with entry `dim` moved to the end.
-template <class V>
-V dim_last(V v, std::int64_t dim) {
-  std::rotate(v.begin() + dim, v.begin() + dim + 1, v.end());
-  return v;
 }
 
 }  // namespace
@@ -75,29 +67,76 @@ void gather(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor
   });
 }
 
-void scatter_add(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
-  // Rows run along dim, so each row owns the output elements it writes:
-  // two rows differ in a coordinate other than dim, which the output keeps.
-  // for_each_row may then hand rows to different threads without races.
-  const Shape shape = dim_last(index.shape(), dim);
-  const Strides out_strides = dim_last(without_dim(out.strides(), dim), dim);
-  const Strides index_strides = dim_last(index.strides(), dim);
-  const Strides src_strides = dim_last(src.strides(), dim);
+namespace {
+
+// dim is the last dim: each row of for_each_row is one whole line along dim,
+// and two rows differ in a coordinate the output keeps, so they never write
+// the same element and can go to different threads.
+template <class T, class I>
+void scatter_add_along_last(T* o, const Tensor& out, std::int64_t dim, const I* ix,
+                            const Tensor& index, const T* s, const Tensor& src) {
+  const Strides out_strides = without_dim(out.strides(), dim);
   const std::int64_t out_step = out.strides()[dim];
+  for_each_row<3>(index.shape(), {&out_strides, &index.strides(), &src.strides()},
+                  [&](auto offsets, std::int64_t count, auto steps) {
+                    for (std::int64_t k = 0; k < count; ++k) {
+                      const std::int64_t i = ix[offsets[1] + k * steps[1]];
+                      o[offsets[0] + i * out_step] += s[offsets[2] + k * steps[2]];
+                    }
+                  });
+}
+
+// dim is not the last dim (the embedding-gradient case: rows scattered along
+// dim 0). Each task owns a block of the last dim for one choice of the other
+// coordinates and walks the whole of dim, so tasks never collide, and the
+// inner loop runs along the last dim, usually contiguous.
+template <class T, class I>
+void scatter_add_blocked(T* o, const Tensor& out, std::int64_t dim, const I* ix,
+                         const Tensor& index, const T* s, const Tensor& src) {
+  constexpr std::int64_t kWidth = 64;
+  const Shape& shape = index.shape();
+  const std::int64_t rank = index.dim(), last = rank - 1;
+  const Strides &os = out.strides(), &is = index.strides(), &ss = src.strides();
+  const std::int64_t len = shape[dim], width = shape[last];
+  const std::int64_t blocks = (width + kWidth - 1) / kWidth;
+  std::int64_t lines = 1;
+  for (std::int64_t k = 0; k < last; ++k)
+    if (k != dim) lines *= shape[k];
+  const std::int64_t tasks = lines * blocks;
+#pragma omp parallel for if (index.numel() >= kParallelGrain && tasks > 1) schedule(static)
+  for (std::int64_t t = 0; t < tasks; ++t) {
+    const std::int64_t c0 = (t % blocks) * kWidth, c1 = std::min(width, c0 + kWidth);
+    std::int64_t rest = t / blocks, oo = 0, io = 0, so = 0;
+    for (std::int64_t k = last - 1; k >= 0; --k) {
+      if (k == dim) continue;
+      const std::int64_t c = rest % shape[k];
+      rest /= shape[k];
+      oo += c * os[k];
+      io += c * is[k];
+      so += c * ss[k];
+    }
+    for (std::int64_t j = 0; j < len; ++j) {
+      const I* irow = ix + io + j * is[dim];
+      const T* srow = s + so + j * ss[dim];
+      for (std::int64_t c = c0; c < c1; ++c)
+        o[oo + irow[c * is[last]] * os[dim] + c * os[last]] += srow[c * ss[last]];
+    }
+  }
+}
+
+}  // namespace
+
+void scatter_add(const Tensor& out, std::int64_t dim, const Tensor& index, const Tensor& src) {
   visit_floating(out.dtype(), "scatter_add", [&](auto tag) {
     using T = decltype(tag);
     visit_index(index.dtype(), "scatter_add", [&](auto index_tag) {
       using I = decltype(index_tag);
-      T* o = out.data<T>();
-      const I* ix = index.data<I>();
-      const T* s = src.data<T>();
-      for_each_row<3>(shape, {&out_strides, &index_strides, &src_strides},
-                      [&](auto offsets, std::int64_t count, auto steps) {
-                        for (std::int64_t k = 0; k < count; ++k) {
-                          const std::int64_t i = ix[offsets[1] + k * steps[1]];
-                          o[offsets[0] + i * out_step] += s[offsets[2] + k * steps[2]];
-                        }
-                      });
+      if (dim == index.dim() - 1) {
+        scatter_add_along_last(out.data<T>(), out, dim, index.data<I>(), index, src.data<T>(),
+                               src);
+      } else {
+        scatter_add_blocked(out.data<T>(), out, dim, index.data<I>(), index, src.data<T>(), src);
+      }
     });
   });
 }
