@@ -21,8 +21,10 @@ Tensor f32(const Shape& shape, std::uint64_t seed) {
 }
 
 // Indices uniform in [0, size), as int64 (or int32).
-Tensor indices(const Shape& shape, std::int64_t size, std::uint64_t seed, DType dtype = DType::i64) {
-  const auto u = testing::random_tensor(shape, seed, 0, static_cast<double>(size)).to_vector<double>();
+Tensor indices(const Shape& shape, std::int64_t size, std::uint64_t seed,
+               DType dtype = DType::i64) {
+  const auto u =
+      testing::random_tensor(shape, seed, 0, static_cast<double>(size)).to_vector<double>();
   std::vector<std::int64_t> v(u.size());
   for (std::size_t k = 0; k < u.size(); ++k) v[k] = static_cast<std::int64_t>(std::floor(u[k]));
   return Tensor::from_vector(v, shape).to(dtype);
