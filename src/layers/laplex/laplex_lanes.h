@@ -1,0 +1,144 @@
+#pragma once
+// Pieces the CPU scans share (internal to the laplex CPU kernels): the batch
+// as lanes, and the per-event decay factors of a head.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "layers/laplex/laplex_plan.h"
+#include "layers/laplex/laplex_shape.h"
+#include "layers/laplex/laplex_transpose.h"
+
+namespace laplex::cpu::lanes {
+
+// Lane widths the scans are compiled for. A scan keeps W batch values per
+// state in registers, so one event costs a few vector instructions; past 16
+// the chunk's lanes fall out of cache (measured: 16 beats 32 at n = 2^16).
+inline constexpr int kWidths[] = {16, 8, 4, 1};
+
+// Below this much work (values touched) a loop runs on one thread: waking a
+// team costs more than it saves, and far more on a loaded machine.
+inline constexpr std::int64_t kParallelWork = std::int64_t{1} << 15;
+
+// The widest lane count that still gives every thread a chunk of the batch,
+// without padding a small batch out to a wide chunk.
+inline int choose_width(std::int64_t batch, int threads) {
+  const std::int64_t wanted = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, batch));
+  for (int w : kWidths)
+    if (w <= std::max<std::int64_t>(batch, 1) && (batch + w - 1) / w >= wanted) return w;
+  return 1;
+}
+
+// Uninitialised, 64-byte aligned scratch.
+template <class T>
+struct Scratch {
+  struct Free {
+    void operator()(T* p) const { ::operator delete[](p, std::align_val_t(64)); }
+  };
+  std::unique_ptr<T[], Free> data;
+  explicit Scratch(std::int64_t count)
+      : data(static_cast<T*>(::operator new[](sizeof(T) * std::max<std::int64_t>(count, 1),
+                                              std::align_val_t(64)))) {}
+  T* get() const { return data.get(); }
+};
+
+// lanes[j * W + l] = x[(b0 + l) * cols + j] for the chunk's rows, zero past
+// the batch.
+template <class T, int W>
+void load(const T* x, std::int64_t batch, std::int64_t cols, std::int64_t b0, T* lanes) {
+  const std::int64_t count = std::min<std::int64_t>(W, batch - b0);
+  if (count < W)
+    for (std::int64_t j = 0; j < cols; ++j)
+      for (int l = static_cast<int>(count); l < W; ++l) lanes[j * W + l] = T(0);
+  transpose(x + b0 * cols, cols, lanes, W, count, cols);
+}
+
+// The inverse of load for the chunk's real rows: y[(b0 + l) * cols + i] = lanes[i * W + l].
+template <class T, int W>
+void store(const T* lanes, std::int64_t batch, std::int64_t cols, std::int64_t b0, T* y) {
+  const std::int64_t count = std::min<std::int64_t>(W, batch - b0);
+  transpose(lanes, W, y + b0 * cols, cols, cols, count);
+}
+
+// Per head constants of the kernel.
+template <class T>
+struct HeadConstants {
+  T alpha = 0, omega = 0, cos_phi = 1, sin_phi = 0;
+};
+
+template <class T>
+HeadConstants<T> head_constants(const LaplexShape& shape, const LaplexParamPtrs<T>& p,
+                                std::int64_t h) {
+  HeadConstants<T> c;
+  c.alpha = laplex_softplus(p.rho[h]);
+  if (shape.phased) {
+    c.omega = p.omega[h];
+    c.cos_phi = std::cos(p.phi[h]);
+    c.sin_phi = std::sin(p.phi[h]);
+  }
+  return c;
+}
+
+// The decay of every event step, e_k = exp(-lam gap_k) (imaginary part only
+// when phased), and with moments also gap_k * e_k for the first-moment scans.
+// An underflowed e_k gives a zero gap_k * e_k, never 0 * inf.
+template <class T>
+struct Decays {
+  std::vector<T> re, im, moment_re, moment_im;  // H x (m + n) each, when used
+};
+
+template <class T>
+Decays<T> make_decays(const LaplexPlan<T>& plan, const LaplexShape& shape,
+                      const LaplexParamPtrs<T>& p, bool moments) {
+  const std::int64_t events = plan.events(), total = plan.heads * events;
+  Decays<T> d;
+  d.re.resize(total);
+  if (shape.phased) d.im.resize(total);
+  if (moments) {
+    d.moment_re.resize(total);
+    if (shape.phased) d.moment_im.resize(total);
+  }
+  for (std::int64_t h = 0; h < plan.heads; ++h) {
+    const HeadConstants<T> c = head_constants(shape, p, h);
+    const T* gap = plan.gap.data() + h * events;
+    T* re = d.re.data() + h * events;
+#pragma omp parallel for simd schedule(static) if (events > kParallelWork)
+    for (std::int64_t k = 0; k < events; ++k) re[k] = std::exp(-c.alpha * gap[k]);
+    if (shape.phased) {
+      T* im = d.im.data() + h * events;
+#pragma omp parallel for schedule(static) if (events > kParallelWork)
+      for (std::int64_t k = 0; k < events; ++k) {
+        const T magnitude = re[k];
+        re[k] = magnitude * std::cos(c.omega * gap[k]);
+        im[k] = magnitude * std::sin(c.omega * gap[k]);
+      }
+    }
+    if (moments) {
+      T* mre = d.moment_re.data() + h * events;
+#pragma omp parallel for schedule(static) if (events > kParallelWork)
+      for (std::int64_t k = 0; k < events; ++k) {
+        mre[k] = re[k] == T(0) ? T(0) : gap[k] * re[k];
+        if (shape.phased) {
+          const T im = d.im[h * events + k];
+          d.moment_im[h * events + k] = im == T(0) ? T(0) : gap[k] * im;
+        }
+      }
+    }
+  }
+  return d;
+}
+
+template <class T>
+void check_plan(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamPtrs<T>& p) {
+  check_laplex_shape(shape);
+  check(plan.m == shape.m && plan.n == shape.n && plan.heads == shape.heads,
+        "laplex: the plan was made for other sizes");
+  check(p.rho != nullptr, "laplex: missing rho");
+  check(!shape.phased || (p.omega && p.phi), "laplex: a phased operator needs omega and phi");
+}
+
+}  // namespace laplex::cpu::lanes

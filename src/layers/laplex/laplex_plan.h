@@ -1,0 +1,33 @@
+#pragma once
+// The sort plan of a LAPLEX call: per head, the merged order of targets and
+// sources (ascending positions; at equal positions sources before targets,
+// laplex-math.md section 2) and the gaps between consecutive events. One
+// plan serves the forward, the transposed apply and the backward of the same
+// anchors: nothing is re-sorted.
+#include <cstdint>
+#include <vector>
+
+#include "layers/laplex/laplex_shape.h"
+
+namespace laplex {
+
+// Bit set in an event code for a target (row); the low 31 bits are the index.
+inline constexpr std::uint32_t kLaplexTargetBit = 0x80000000u;
+
+template <class T>
+struct LaplexPlan {
+  std::int64_t m = 0, n = 0, heads = 0;
+  // Per head, m + n entries each, head h at offset h * (m + n).
+  std::vector<std::uint32_t> code;  // event k: target index | kLaplexTargetBit, or source index
+  std::vector<T> gap;               // position of event k minus that of event k - 1 (0 for k = 0)
+  double sort_ms = 0;               // wall time spent building the plan
+
+  std::int64_t events() const { return m + n; }
+};
+
+// Sorts every head's anchors t (H, m) and s (H, n). Throws Error on a
+// non-finite anchor.
+template <class T>
+LaplexPlan<T> make_laplex_plan(const LaplexShape& shape, const T* t, const T* s);
+
+}  // namespace laplex

@@ -1,0 +1,305 @@
+// The CPU LAPLEX kernels against the float64 dense oracle (laplex-math.md
+// section 5): outputs, the transposed apply, every gradient (analytic dense
+// derivative and finite differences), the invariant, ties, far anchors,
+// anchor order, shapes, frozen parameters.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+#include <string>
+
+#include "helpers/laplex_oracle.h"
+#include "helpers/laplex_runner.h"
+#include "layers/laplex/laplex_cpu.h"
+#include "layers/laplex/laplex_dense.h"
+
+namespace laplex::testing {
+namespace {
+
+// max |got - want| <= atol + rtol * max |want| (normwise: entries of W x can
+// cancel, so entrywise relative error is meaningless near zero).
+::testing::AssertionResult close(const std::string& what, const std::vector<double>& got,
+                                 const std::vector<double>& want, double rtol,
+                                 double atol = 1e-12) {
+  if (got.size() != want.size())
+    return ::testing::AssertionFailure()
+           << what << ": " << got.size() << " values, expected " << want.size();
+  double scale = 0, worst = 0;
+  std::size_t at = 0;
+  for (double w : want) scale = std::max(scale, std::fabs(w));
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    const double err = std::fabs(got[k] - want[k]);
+    if (!(err <= worst)) {
+      worst = std::isfinite(err) ? err : INFINITY;
+      at = k;
+    }
+  }
+  if (worst <= atol + rtol * scale) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << what << "[" << at << "]: got " << got[at]
+                                       << ", expected " << want[at] << " (max |want| " << scale
+                                       << ")";
+}
+
+void expect_all_finite(const LaplexResult& r) {
+  for (const auto* values : {&r.y, &r.transposed, &r.grads.dx, &r.grads.dt, &r.grads.ds,
+                             &r.grads.du, &r.grads.dv, &r.grads.drho, &r.grads.domega,
+                             &r.grads.dphi})
+    for (double v : *values) ASSERT_TRUE(std::isfinite(v));
+}
+
+std::vector<double> transpose_apply(const LaplexProblem& p) {
+  const auto w = oracle_dense(p);
+  std::vector<double> out(p.batch * p.n, 0.0);
+  for (std::int64_t b = 0; b < p.batch; ++b)
+    for (std::int64_t i = 0; i < p.m; ++i)
+      for (std::int64_t j = 0; j < p.n; ++j) out[b * p.n + j] += p.gy[b * p.m + i] * w[i * p.n + j];
+  return out;
+}
+
+void expect_matches_oracle(const LaplexProblem& p, double rtol = 1e-10) {
+  const LaplexResult r = run_laplex_cpu<double>(p);
+  expect_all_finite(r);
+  const LaplexGradients g = oracle_gradients(p);
+  EXPECT_TRUE(close("y", r.y, oracle_forward(p), rtol));
+  EXPECT_TRUE(close("W^T g", r.transposed, transpose_apply(p), rtol));
+  EXPECT_TRUE(close("dx", r.grads.dx, g.dx, rtol));
+  EXPECT_TRUE(close("dt", r.grads.dt, g.dt, rtol));
+  EXPECT_TRUE(close("ds", r.grads.ds, g.ds, rtol));
+  EXPECT_TRUE(close("du", r.grads.du, g.du, rtol));
+  EXPECT_TRUE(close("dv", r.grads.dv, g.dv, rtol));
+  EXPECT_TRUE(close("drho", r.grads.drho, g.drho, rtol));
+  EXPECT_TRUE(close("domega", r.grads.domega, g.domega, rtol));
+  EXPECT_TRUE(close("dphi", r.grads.dphi, g.dphi, rtol));
+}
+
+void expect_matches_finite_differences(const LaplexProblem& p) {
+  const LaplexResult r = run_laplex_cpu<double>(p);
+  const LaplexGradients fd = oracle_finite_differences(p);
+  const double rtol = 1e-6, atol = 1e-8;
+  EXPECT_TRUE(close("dx", r.grads.dx, fd.dx, rtol, atol));
+  EXPECT_TRUE(close("dt", r.grads.dt, fd.dt, rtol, atol));
+  EXPECT_TRUE(close("ds", r.grads.ds, fd.ds, rtol, atol));
+  EXPECT_TRUE(close("du", r.grads.du, fd.du, rtol, atol));
+  EXPECT_TRUE(close("dv", r.grads.dv, fd.dv, rtol, atol));
+  EXPECT_TRUE(close("drho", r.grads.drho, fd.drho, rtol, atol));
+  EXPECT_TRUE(close("domega", r.grads.domega, fd.domega, rtol, atol));
+  EXPECT_TRUE(close("dphi", r.grads.dphi, fd.dphi, rtol, atol));
+}
+
+struct Case {
+  const char* name;
+  std::int64_t batch, m, n, heads;
+  bool phased, gains;
+};
+
+const Case kCases[] = {
+    {"single", 1, 1, 1, 1, false, false},
+    {"square_unphased", 2, 8, 8, 1, false, true},
+    {"square_phased", 2, 8, 8, 1, true, true},
+    {"wide_heads", 3, 5, 17, 3, true, true},
+    {"tall_heads", 5, 19, 4, 2, false, true},
+    {"no_gains_phased", 4, 12, 9, 2, true, false},
+    {"no_gains_unphased", 4, 9, 12, 2, false, false},
+    {"batch_many_chunks", 37, 11, 13, 2, true, true},  // several lane chunks, last one padded
+    {"batch_64", 64, 16, 16, 1, false, true},
+};
+
+class LaplexCpuCase : public ::testing::TestWithParam<Case> {};
+
+TEST_P(LaplexCpuCase, MatchesDenseOracle) {
+  const Case& c = GetParam();
+  expect_matches_oracle(random_laplex_problem(c.batch, c.m, c.n, c.heads, c.phased, c.gains, 11));
+}
+
+TEST_P(LaplexCpuCase, MatchesFiniteDifferences) {
+  const Case& c = GetParam();
+  if (c.batch * c.m * c.n * c.heads > 20000) GTEST_SKIP() << "covered by the oracle test";
+  expect_matches_finite_differences(
+      random_laplex_problem(c.batch, c.m, c.n, c.heads, c.phased, c.gains, 12));
+}
+
+// sum t dt + sum s ds == alpha dalpha + omega domega, per head.
+TEST_P(LaplexCpuCase, ScaleInvariant) {
+  const Case& c = GetParam();
+  const LaplexProblem p = random_laplex_problem(c.batch, c.m, c.n, c.heads, c.phased, c.gains, 13);
+  const LaplexResult r = run_laplex_cpu<double>(p);
+  for (std::int64_t h = 0; h < p.heads; ++h) {
+    double lhs = 0, scale = 0;
+    for (std::int64_t i = 0; i < p.m; ++i) {
+      lhs += p.t[h * p.m + i] * r.grads.dt[h * p.m + i];
+      scale += std::fabs(p.t[h * p.m + i] * r.grads.dt[h * p.m + i]);
+    }
+    for (std::int64_t j = 0; j < p.n; ++j) {
+      lhs += p.s[h * p.n + j] * r.grads.ds[h * p.n + j];
+      scale += std::fabs(p.s[h * p.n + j] * r.grads.ds[h * p.n + j]);
+    }
+    const double alpha = std::log1p(std::exp(p.rho[h]));
+    const double dalpha = r.grads.drho[h] * (1.0 + std::exp(-p.rho[h]));
+    const double rhs = alpha * dalpha + (p.phased ? p.omega[h] * r.grads.domega[h] : 0.0);
+    EXPECT_NEAR(lhs, rhs, 1e-10 * (scale + 1)) << "head " << h;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, LaplexCpuCase, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// Anchors on a coarse integer grid: many exact ties between targets and
+// sources (and within each side). Section 3 takes the d >= 0 side.
+LaplexProblem tied_problem(bool phased, std::uint64_t seed) {
+  LaplexProblem p = random_laplex_problem(3, 10, 12, 2, phased, true, seed);
+  for (auto* anchors : {&p.t, &p.s})
+    for (double& a : *anchors) a = std::round(a);
+  // And one exact t = s diagonal in head 1.
+  for (std::int64_t k = 0; k < 10; ++k) p.s[12 + k] = p.t[10 + k];
+  // -0 and +0 are the same position.
+  p.t[0] = -0.0;
+  p.s[0] = 0.0;
+  p.s[1] = -0.0;
+  return p;
+}
+
+TEST(LaplexCpu, TiesMatchOracleUnphased) { expect_matches_oracle(tied_problem(false, 21)); }
+TEST(LaplexCpu, TiesMatchOraclePhased) { expect_matches_oracle(tied_problem(true, 22)); }
+TEST(LaplexCpu, TiesMatchOneSidedDifferences) {
+  expect_matches_finite_differences(tied_problem(false, 23));
+  expect_matches_finite_differences(tied_problem(true, 24));
+}
+
+// Anchors 1000 apart with alpha ~ 1: every cross term underflows to 0.
+TEST(LaplexCpu, FarAnchorsUnderflowToZero) {
+  for (bool phased : {false, true}) {
+    LaplexProblem p = random_laplex_problem(2, 6, 7, 2, phased, true, 31);
+    for (std::size_t k = 0; k < p.t.size(); ++k) p.t[k] = 1000.0 * static_cast<double>(k);
+    for (std::size_t k = 0; k < p.s.size(); ++k) p.s[k] = 1000.0 * static_cast<double>(k) + 0.5;
+    expect_matches_oracle(p);
+  }
+}
+
+// Gaps near the top of the float range: exp underflows and gap * exp must
+// stay 0 (not 0 * inf) in both precisions.
+TEST(LaplexCpu, HugeGapsGiveNoNanOrInf) {
+  for (bool phased : {false, true}) {
+    LaplexProblem p = random_laplex_problem(2, 4, 4, 1, phased, true, 32);
+    p.t = {-3e38, -1.0, 0.5, 3e38};
+    p.s = {-2.9e38, 0.0, 2.9e38, 3.0e38};
+    const LaplexResult rd = run_laplex_cpu<double>(p);
+    expect_all_finite(rd);
+    const LaplexResult rf = run_laplex_cpu<float>(p);
+    expect_all_finite(rf);
+    p.t = {-1e300, -1.0, 0.5, 1e300};
+    p.s = {-1e299, 0.0, 1e299, 1e300};
+    expect_matches_oracle(p);
+  }
+}
+
+TEST(LaplexCpu, AnyAnchorOrder) {
+  LaplexProblem base = random_laplex_problem(3, 9, 11, 2, true, true, 41);
+  for (int order = 0; order < 3; ++order) {
+    LaplexProblem p = base;
+    for (auto [anchors, count] : {std::pair{&p.t, p.m}, std::pair{&p.s, p.n}})
+      for (std::int64_t h = 0; h < p.heads; ++h) {
+        auto first = anchors->begin() + h * count, last = first + count;
+        if (order == 0) std::sort(first, last);
+        if (order == 1) std::sort(first, last, std::greater<>());
+        if (order == 2) std::rotate(first, first + count / 2, last);
+      }
+    expect_matches_oracle(p);
+  }
+}
+
+// Frozen parameters: null outputs are skipped and leave the others exact.
+TEST(LaplexCpu, FrozenParametersSkipTheirWork) {
+  const LaplexProblem p = random_laplex_problem(4, 7, 9, 2, true, true, 51);
+  const LaplexGradients g = oracle_gradients(p);
+  const std::vector<LaplexWanted> subsets = {
+      {true, false, false, false, false, false, false, false},  // dx only: W^T g
+      {false, true, false, false, false, false, false, false},  // dt only
+      {false, false, true, false, true, false, false, false},   // column grads
+      {false, false, false, false, false, true, true, false},   // moments only
+      {false, false, false, true, false, false, false, true},   // du, dphi
+  };
+  for (const LaplexWanted& w : subsets) {
+    const LaplexResult r = run_laplex_cpu<double>(p, w);
+    if (w.dx) EXPECT_TRUE(close("dx", r.grads.dx, g.dx, 1e-10));
+    if (w.dt) EXPECT_TRUE(close("dt", r.grads.dt, g.dt, 1e-10));
+    if (w.ds) EXPECT_TRUE(close("ds", r.grads.ds, g.ds, 1e-10));
+    if (w.du) EXPECT_TRUE(close("du", r.grads.du, g.du, 1e-10));
+    if (w.dv) EXPECT_TRUE(close("dv", r.grads.dv, g.dv, 1e-10));
+    if (w.drho) EXPECT_TRUE(close("drho", r.grads.drho, g.drho, 1e-10));
+    if (w.domega) EXPECT_TRUE(close("domega", r.grads.domega, g.domega, 1e-10));
+    if (w.dphi) EXPECT_TRUE(close("dphi", r.grads.dphi, g.dphi, 1e-10));
+  }
+}
+
+TEST(LaplexCpu, UnphasedIgnoresOmegaAndPhi) {
+  LaplexProblem p = random_laplex_problem(2, 5, 6, 2, false, true, 61);
+  const LaplexResult a = run_laplex_cpu<double>(p);
+  p.omega = {7.0, -3.0};
+  p.phi = {1.0, 2.0};
+  const LaplexResult b = run_laplex_cpu<double>(p);
+  EXPECT_EQ(a.y, b.y);
+  EXPECT_EQ(b.grads.domega, std::vector<double>(2, 0.0));
+  EXPECT_EQ(b.grads.dphi, std::vector<double>(2, 0.0));
+}
+
+TEST(LaplexCpu, ToDenseMatchesOracle) {
+  for (bool phased : {false, true})
+    for (bool gains : {false, true}) {
+      const LaplexProblem p = random_laplex_problem(1, 6, 9, 3, phased, gains, 71);
+      LaplexShape shape{1, p.m, p.n, p.heads, p.phased};
+      LaplexParamPtrs<double> params{p.t.data(),   p.s.data(),
+                                     gains ? p.u.data() : nullptr, gains ? p.v.data() : nullptr,
+                                     p.rho.data(), p.omega.data(), p.phi.data()};
+      std::vector<double> w(p.m * p.n);
+      cpu::laplex_to_dense(shape, params, w.data());
+      EXPECT_TRUE(close("W", w, oracle_dense(p), 1e-14));
+    }
+}
+
+TEST(LaplexCpu, FloatMatchesDoubleOracle) {
+  for (bool phased : {false, true}) {
+    const LaplexProblem p = random_laplex_problem(5, 40, 50, 2, phased, true, 81);
+    const LaplexResult r = run_laplex_cpu<float>(p);
+    const LaplexGradients g = oracle_gradients(p);
+    EXPECT_TRUE(close("y", r.y, oracle_forward(p), 1e-5));
+    EXPECT_TRUE(close("dx", r.grads.dx, g.dx, 1e-5));
+    EXPECT_TRUE(close("dt", r.grads.dt, g.dt, 1e-5));
+    EXPECT_TRUE(close("ds", r.grads.ds, g.ds, 1e-5));
+    EXPECT_TRUE(close("drho", r.grads.drho, g.drho, 1e-5));
+  }
+}
+
+// Big enough for the threaded path: several chunks on several threads.
+TEST(LaplexCpu, ThreadedChunksMatchOracle) {
+  expect_matches_oracle(random_laplex_problem(70, 300, 400, 2, true, true, 85, 30.0), 1e-9);
+  expect_matches_oracle(random_laplex_problem(64, 500, 300, 1, false, false, 86, 30.0), 1e-9);
+}
+
+TEST(LaplexCpu, EmptySidesGiveZeros) {
+  for (auto [m, n] : {std::pair<std::int64_t, std::int64_t>{0, 5}, {4, 0}}) {
+    const LaplexProblem p = random_laplex_problem(3, m, n, 2, true, true, 91);
+    const LaplexResult r = run_laplex_cpu<double>(p);
+    for (double v : r.y) EXPECT_EQ(v, 0.0);
+    for (double v : r.grads.dx) EXPECT_EQ(v, 0.0);
+    for (double v : r.grads.drho) EXPECT_EQ(v, 0.0);
+  }
+}
+
+TEST(LaplexCpu, BadInputThrows) {
+  LaplexProblem p = random_laplex_problem(1, 3, 3, 1, false, false, 99);
+  p.t[1] = NAN;
+  EXPECT_THROW(run_laplex_cpu<double>(p), Error);
+  LaplexShape shape{1, 3, 3, 1, false};
+  const std::vector<double> t = {0, 1, 2}, rho = {0}, x(3), other(4);
+  const LaplexPlan<double> plan = make_laplex_plan(shape, t.data(), t.data());
+  LaplexParamPtrs<double> params{t.data(), t.data(), nullptr, nullptr, rho.data()};
+  std::vector<double> y(4);
+  LaplexShape wrong{1, 4, 3, 1, false};
+  EXPECT_THROW(cpu::laplex_forward(plan, wrong, params, x.data(), y.data()), Error);
+  LaplexShape phased{1, 3, 3, 1, true};
+  EXPECT_THROW(cpu::laplex_forward(plan, phased, params, x.data(), y.data()), Error);
+}
+
+}  // namespace
+}  // namespace laplex::testing
