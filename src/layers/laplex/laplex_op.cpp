@@ -1,0 +1,179 @@
+#include "layers/laplex/laplex_op.h"
+
+#include <memory>
+#include <string>
+
+#include "core/autograd/grad_mode.h"
+#include "core/autograd/node.h"
+#include "core/ops/reduce.h"
+#include "layers/laplex/laplex_cpu.h"
+#include "layers/laplex/laplex_dense.h"
+
+namespace laplex {
+
+namespace {
+
+// The sizes the parameters describe, after checking every shape, dtype and
+// device against t.
+LaplexShape check_params(const LaplexParams& p, const LaplexOptions& options) {
+  check(p.t.defined() && p.s.defined() && p.rho.defined(), "laplex: t, s and rho are required");
+  check(p.t.dim() == 2 && p.s.dim() == 2 && p.t.size(0) == p.s.size(0),
+        "laplex: t must be (H, m) and s (H, n), got " + shape_str(p.t.shape()) + " and " +
+            shape_str(p.s.shape()));
+  LaplexShape shape;
+  shape.heads = p.t.size(0);
+  shape.m = p.t.size(1);
+  shape.n = p.s.size(1);
+  shape.phased = options.phased;
+  check(shape.heads >= 1, "laplex: at least one head");
+  const DType dtype = p.t.dtype();
+  const Device device = p.t.device();
+  check(is_floating(dtype), "laplex: parameters must be float32 or float64, got " +
+                                dtype_name(dtype));
+  auto expect = [&](const Tensor& tensor, const char* name, const Shape& wanted) {
+    if (!tensor.defined()) return;
+    check(tensor.shape() == wanted, std::string("laplex: ") + name + " must be " +
+                                        shape_str(wanted) + ", got " + shape_str(tensor.shape()));
+    check(tensor.dtype() == dtype, std::string("laplex: ") + name + " is " +
+                                       dtype_name(tensor.dtype()) + ", t is " + dtype_name(dtype));
+    check(tensor.device() == device, std::string("laplex: ") + name + " is on " +
+                                         tensor.device().str() + ", t on " + device.str());
+  };
+  expect(p.u, "u", {shape.heads, shape.m});
+  expect(p.v, "v", {shape.heads, shape.n});
+  expect(p.rho, "rho", {shape.heads});
+  expect(p.omega, "omega", {shape.heads});
+  expect(p.phi, "phi", {shape.heads});
+  expect(p.bias, "bias", {shape.m});
+  if (options.phased)
+    check(p.omega.defined() && p.phi.defined(), "laplex: the phased kernel needs omega and phi");
+  return shape;
+}
+
+template <class T>
+const T* ptr(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+// Dense, detached copies the kernels can read; undefined stays undefined.
+Tensor plain(const Tensor& t) { return t.defined() ? t.detach().contiguous() : Tensor(); }
+
+LaplexParams plain(const LaplexParams& p) {
+  return {plain(p.t),   plain(p.s),     plain(p.u),   plain(p.v),
+          plain(p.rho), plain(p.omega), plain(p.phi), plain(p.bias)};
+}
+
+template <class T>
+LaplexParamPtrs<T> pointers(const LaplexParams& p, bool phased) {
+  return {ptr<T>(p.t),   ptr<T>(p.s),
+          ptr<T>(p.u),   ptr<T>(p.v),
+          ptr<T>(p.rho), phased ? ptr<T>(p.omega) : nullptr,
+          phased ? ptr<T>(p.phi) : nullptr};
+}
+
+bool wants(const Tensor& t) { return t.defined() && t.requires_grad(); }
+
+// The backward: every gradient of section 3 that an input asks for, from
+// the forward's plan (no re-sort). Inputs: x, t, s, u, v, rho, omega, phi, bias.
+template <class T>
+std::vector<Tensor> backward(const std::shared_ptr<const LaplexPlan<T>>& plan,
+                             const LaplexShape& shape, const Tensor& x, const LaplexParams& p,
+                             const std::vector<bool>& need, const Tensor& grad_y) {
+  std::vector<Tensor> grads(9);
+  if (!grad_y.defined()) return grads;
+  const Tensor gy = grad_y.to(x.dtype()).contiguous();
+  auto output = [&](int k, const Tensor& like) -> T* {
+    if (!need[k]) return nullptr;
+    grads[k] = Tensor::empty(like.shape(), like.dtype(), like.device());
+    return grads[k].data<T>();
+  };
+  LaplexGradPtrs<T> out;
+  out.dx = output(0, x);
+  out.dt = output(1, p.t);
+  out.ds = output(2, p.s);
+  out.du = p.u.defined() ? output(3, p.u) : nullptr;
+  out.dv = p.v.defined() ? output(4, p.v) : nullptr;
+  out.drho = output(5, p.rho);
+  out.domega = p.omega.defined() ? output(6, p.omega) : nullptr;
+  out.dphi = p.phi.defined() ? output(7, p.phi) : nullptr;
+  cpu::laplex_backward(*plan, shape, pointers<T>(p, shape.phased), x.data<T>(), gy.data<T>(),
+                       out);
+  if (need[8]) grads[8] = sum(gy, {0});
+  return grads;
+}
+
+template <class T>
+Tensor apply_cpu(const Tensor& x_in, const LaplexParams& original, const LaplexShape& shape) {
+  const Tensor x = x_in.detach().contiguous();
+  const LaplexParams p = plain(original);
+  auto plan = std::make_shared<const LaplexPlan<T>>(
+      make_laplex_plan(shape, p.t.data<T>(), p.s.data<T>()));
+  Tensor y = Tensor::empty({shape.batch, shape.m}, x.dtype(), x.device());
+  cpu::laplex_forward(*plan, shape, pointers<T>(p, shape.phased), x.data<T>(), y.data<T>());
+  if (p.bias.defined()) {
+    const T* b = p.bias.data<T>();
+    T* out = y.data<T>();
+    for (std::int64_t r = 0; r < shape.batch; ++r)
+      for (std::int64_t i = 0; i < shape.m; ++i) out[r * shape.m + i] += b[i];
+  }
+  const std::vector<Tensor> inputs = {x_in,           original.t,   original.s,
+                                      original.u,     original.v,   original.rho,
+                                      original.omega, original.phi, original.bias};
+  if (autograd::any_requires_grad(inputs)) {
+    std::vector<bool> need;
+    for (const Tensor& t : inputs) need.push_back(wants(t));
+    autograd::record(y, inputs, "laplex",
+                     [plan, shape, x, p, need](const std::vector<Tensor>& g) {
+                       return backward<T>(plan, shape, x, p, need, g[0]);
+                     });
+  }
+  return y;
+}
+
+}  // namespace
+
+Tensor laplex_apply(const Tensor& x, const LaplexParams& params, const LaplexOptions& options) {
+  LaplexShape shape = check_params(params, options);
+  check(x.defined() && x.dim() == 2 && x.size(1) == shape.n,
+        "laplex: x must be (B, " + std::to_string(shape.n) + "), got " +
+            (x.defined() ? shape_str(x.shape()) : std::string("undefined")));
+  check(x.dtype() == params.t.dtype(), "laplex: x is " + dtype_name(x.dtype()) +
+                                           ", the parameters " + dtype_name(params.t.dtype()));
+  check(x.device() == params.t.device(),
+        "laplex: x is on " + x.device().str() + ", the parameters on " +
+            params.t.device().str());
+  shape.batch = x.size(0);
+  if (x.device().is_cuda()) {
+    // The CUDA kernels live in layers/laplex/cuda/ and are wired here once
+    // they land.
+    throw Error("laplex: CUDA path not available in this build");
+  }
+  return visit_floating(x.dtype(), "laplex", [&](auto tag) {
+    using T = decltype(tag);
+    return apply_cpu<T>(x, params, shape);
+  });
+}
+
+Tensor laplex_to_dense(const LaplexParams& params, const LaplexOptions& options) {
+  const LaplexShape shape = check_params(params, options);
+  const LaplexParams p = plain(params);
+  const Device device = p.t.device();
+  const LaplexParams host = device.is_cpu()
+                                ? p
+                                : LaplexParams{p.t.to(Device::cpu()),   p.s.to(Device::cpu()),
+                                               p.u.defined() ? p.u.to(Device::cpu()) : Tensor(),
+                                               p.v.defined() ? p.v.to(Device::cpu()) : Tensor(),
+                                               p.rho.to(Device::cpu()),
+                                               p.omega.defined() ? p.omega.to(Device::cpu())
+                                                                 : Tensor(),
+                                               p.phi.defined() ? p.phi.to(Device::cpu()) : Tensor(),
+                                               Tensor()};
+  Tensor w = Tensor::empty({shape.m, shape.n}, p.t.dtype(), Device::cpu());
+  visit_floating(p.t.dtype(), "laplex_to_dense", [&](auto tag) {
+    using T = decltype(tag);
+    cpu::laplex_to_dense(shape, pointers<T>(host, shape.phased), w.data<T>());
+  });
+  return device.is_cpu() ? w : w.to(device);
+}
+
+}  // namespace laplex
