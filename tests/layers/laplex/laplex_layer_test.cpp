@@ -1,0 +1,69 @@
+#include "layers/laplex/laplex_layer.h"
+
+#include <gtest/gtest.h>
+
+#include "core/autograd/grad_mode.h"
+#include "core/ops/matmul.h"
+#include "core/ops/reduce.h"
+#include "core/ops/elementwise.h"
+#include "core/ops/view.h"
+#include "core/random.h"
+#include "helpers/gradcheck.h"
+#include "layers/registry.h"
+
+namespace laplex {
+namespace {
+
+std::shared_ptr<Module> build(const std::string& yaml) {
+  BuildContext context{3};
+  return build_module(config::ConfigNode(YAML::Load(yaml), "test.yaml", "model"), context);
+}
+
+double output_variance(LaplexLayer& layer, std::int64_t batch) {
+  NoGradGuard no_grad;
+  Generator g(11);
+  const Tensor x = randn({batch, layer.options().in}, g);
+  const Tensor y = layer.forward(x);
+  const Tensor centred = sub(y, mean(y, {0}, true));
+  return mean(square(centred)).item();
+}
+
+TEST(LaplexLayer, NamesShapesAndParameterCount) {
+  auto layer = build("{type: laplex, in: 784, out: 256, heads: 4, phased: true}");
+  std::vector<std::string> names;
+  for (auto& [name, t] : layer->named_parameters()) names.push_back(name);
+  EXPECT_EQ(names, (std::vector<std::string>{"t", "s", "u", "v", "rho", "omega", "phi", "bias"}));
+  EXPECT_EQ(layer->parameter_count(), 4 * (256 + 784 + 256 + 784 + 3) + 256);
+  auto frozen = build("{type: laplex, in: 10, out: 5, gains: false, bias: false, learn_decay: false}");
+  EXPECT_EQ(frozen->parameter_count(), 15);
+  EXPECT_EQ(frozen->state_dict().count("rho"), 1u);  // kept as a buffer
+  EXPECT_THROW(build("{type: laplex, in: 10, out: 5, anchors: spiral}"), UsageError);
+  EXPECT_THROW(build("{type: laplex, in: 0, out: 5}"), UsageError);
+}
+
+// The documented claim: unit-variance i.i.d. inputs give unit-variance outputs.
+TEST(LaplexLayer, InitKeepsTheInputVariance) {
+  for (const char* yaml : {"{type: laplex, in: 784, out: 256, heads: 4}",
+                           "{type: laplex, in: 784, out: 256, heads: 4, phased: true}",
+                           "{type: laplex, in: 300, out: 700, heads: 2, anchors: random}",
+                           "{type: laplex, in: 256, out: 10, heads: 1, neighbourhood: 32}"}) {
+    auto layer = std::dynamic_pointer_cast<LaplexLayer>(build(yaml));
+    EXPECT_NEAR(output_variance(*layer, 4096), 1.0, 0.15) << yaml;
+  }
+}
+
+TEST(LaplexLayer, ForwardIsTheDenseMatrixAndFlattensLeadingDims) {
+  auto layer = std::dynamic_pointer_cast<LaplexLayer>(
+      build("{type: laplex, in: 12, out: 7, heads: 2, phased: true}"));
+  Generator g(5);
+  const Tensor x = randn({3, 2, 12}, g);
+  const Tensor expected = linear(x, layer->to_dense(), layer->bias);
+  EXPECT_TRUE(testing::all_close(layer->forward(x), expected, 1e-5, 1e-4));
+  const Tensor y = layer->forward(reshape(x, {6, 12}));
+  sum(y).backward();
+  for (auto& [name, p] : layer->named_parameters())
+    EXPECT_TRUE(p.grad().defined()) << name;
+}
+
+}  // namespace
+}  // namespace laplex
