@@ -2,6 +2,12 @@
 // over the merged anchors (laplex-math.md section 2; transposed: section 3,
 // P and Q). Inputs sit at one class of events (sources for the forward,
 // targets for the transposed apply) and outputs are read at the other.
+//
+// The scans are branch-free: targets and sources interleave at random, and a
+// mispredicted branch per event cost more than the event's arithmetic. Each
+// event reads its slot of one lane buffer (inputs and outputs side by side),
+// adds in_coef * slot to the state and adds out_coef * state to the slot;
+// one of the two coefficients is zero, so the other kind of event is a no-op.
 #include "layers/laplex/laplex_cpu.h"
 
 #include <omp.h>
@@ -16,142 +22,177 @@ using lanes::Decays;
 using lanes::HeadConstants;
 
 // Events between a prefetch and its use.
-constexpr std::int64_t kPrefetchDistance = 32;
+constexpr std::int64_t kPrefetchDistance = 16;
+
+// Per head, per event: the lane slot and the two coefficients (the output
+// one complex when phased: gain * e^{i phi}).
+template <class T>
+struct EventTable {
+  std::vector<std::uint32_t> slot;
+  std::vector<T> in_coef, out_re, out_im;
+};
+
+// Slots: inputs at [0, in_count), outputs at [in_count, in_count + out_count).
+template <class T>
+EventTable<T> make_table(const LaplexPlan<T>& plan, const LaplexShape& shape,
+                         const LaplexParamPtrs<T>& p, bool transposed) {
+  const std::int64_t events = plan.events(), total = plan.heads * events;
+  const std::int64_t in_count = transposed ? shape.m : shape.n;
+  EventTable<T> table;
+  table.slot.resize(total);
+  table.in_coef.resize(total);
+  table.out_re.resize(total);
+  if (shape.phased) table.out_im.resize(total);
+  for (std::int64_t h = 0; h < plan.heads; ++h) {
+    const HeadConstants<T> c = lanes::head_constants(shape, p, h);
+    const T* u = p.u ? p.u + h * shape.m : nullptr;
+    const T* v = p.v ? p.v + h * shape.n : nullptr;
+    const T* in_gain = transposed ? u : v;
+    const T* out_gain = transposed ? v : u;
+    const std::int64_t off = h * events;
+#pragma omp parallel for schedule(static) if (events > lanes::kParallelWork)
+    for (std::int64_t k = 0; k < events; ++k) {
+      const std::uint32_t code = plan.code[off + k];
+      const bool target = (code & kLaplexTargetBit) != 0;
+      const std::uint32_t index = code & ~kLaplexTargetBit;
+      if (target == transposed) {  // an input event
+        table.slot[off + k] = index;
+        table.in_coef[off + k] = in_gain ? in_gain[index] : T(1);
+        table.out_re[off + k] = T(0);
+        if (shape.phased) table.out_im[off + k] = T(0);
+      } else {
+        table.slot[off + k] = static_cast<std::uint32_t>(in_count) + index;
+        table.in_coef[off + k] = T(0);
+        const T gain = out_gain ? out_gain[index] : T(1);
+        table.out_re[off + k] = gain * c.cos_phi;
+        if (shape.phased) table.out_im[off + k] = gain * c.sin_phi;
+      }
+    }
+  }
+  return table;
+}
 
 // One scan of one head over W lanes. `conj` picks conj(lam) (the imaginary
 // part of every decay negated). Ascending scans decay into an event and then
 // handle it; descending scans handle an event and then decay past its gap.
-// With Assign the outputs are written rather than added to (the first scan
-// of a call: no need to clear them first).
-template <class T, int W, bool Phased, bool Ascending, bool Assign>
-void scan(const std::uint32_t* code, const T* decay_re, const T* decay_im, std::int64_t events,
-          bool conj, bool input_is_target, const T* in_gain, const T* out_gain,
-          const HeadConstants<T>& c, const T* in, T* out) {
+template <class T, int W, bool Phased, bool Ascending>
+void scan(const std::uint32_t* slot, const T* in_coef, const T* out_re, const T* out_im,
+          const T* decay_re, const T* decay_im, std::int64_t events, bool conj, T* lanes) {
   alignas(64) T sr[W] = {};
   alignas(64) T si[W] = {};
   const T sign = conj ? T(-1) : T(1);
-  auto decay = [&](std::int64_t k) {
-    const T ar = decay_re[k];
+  auto step = [&](std::int64_t k, std::int64_t decay_at) {
+    T* lane = lanes + static_cast<std::int64_t>(slot[k]) * W;
+    const T a = in_coef[k], br = out_re[k];
     if constexpr (Phased) {
-      const T ai = sign * decay_im[k];
+      const T bi = out_im[k];
+      if (Ascending) {
+        const T er = decay_re[decay_at], ei = sign * decay_im[decay_at];
 #pragma omp simd
-      for (int l = 0; l < W; ++l) {
-        const T r = ar * sr[l] - ai * si[l];
-        si[l] = ar * si[l] + ai * sr[l];
-        sr[l] = r;
+        for (int l = 0; l < W; ++l) {
+          const T value = lane[l];
+          const T r = er * sr[l] - ei * si[l] + a * value;
+          si[l] = er * si[l] + ei * sr[l];
+          sr[l] = r;
+          lane[l] = value + br * sr[l] - bi * si[l];
+        }
+      } else {
+        const T er = decay_re[decay_at], ei = sign * decay_im[decay_at];
+#pragma omp simd
+        for (int l = 0; l < W; ++l) {
+          const T value = lane[l];
+          const T r = sr[l] + a * value;
+          lane[l] = value + br * r - bi * si[l];
+          sr[l] = er * r - ei * si[l];
+          si[l] = er * si[l] + ei * r;
+        }
       }
     } else {
+      const T e = decay_re[decay_at];
+      if (Ascending) {
 #pragma omp simd
-      for (int l = 0; l < W; ++l) sr[l] *= ar;
-    }
-  };
-  auto event = [&](std::int64_t k) {
-    const std::uint32_t code_k = code[k];
-    const bool target = (code_k & kLaplexTargetBit) != 0;
-    const std::int64_t index = code_k & ~kLaplexTargetBit;
-    if (target == input_is_target) {
-      const T gain = in_gain ? in_gain[index] : T(1);
-      const T* lane = in + index * W;
-#pragma omp simd
-      for (int l = 0; l < W; ++l) sr[l] += gain * lane[l];
-    } else {
-      const T gain = out_gain ? out_gain[index] : T(1);
-      T* lane = out + index * W;
-      if constexpr (Phased) {
-        // Re[gain e^{i phi} sigma]
-        const T gr = gain * c.cos_phi, gi = gain * c.sin_phi;
-#pragma omp simd
-        for (int l = 0; l < W; ++l)
-          lane[l] = (Assign ? T(0) : lane[l]) + gr * sr[l] - gi * si[l];
+        for (int l = 0; l < W; ++l) {
+          const T value = lane[l];
+          sr[l] = e * sr[l] + a * value;
+          lane[l] = value + br * sr[l];
+        }
       } else {
 #pragma omp simd
-        for (int l = 0; l < W; ++l) lane[l] = (Assign ? T(0) : lane[l]) + gain * sr[l];
+        for (int l = 0; l < W; ++l) {
+          const T value = lane[l];
+          const T r = sr[l] + a * value;
+          lane[l] = value + br * r;
+          sr[l] = e * r;
+        }
       }
     }
   };
-  // The lanes of an event sit at a random place (anchors come in any order):
-  // fetch them a few events ahead so the scan is not bound by memory latency.
+  // Slots come in anchor order, i.e. at random: ask for them (with intent
+  // to write) a few events ahead so the scan is not bound by cache latency.
   auto prefetch = [&](std::int64_t k) {
-    const std::uint32_t code_k = code[k];
-    const bool target = (code_k & kLaplexTargetBit) != 0;
-    const T* lane = (target == input_is_target ? in : out) +
-                    static_cast<std::int64_t>(code_k & ~kLaplexTargetBit) * W;
+    const T* lane = lanes + static_cast<std::int64_t>(slot[k]) * W;
     for (int l = 0; l < W; l += 64 / static_cast<int>(sizeof(T))) __builtin_prefetch(lane + l, 1);
   };
   if constexpr (Ascending) {
-    for (std::int64_t k = 0; k < events; ++k) {
-      if (k + kPrefetchDistance < events) prefetch(k + kPrefetchDistance);
-      decay(k);
-      event(k);
+    const std::int64_t body = std::max<std::int64_t>(events - kPrefetchDistance, 0);
+    for (std::int64_t k = 0; k < body; ++k) {
+      prefetch(k + kPrefetchDistance);
+      step(k, k);
     }
+    for (std::int64_t k = body; k < events; ++k) step(k, k);
   } else {
-    for (std::int64_t k = events - 1; k >= 0; --k) {
-      if (k >= kPrefetchDistance) prefetch(k - kPrefetchDistance);
-      event(k);
-      decay(k);
+    std::int64_t k = events - 1;
+    for (; k >= kPrefetchDistance; --k) {
+      prefetch(k - kPrefetchDistance);
+      step(k, k);
     }
-  }
-}
-
-// Applies every head to one chunk of W lanes: in_lanes (in_count x W) to
-// out_lanes (out_count x W), accumulated over heads.
-template <class T, int W, bool Phased>
-void apply_heads(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                 const LaplexParamPtrs<T>& p, const Decays<T>& d, bool transposed,
-                 const T* in_lanes, T* out_lanes) {
-  const std::int64_t events = plan.events();
-  for (std::int64_t h = 0; h < plan.heads; ++h) {
-    const HeadConstants<T> c = lanes::head_constants(shape, p, h);
-    const std::uint32_t* code = plan.code.data() + h * events;
-    const T* re = d.re.data() + h * events;
-    const T* im = Phased ? d.im.data() + h * events : nullptr;
-    const T* u = p.u ? p.u + h * shape.m : nullptr;
-    const T* v = p.v ? p.v + h * shape.n : nullptr;
-    // Forward: L ascending with lam, R descending with conj(lam); sources in.
-    // Transposed: Q ascending with conj(lam), P descending with lam; targets in.
-    const T* in_gain = transposed ? u : v;
-    const T* out_gain = transposed ? v : u;
-    if (h == 0)
-      scan<T, W, Phased, true, true>(code, re, im, events, transposed, transposed, in_gain,
-                                     out_gain, c, in_lanes, out_lanes);
-    else
-      scan<T, W, Phased, true, false>(code, re, im, events, transposed, transposed, in_gain,
-                                      out_gain, c, in_lanes, out_lanes);
-    scan<T, W, Phased, false, false>(code, re, im, events, !transposed, transposed, in_gain,
-                                     out_gain, c, in_lanes, out_lanes);
+    for (; k >= 0; --k) step(k, k);
   }
 }
 
 template <class T, int W, bool Phased>
-void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                 const LaplexParamPtrs<T>& p, const Decays<T>& d, bool transposed, const T* in,
-                 T* out) {
-  const std::int64_t batch = shape.batch;
+void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Decays<T>& d,
+                 const EventTable<T>& table, bool transposed, const T* in, T* out) {
+  const std::int64_t batch = shape.batch, events = plan.events();
   const std::int64_t in_cols = transposed ? shape.m : shape.n;
   const std::int64_t out_cols = transposed ? shape.n : shape.m;
   const std::int64_t chunks = (batch + W - 1) / W;
 #pragma omp parallel if (chunks > 1 && (in_cols + out_cols) * batch > lanes::kParallelWork)
   {
-    lanes::Scratch<T> in_lanes(in_cols * W), out_lanes(out_cols * W);
+    lanes::Scratch<T> buffer(events * W);
+    T* lanes = buffer.get();
+    T* out_lanes = lanes + in_cols * W;
 #pragma omp for schedule(static)
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
       const std::int64_t b0 = chunk * W;
-      lanes::load<T, W>(in, batch, in_cols, b0, in_lanes.get());
-      apply_heads<T, W, Phased>(plan, shape, p, d, transposed, in_lanes.get(), out_lanes.get());
-      lanes::store<T, W>(out_lanes.get(), batch, out_cols, b0, out);
+      lanes::load<T, W>(in, batch, in_cols, b0, lanes);
+      std::fill(out_lanes, out_lanes + out_cols * W, T(0));
+      for (std::int64_t h = 0; h < plan.heads; ++h) {
+        const std::int64_t off = h * events;
+        const T* re = d.re.data() + off;
+        const T* im = Phased ? d.im.data() + off : nullptr;
+        const std::uint32_t* slot = table.slot.data() + off;
+        const T* a = table.in_coef.data() + off;
+        const T* br = table.out_re.data() + off;
+        const T* bi = Phased ? table.out_im.data() + off : nullptr;
+        // Forward: L ascending with lam, R descending with conj(lam).
+        // Transposed: Q ascending with conj(lam), P descending with lam.
+        scan<T, W, Phased, true>(slot, a, br, bi, re, im, events, transposed, lanes);
+        scan<T, W, Phased, false>(slot, a, br, bi, re, im, events, !transposed, lanes);
+      }
+      lanes::store<T, W>(out_lanes, batch, out_cols, b0, out);
     }
   }
 }
 
 template <class T, bool Phased>
-void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                    const LaplexParamPtrs<T>& p, const Decays<T>& d, bool transposed, const T* in,
-                    T* out) {
-  switch (lanes::choose_width(shape.batch, omp_get_max_threads())) {
-    case 16: return apply_batch<T, 16, Phased>(plan, shape, p, d, transposed, in, out);
-    case 8: return apply_batch<T, 8, Phased>(plan, shape, p, d, transposed, in, out);
-    case 4: return apply_batch<T, 4, Phased>(plan, shape, p, d, transposed, in, out);
-    default: return apply_batch<T, 1, Phased>(plan, shape, p, d, transposed, in, out);
+void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape, const Decays<T>& d,
+                    const EventTable<T>& table, bool transposed, const T* in, T* out) {
+  switch (lanes::choose_width(shape.batch, omp_get_max_threads(), plan.events(), sizeof(T))) {
+    case 16: return apply_batch<T, 16, Phased>(plan, shape, d, table, transposed, in, out);
+    case 8: return apply_batch<T, 8, Phased>(plan, shape, d, table, transposed, in, out);
+    case 4: return apply_batch<T, 4, Phased>(plan, shape, d, table, transposed, in, out);
+    default: return apply_batch<T, 1, Phased>(plan, shape, d, table, transposed, in, out);
   }
 }
 
@@ -166,10 +207,11 @@ void apply(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexPara
     return;
   }
   const Decays<T> d = lanes::make_decays(plan, shape, p, false);
+  const EventTable<T> table = make_table(plan, shape, p, transposed);
   if (shape.phased)
-    dispatch_width<T, true>(plan, shape, p, d, transposed, in, out);
+    dispatch_width<T, true>(plan, shape, d, table, transposed, in, out);
   else
-    dispatch_width<T, false>(plan, shape, p, d, transposed, in, out);
+    dispatch_width<T, false>(plan, shape, d, table, transposed, in, out);
 }
 
 }  // namespace

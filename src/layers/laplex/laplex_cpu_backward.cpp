@@ -1,9 +1,15 @@
 // The backward of laplex-math.md section 3 as two fused sweeps per head and
 // batch chunk. The ascending sweep carries L (lam), its first moment L1 and
 // Q (conj lam); the descending sweep carries R (conj lam), R1 and P (lam).
-// Targets hold g, sources hold x; a target reads L/R (parameter gradients of
-// its row) and feeds P/Q with u g; a source feeds L/R with v x and reads P/Q
-// (dx, and the gradients of its column). Nothing of the forward is stored.
+// Targets hold g, sources hold x, side by side in one lane buffer; sources
+// feed L/R with v x, targets feed P/Q with u g; sources add v Re[e^{i phi}
+// (P + Q)] to their dx lanes.
+//
+// The sweeps are branch-free (targets and sources interleave at random):
+// each event dots its lanes with the state its kind reads (L at a target,
+// Q at a source; plus L1 at targets) and stores the sums per event. The
+// parameter gradients come afterwards from those per-event sums, summed over
+// chunks first, in one pass over the events. Nothing of the forward is stored.
 #include <omp.h>
 
 #include "layers/laplex/laplex_cpu.h"
@@ -16,45 +22,82 @@ namespace {
 using lanes::Decays;
 using lanes::HeadConstants;
 
-// Which outputs were asked for; each decides which scans and dots run.
+// Events between a prefetch and its use.
+constexpr std::int64_t kPrefetchDistance = 16;
+
+// Which outputs were asked for.
 struct Needs {
   bool dx = false, dt = false, ds = false, du = false, dv = false;
   bool drho = false, domega = false, dphi = false;
   bool left_right() const { return dt || du || drho || domega || dphi; }
   bool moments() const { return drho || domega; }
   bool transposed() const { return dx || ds || dv; }
-  bool column_dots() const { return ds || dv; }
 };
 
-// One thread's share of the parameter gradients, summed over its chunks.
+// Per head, per event: the lane slot and coefficients that are zero for the
+// other kind of event. The dx lanes share the slots: a target adds zeros to
+// a dx row nobody reads (one shared dummy row would chain every target's
+// update to the previous one through memory: 2.8x slower measured).
 template <class T>
-struct Partial {
-  std::vector<T> dt, du, ds, dv;
-  // Sums over every target and batch row: kept in double so float32 stays
-  // accurate at 10^9 terms.
-  std::vector<double> dalpha, domega, dphi;
+struct EventTable {
+  std::vector<std::uint32_t> slot;
+  std::vector<T> is_target;  // 1 or 0: picks which state an event's dot reads
+  std::vector<T> v_coef;     // v_j at sources (feeds L/R)
+  std::vector<T> u_coef;     // u_i at targets (feeds P/Q)
+  std::vector<T> dx_re, dx_im;  // v_j e^{i phi} at sources
 };
 
-// The head-level pieces of a sweep: gains, constants and this head's slice
-// of the thread's gradient sums (null when not needed).
 template <class T>
-struct HeadView {
-  HeadConstants<T> c;
-  const T* u = nullptr;
-  const T* v = nullptr;
-  T* dt = nullptr;
-  T* du = nullptr;
-  T* ds = nullptr;
-  T* dv = nullptr;
-  double dalpha = 0, domega = 0, dphi = 0;
-};
-
-// (a + i b) e^{i phi}
-template <class T>
-inline void rotate(const HeadConstants<T>& c, T a, T b, T& re, T& im) {
-  re = c.cos_phi * a - c.sin_phi * b;
-  im = c.sin_phi * a + c.cos_phi * b;
+EventTable<T> make_table(const LaplexPlan<T>& plan, const LaplexShape& shape,
+                         const LaplexParamPtrs<T>& p) {
+  const std::int64_t events = plan.events(), total = plan.heads * events;
+  EventTable<T> table;
+  table.slot.resize(total);
+  for (auto* column : {&table.is_target, &table.v_coef, &table.u_coef, &table.dx_re})
+    column->resize(total);
+  if (shape.phased) table.dx_im.resize(total);
+  for (std::int64_t h = 0; h < plan.heads; ++h) {
+    const HeadConstants<T> c = lanes::head_constants(shape, p, h);
+    const T* u = p.u ? p.u + h * shape.m : nullptr;
+    const T* v = p.v ? p.v + h * shape.n : nullptr;
+    const std::int64_t off = h * events;
+#pragma omp parallel for schedule(static) if (events > lanes::kParallelWork)
+    for (std::int64_t k = off; k < off + events; ++k) {
+      const std::uint32_t code = plan.code[k];
+      const std::uint32_t index = code & ~kLaplexTargetBit;
+      if (code & kLaplexTargetBit) {
+        table.slot[k] = static_cast<std::uint32_t>(shape.n) + index;
+        table.is_target[k] = T(1);
+        table.v_coef[k] = T(0);
+        table.u_coef[k] = u ? u[index] : T(1);
+        table.dx_re[k] = T(0);
+        if (shape.phased) table.dx_im[k] = T(0);
+      } else {
+        const T vj = v ? v[index] : T(1);
+        table.slot[k] = index;
+        table.is_target[k] = T(0);
+        table.v_coef[k] = vj;
+        table.u_coef[k] = T(0);
+        table.dx_re[k] = vj * c.cos_phi;
+        if (shape.phased) table.dx_im[k] = vj * c.sin_phi;
+      }
+    }
+  }
+  return table;
 }
+
+// Per event sums over the batch of one sweep: the dot of the event's lanes
+// with the state it reads (re, im), and with the moment (targets only).
+template <class T>
+struct EventSums {
+  std::vector<T> dot_re, dot_im, moment_re, moment_im;
+  void allocate(std::int64_t total, bool phased, bool moments) {
+    dot_re.assign(total, T(0));
+    if (phased) dot_im.assign(total, T(0));
+    if (moments) moment_re.assign(total, T(0));
+    if (phased && moments) moment_im.assign(total, T(0));
+  }
+};
 
 template <class T, int W>
 [[gnu::always_inline]] inline T dot(const T* a, const T* b) {
@@ -64,245 +107,260 @@ template <class T, int W>
   return sum;
 }
 
-// sigma <- e sigma for the complex decay (ar, ai); real when not phased.
-template <class T, int W, bool Phased>
-inline void decay_state(T* sr, T* si, T ar, T ai) {
-  if constexpr (Phased) {
-#pragma omp simd
-    for (int l = 0; l < W; ++l) {
-      const T r = ar * sr[l] - ai * si[l];
-      si[l] = ar * si[l] + ai * sr[l];
-      sr[l] = r;
-    }
-  } else {
-#pragma omp simd
-    for (int l = 0; l < W; ++l) sr[l] *= ar;
-  }
-}
-
-// mu <- e mu + (D e) sigma, with sigma before its own decay.
-template <class T, int W, bool Phased>
-inline void decay_moment(T* mr, T* mi, const T* sr, const T* si, T ar, T ai, T dr, T di) {
-  if constexpr (Phased) {
-#pragma omp simd
-    for (int l = 0; l < W; ++l) {
-      const T r = ar * mr[l] - ai * mi[l] + dr * sr[l] - di * si[l];
-      mi[l] = ar * mi[l] + ai * mr[l] + dr * si[l] + di * sr[l];
-      mr[l] = r;
-    }
-  } else {
-#pragma omp simd
-    for (int l = 0; l < W; ++l) mr[l] = ar * mr[l] + dr * sr[l];
-  }
-}
-
-// The sweeps' states, W lanes each, re and im apart.
-template <class T, int W>
-struct States {
-  alignas(64) T sr[W] = {}, si[W] = {};  // L or R: sources' v x
-  alignas(64) T mr[W] = {}, mi[W] = {};  // L1 or R1
-  alignas(64) T qr[W] = {}, qi[W] = {};  // Q or P: targets' u g
+// What one sweep of one head over one chunk reads.
+template <class T>
+struct SweepInput {
+  const EventTable<T>* table;
+  const Decays<T>* decays;
+  std::int64_t off, events;
+  bool dx;
 };
 
-// Row gradients from the L (left = true) or R sums of one target, given
-// GL = sum_b g_b L_b and GL1 = sum_b g_b L1_b (likewise for R).
-template <class T>
-inline void target_grads(HeadView<T>& hv, std::int64_t i, bool left, T gl_re, T gl_im, T g1_re,
-                         T g1_im) {
-  const T ui = hv.u ? hv.u[i] : T(1);
-  const T alpha = hv.c.alpha, omega = hv.c.omega;
-  T a, b;
-  rotate(hv.c, gl_re, gl_im, a, b);
-  if (hv.du) hv.du[i] += a;
-  // Re[e^{i phi} (-lam) GL] or Re[e^{i phi} conj(lam) GR]
-  if (hv.dt) hv.dt[i] += ui * (left ? -alpha * a - omega * b : alpha * a - omega * b);
-  hv.dphi -= ui * b;
-  T a1, b1;
-  rotate(hv.c, g1_re, g1_im, a1, b1);
-  hv.dalpha -= ui * a1;
-  hv.domega += left ? -ui * b1 : ui * b1;
-}
+// One sweep. Ascending: decay (L, L1 with lam; Q with conj lam), then the
+// event. Descending: the event, then decay (R, R1 with conj lam; P with lam).
+template <class T, int W, bool Phased, bool Moments, bool Ascending>
+void sweep(const SweepInput<T>& in, const T* lanes, T* dx_lanes, EventSums<T>& sums) {
+  const EventTable<T>& tb = *in.table;
+  const Decays<T>& d = *in.decays;
+  const std::int64_t off = in.off;
+  const std::uint32_t* slot = tb.slot.data() + off;
+  const T* is_target = tb.is_target.data() + off;
+  const T* v_coef = tb.v_coef.data() + off;
+  const T* u_coef = tb.u_coef.data() + off;
+  const T* dx_re = tb.dx_re.data() + off;
+  const T* dx_im = Phased ? tb.dx_im.data() + off : nullptr;
+  const T* er = d.re.data() + off;
+  const T* ei = Phased ? d.im.data() + off : nullptr;
+  const T* mr = Moments ? d.moment_re.data() + off : nullptr;
+  const T* mi = Phased && Moments ? d.moment_im.data() + off : nullptr;
+  T* out_dot_re = sums.dot_re.data() + off;
+  T* out_dot_im = Phased ? sums.dot_im.data() + off : nullptr;
+  T* out_m_re = Moments ? sums.moment_re.data() + off : nullptr;
+  T* out_m_im = Phased && Moments ? sums.moment_im.data() + off : nullptr;
+  // States: s = L or R (sources' v x), m = its moment, q = Q or P (targets' u g).
+  alignas(64) T sr[W] = {}, si[W] = {}, mr_[W] = {}, mi_[W] = {}, qr[W] = {}, qi[W] = {};
+  // The imaginary sign of the decay for s and m; q takes the other one.
+  const T sign = Ascending ? T(1) : T(-1);
 
-// Column gradients from the Q (ascending = true) or P sums of one source,
-// given XQ = sum_b x_b Q_b (likewise XP).
-template <class T>
-inline void source_grads(HeadView<T>& hv, std::int64_t j, bool ascending, T xq_re, T xq_im) {
-  const T vj = hv.v ? hv.v[j] : T(1);
-  const T alpha = hv.c.alpha, omega = hv.c.omega;
-  T a, b;
-  rotate(hv.c, xq_re, xq_im, a, b);
-  if (hv.dv) hv.dv[j] += a;
-  // -v Re[e^{i phi} conj(lam) XQ] or -v Re[e^{i phi} (-lam) XP]
-  if (hv.ds) hv.ds[j] -= vj * (ascending ? alpha * a - omega * b : -alpha * a - omega * b);
-}
+  auto decay = [&](std::int64_t k) {
+    const T ar = er[k];
+    if constexpr (Phased) {
+      const T ai = sign * ei[k];
+      if constexpr (Moments) {
+        const T dr = mr[k], di = sign * mi[k];
+#pragma omp simd
+        for (int l = 0; l < W; ++l) {
+          const T r = ar * mr_[l] - ai * mi_[l] + dr * sr[l] - di * si[l];
+          mi_[l] = ar * mi_[l] + ai * mr_[l] + dr * si[l] + di * sr[l];
+          mr_[l] = r;
+        }
+      }
+#pragma omp simd
+      for (int l = 0; l < W; ++l) {
+        const T r = ar * sr[l] - ai * si[l];
+        si[l] = ar * si[l] + ai * sr[l];
+        sr[l] = r;
+        const T q = ar * qr[l] + ai * qi[l];
+        qi[l] = ar * qi[l] - ai * qr[l];
+        qr[l] = q;
+      }
+    } else {
+      if constexpr (Moments) {
+        const T dr = mr[k];
+#pragma omp simd
+        for (int l = 0; l < W; ++l) mr_[l] = ar * mr_[l] + dr * sr[l];
+      }
+#pragma omp simd
+      for (int l = 0; l < W; ++l) {
+        sr[l] *= ar;
+        qr[l] *= ar;
+      }
+    }
+  };
 
-// One event of either sweep. `ascending` picks which of the states' phases
-// the event belongs to (L/Q or R/P); the decays are applied by the caller.
-template <class T, int W, bool Phased, bool Moments>
-inline void handle_event(std::uint32_t code, bool ascending, const Needs& need, HeadView<T>& hv,
-                         States<T, W>& st, const T* x_lanes, const T* g_lanes, T* dx_lanes) {
-  const std::int64_t index = code & ~kLaplexTargetBit;
-  if (code & kLaplexTargetBit) {
-    const T* g = g_lanes + index * W;
-    if (need.left_right()) {
-      const T gr = dot<T, W>(g, st.sr);
-      const T gi = Phased ? dot<T, W>(g, st.si) : T(0);
-      const T g1r = Moments ? dot<T, W>(g, st.mr) : T(0);
-      const T g1i = Phased && Moments ? dot<T, W>(g, st.mi) : T(0);
-      target_grads(hv, index, ascending, gr, gi, g1r, g1i);
+  auto event = [&](std::int64_t k) {
+    const T* value = lanes + static_cast<std::int64_t>(slot[k]) * W;
+    const T pick = is_target[k], a = v_coef[k], b = u_coef[k];
+    // The state this event reads: s at a target, q at a source.
+    T dre = 0, dim = 0, m_re = 0, m_im = 0;
+#pragma omp simd reduction(+ : dre, dim, m_re, m_im)
+    for (int l = 0; l < W; ++l) {
+      dre += value[l] * (qr[l] + pick * (sr[l] - qr[l]));
+      if constexpr (Phased) dim += value[l] * (qi[l] + pick * (si[l] - qi[l]));
+      if constexpr (Moments) m_re += value[l] * mr_[l];
+      if constexpr (Phased && Moments) m_im += value[l] * mi_[l];
     }
-    if (need.transposed()) {
-      const T ui = hv.u ? hv.u[index] : T(1);
-#pragma omp simd
-      for (int l = 0; l < W; ++l) st.qr[l] += ui * g[l];
-    }
-  } else {
-    const T* x = x_lanes + index * W;
-    const T vj = hv.v ? hv.v[index] : T(1);
-    if (need.left_right()) {
-#pragma omp simd
-      for (int l = 0; l < W; ++l) st.sr[l] += vj * x[l];
-    }
-    if (need.dx) {
-      T* dx = dx_lanes + index * W;
-      const T gr = vj * hv.c.cos_phi, gi = vj * hv.c.sin_phi;
+    out_dot_re[k] += dre;
+    if constexpr (Phased) out_dot_im[k] += dim;
+    if constexpr (Moments) out_m_re[k] += m_re;
+    if constexpr (Phased && Moments) out_m_im[k] += m_im;
+    if (in.dx) {
+      T* dx = dx_lanes + static_cast<std::int64_t>(slot[k]) * W;
+      const T cr = dx_re[k];
       if constexpr (Phased) {
+        const T ci = dx_im[k];
 #pragma omp simd
-        for (int l = 0; l < W; ++l) dx[l] += gr * st.qr[l] - gi * st.qi[l];
+        for (int l = 0; l < W; ++l) dx[l] += cr * qr[l] - ci * qi[l];
       } else {
 #pragma omp simd
-        for (int l = 0; l < W; ++l) dx[l] += gr * st.qr[l];
+        for (int l = 0; l < W; ++l) dx[l] += cr * qr[l];
       }
     }
-    if (need.column_dots()) {
-      const T xr = dot<T, W>(x, st.qr);
-      const T xi = Phased ? dot<T, W>(x, st.qi) : T(0);
-      source_grads(hv, index, ascending, xr, xi);
+#pragma omp simd
+    for (int l = 0; l < W; ++l) {
+      sr[l] += a * value[l];
+      qr[l] += b * value[l];
     }
-  }
-}
+  };
 
-template <class T, int W, bool Phased, bool Moments>
-void backward_head(const std::uint32_t* code, const T* er, const T* ei, const T* mre,
-                   const T* mim, std::int64_t events, const Needs& need, HeadView<T>& hv,
-                   const T* x_lanes, const T* g_lanes, T* dx_lanes) {
-  const bool left_right = need.left_right(), transposed = need.transposed();
-  {
-    // Ascending: L and L1 decay with lam, Q with conj(lam); decay, then the event.
-    States<T, W> st;
+  auto prefetch = [&](std::int64_t k) {
+    __builtin_prefetch(lanes + static_cast<std::int64_t>(slot[k]) * W);
+    if (in.dx) __builtin_prefetch(dx_lanes + static_cast<std::int64_t>(slot[k]) * W, 1);
+  };
+  const std::int64_t events = in.events;
+  if constexpr (Ascending) {
     for (std::int64_t k = 0; k < events; ++k) {
-      const T ar = er[k], ai = Phased ? ei[k] : T(0);
-      if (left_right) {
-        if constexpr (Moments)
-          decay_moment<T, W, Phased>(st.mr, st.mi, st.sr, st.si, ar, ai, mre[k],
-                                     Phased ? mim[k] : T(0));
-        decay_state<T, W, Phased>(st.sr, st.si, ar, ai);
-      }
-      if (transposed) decay_state<T, W, Phased>(st.qr, st.qi, ar, -ai);
-      handle_event<T, W, Phased, Moments>(code[k], true, need, hv, st, x_lanes, g_lanes,
-                                          dx_lanes);
+      if (k + kPrefetchDistance < events) prefetch(k + kPrefetchDistance);
+      decay(k);
+      event(k);
     }
-  }
-  {
-    // Descending: R and R1 decay with conj(lam), P with lam; the event, then
-    // the decay across its gap.
-    States<T, W> st;
+  } else {
     for (std::int64_t k = events - 1; k >= 0; --k) {
-      handle_event<T, W, Phased, Moments>(code[k], false, need, hv, st, x_lanes, g_lanes,
-                                          dx_lanes);
-      const T ar = er[k], ai = Phased ? ei[k] : T(0);
-      if (left_right) {
-        if constexpr (Moments)
-          decay_moment<T, W, Phased>(st.mr, st.mi, st.sr, st.si, ar, -ai, mre[k],
-                                     Phased ? -mim[k] : T(0));
-        decay_state<T, W, Phased>(st.sr, st.si, ar, -ai);
-      }
-      if (transposed) decay_state<T, W, Phased>(st.qr, st.qi, ar, ai);
+      if (k >= kPrefetchDistance) prefetch(k - kPrefetchDistance);
+      event(k);
+      decay(k);
     }
   }
 }
 
+// One thread's sums over its chunks.
 template <class T>
-void allocate(Partial<T>& part, const Needs& need, std::int64_t heads, std::int64_t m,
-              std::int64_t n) {
-  if (need.dt) part.dt.assign(heads * m, T(0));
-  if (need.du) part.du.assign(heads * m, T(0));
-  if (need.ds) part.ds.assign(heads * n, T(0));
-  if (need.dv) part.dv.assign(heads * n, T(0));
-  part.dalpha.assign(heads, 0.0);
-  part.domega.assign(heads, 0.0);
-  part.dphi.assign(heads, 0.0);
-}
+struct Partial {
+  EventSums<T> up, down;  // ascending and descending sweeps
+};
 
 template <class T, int W, bool Phased, bool Moments>
-void backward_batch(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                    const LaplexParamPtrs<T>& p, const Decays<T>& d, const Needs& need,
-                    const T* x, const T* gy, T* dx, std::vector<Partial<T>>& partials) {
+void backward_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Decays<T>& d,
+                    const EventTable<T>& table, bool want_dx, const T* x, const T* gy, T* dx,
+                    std::vector<Partial<T>>& partials) {
   const std::int64_t batch = shape.batch, m = shape.m, n = shape.n, events = plan.events();
   const std::int64_t chunks = (batch + W - 1) / W;
 #pragma omp parallel if (chunks > 1 && (m + n) * batch > lanes::kParallelWork)
   {
     Partial<T>& part = partials[omp_get_thread_num()];
-    allocate(part, need, shape.heads, m, n);
-    lanes::Scratch<T> x_lanes(n * W), g_lanes(m * W), dx_lanes(need.dx ? n * W : 0);
+    part.up.allocate(plan.heads * events, Phased, Moments);
+    part.down.allocate(plan.heads * events, Phased, Moments);
+    lanes::Scratch<T> buffer(events * W), dx_buffer(want_dx ? events * W : 0);
+    T* lanes = buffer.get();
 #pragma omp for schedule(static)
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
       const std::int64_t b0 = chunk * W;
-      lanes::load<T, W>(x, batch, n, b0, x_lanes.get());
-      lanes::load<T, W>(gy, batch, m, b0, g_lanes.get());
-      if (need.dx) std::fill(dx_lanes.get(), dx_lanes.get() + n * W, T(0));
-      for (std::int64_t h = 0; h < shape.heads; ++h) {
-        HeadView<T> hv;
-        hv.c = lanes::head_constants(shape, p, h);
-        hv.u = p.u ? p.u + h * m : nullptr;
-        hv.v = p.v ? p.v + h * n : nullptr;
-        hv.dt = need.dt ? part.dt.data() + h * m : nullptr;
-        hv.du = need.du ? part.du.data() + h * m : nullptr;
-        hv.ds = need.ds ? part.ds.data() + h * n : nullptr;
-        hv.dv = need.dv ? part.dv.data() + h * n : nullptr;
-        const std::int64_t off = h * events;
-        backward_head<T, W, Phased, Moments>(
-            plan.code.data() + off, d.re.data() + off, Phased ? d.im.data() + off : nullptr,
-            Moments ? d.moment_re.data() + off : nullptr,
-            Phased && Moments ? d.moment_im.data() + off : nullptr, events, need, hv,
-            x_lanes.get(), g_lanes.get(), dx_lanes.get());
-        part.dalpha[h] += hv.dalpha;
-        part.domega[h] += hv.domega;
-        part.dphi[h] += hv.dphi;
+      lanes::load<T, W>(x, batch, n, b0, lanes);
+      lanes::load<T, W>(gy, batch, m, b0, lanes + n * W);
+      // Only the sources' rows are read back; the targets' rows take zeros.
+      if (want_dx) std::fill(dx_buffer.get(), dx_buffer.get() + n * W, T(0));
+      for (std::int64_t h = 0; h < plan.heads; ++h) {
+        const SweepInput<T> in{&table, &d, h * events, events, want_dx};
+        sweep<T, W, Phased, Moments, true>(in, lanes, dx_buffer.get(), part.up);
+        sweep<T, W, Phased, Moments, false>(in, lanes, dx_buffer.get(), part.down);
       }
-      if (need.dx) lanes::store<T, W>(dx_lanes.get(), batch, n, b0, dx);
+      if (want_dx) lanes::store<T, W>(dx_buffer.get(), batch, n, b0, dx);
     }
   }
 }
 
 template <class T, bool Phased, bool Moments>
-void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                    const LaplexParamPtrs<T>& p, const Decays<T>& d, const Needs& need,
-                    const T* x, const T* gy, T* dx, std::vector<Partial<T>>& partials) {
-  switch (lanes::choose_width(shape.batch, omp_get_max_threads())) {
+void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape, const Decays<T>& d,
+                    const EventTable<T>& table, bool want_dx, const T* x, const T* gy, T* dx,
+                    std::vector<Partial<T>>& partials) {
+  // x and g lanes, and dx lanes.
+  const std::int64_t values_per_lane = 2 * (shape.m + shape.n);
+  // Measured at n = 2^16, B = 64: the backward's sweeps gain little from a
+  // cache-sized chunk and lose on the per-event dots at narrow widths, so
+  // they take the widest chunk the batch allows.
+  switch (lanes::choose_width(shape.batch, omp_get_max_threads(), values_per_lane, sizeof(T),
+                              lanes::kWidths[0])) {
     case 16:
-      return backward_batch<T, 16, Phased, Moments>(plan, shape, p, d, need, x, gy, dx, partials);
+      return backward_batch<T, 16, Phased, Moments>(plan, shape, d, table, want_dx, x, gy, dx,
+                                                    partials);
     case 8:
-      return backward_batch<T, 8, Phased, Moments>(plan, shape, p, d, need, x, gy, dx, partials);
+      return backward_batch<T, 8, Phased, Moments>(plan, shape, d, table, want_dx, x, gy, dx,
+                                                   partials);
     case 4:
-      return backward_batch<T, 4, Phased, Moments>(plan, shape, p, d, need, x, gy, dx, partials);
+      return backward_batch<T, 4, Phased, Moments>(plan, shape, d, table, want_dx, x, gy, dx,
+                                                   partials);
     default:
-      return backward_batch<T, 1, Phased, Moments>(plan, shape, p, d, need, x, gy, dx, partials);
+      return backward_batch<T, 1, Phased, Moments>(plan, shape, d, table, want_dx, x, gy, dx,
+                                                   partials);
   }
 }
 
-// out[k] = sum over threads of the threads' field, in thread order.
+// (a + i b) e^{i phi}
 template <class T>
-void reduce_into(T* out, std::int64_t count, const std::vector<Partial<T>>& partials,
-                 std::vector<T> Partial<T>::*field) {
-  if (!out) return;
-  std::fill(out, out + count, T(0));
+inline void rotate(const HeadConstants<T>& c, double a, double b, double& re, double& im) {
+  re = c.cos_phi * a - c.sin_phi * b;
+  im = c.sin_phi * a + c.cos_phi * b;
+}
+
+// sum over threads of one per-event column (absent columns count as zero).
+template <class T>
+double total(const std::vector<Partial<T>>& partials, std::vector<T> EventSums<T>::*column,
+             bool up, std::int64_t k) {
+  double sum = 0;
   for (const Partial<T>& part : partials) {
-    const std::vector<T>& values = part.*field;
-    if (values.empty()) continue;
-#pragma omp parallel for simd schedule(static) if (count > lanes::kParallelWork)
-    for (std::int64_t k = 0; k < count; ++k) out[k] += values[k];
+    const std::vector<T>& values = (up ? part.up : part.down).*column;
+    if (!values.empty()) sum += values[k];
   }
+  return sum;
+}
+
+// The parameter gradients of one head from the per-event sums:
+// at a target, GL = sum_b g L (up), GR (down), GL1, GR1;
+// at a source, XQ = sum_b x Q (up), XP (down).
+template <class T>
+void head_gradients(const LaplexPlan<T>& plan, const LaplexShape& shape,
+                    const LaplexParamPtrs<T>& p, const LaplexGradPtrs<T>& g,
+                    const std::vector<Partial<T>>& partials, std::int64_t h) {
+  const std::int64_t events = plan.events(), m = shape.m, n = shape.n;
+  const HeadConstants<T> c = lanes::head_constants(shape, p, h);
+  const double alpha = c.alpha, omega = c.omega;
+  double dalpha = 0, domega = 0, dphi = 0;
+  using S = EventSums<T>;
+  for (std::int64_t e = 0; e < events; ++e) {
+    const std::int64_t k = h * events + e;
+    const std::uint32_t code = plan.code[k];
+    const std::int64_t index = code & ~kLaplexTargetBit;
+    double ur, ui, dr, di;  // e^{i phi} times the up and down dots
+    rotate(c, total(partials, &S::dot_re, true, k), total(partials, &S::dot_im, true, k), ur, ui);
+    rotate(c, total(partials, &S::dot_re, false, k), total(partials, &S::dot_im, false, k), dr,
+           di);
+    if (code & kLaplexTargetBit) {
+      const double gain = p.u ? p.u[h * m + index] : T(1);
+      if (g.du) g.du[h * m + index] = static_cast<T>(ur + dr);
+      // Re[e^{i phi} (-lam GL + conj(lam) GR)]
+      if (g.dt)
+        g.dt[h * m + index] =
+            static_cast<T>(gain * (-alpha * ur - omega * ui + alpha * dr - omega * di));
+      dphi -= gain * (ui + di);
+      double m_ur, m_ui, m_dr, m_di;
+      rotate(c, total(partials, &S::moment_re, true, k), total(partials, &S::moment_im, true, k),
+             m_ur, m_ui);
+      rotate(c, total(partials, &S::moment_re, false, k),
+             total(partials, &S::moment_im, false, k), m_dr, m_di);
+      dalpha -= gain * (m_ur + m_dr);
+      domega -= gain * (m_ui - m_di);
+    } else {
+      const double gain = p.v ? p.v[h * n + index] : T(1);
+      if (g.dv) g.dv[h * n + index] = static_cast<T>(ur + dr);
+      // -v Re[e^{i phi} (conj(lam) XQ - lam XP)]
+      if (g.ds)
+        g.ds[h * n + index] =
+            static_cast<T>(-gain * (alpha * ur - omega * ui - alpha * dr - omega * di));
+    }
+  }
+  if (g.drho) g.drho[h] = static_cast<T>(dalpha * laplex_sigmoid<double>(p.rho[h]));
+  if (g.domega) g.domega[h] = shape.phased ? static_cast<T>(domega) : T(0);
+  if (g.dphi) g.dphi[h] = shape.phased ? static_cast<T>(dphi) : T(0);
 }
 
 }  // namespace
@@ -329,36 +387,33 @@ void laplex_backward(const LaplexPlan<T>& plan, const LaplexShape& shape,
   const bool any = need.left_right() || need.transposed();
   if (any && shape.batch > 0 && plan.events() > 0) {
     const Decays<T> d = lanes::make_decays(plan, shape, params, need.moments());
+    const EventTable<T> table = make_table(plan, shape, params);
+    const bool moments = need.moments();
     if (shape.phased) {
-      if (need.moments())
-        dispatch_width<T, true, true>(plan, shape, params, d, need, x, gy, grads.dx, partials);
+      if (moments)
+        dispatch_width<T, true, true>(plan, shape, d, table, need.dx, x, gy, grads.dx, partials);
       else
-        dispatch_width<T, true, false>(plan, shape, params, d, need, x, gy, grads.dx, partials);
+        dispatch_width<T, true, false>(plan, shape, d, table, need.dx, x, gy, grads.dx, partials);
     } else {
-      if (need.moments())
-        dispatch_width<T, false, true>(plan, shape, params, d, need, x, gy, grads.dx, partials);
+      if (moments)
+        dispatch_width<T, false, true>(plan, shape, d, table, need.dx, x, gy, grads.dx, partials);
       else
-        dispatch_width<T, false, false>(plan, shape, params, d, need, x, gy, grads.dx, partials);
+        dispatch_width<T, false, false>(plan, shape, d, table, need.dx, x, gy, grads.dx,
+                                        partials);
     }
   } else if (grads.dx) {
     std::fill(grads.dx, grads.dx + shape.batch * n, T(0));
   }
-  reduce_into(grads.dt, heads * m, partials, &Partial<T>::dt);
-  reduce_into(grads.du, heads * m, partials, &Partial<T>::du);
-  reduce_into(grads.ds, heads * n, partials, &Partial<T>::ds);
-  reduce_into(grads.dv, heads * n, partials, &Partial<T>::dv);
-  for (std::int64_t h = 0; h < heads; ++h) {
-    double dalpha = 0, domega = 0, dphi = 0;
-    for (const Partial<T>& part : partials) {
-      if (part.dalpha.empty()) continue;
-      dalpha += part.dalpha[h];
-      domega += part.domega[h];
-      dphi += part.dphi[h];
-    }
-    if (grads.drho) grads.drho[h] = static_cast<T>(dalpha * laplex_sigmoid<double>(params.rho[h]));
-    if (grads.domega) grads.domega[h] = shape.phased ? static_cast<T>(domega) : T(0);
-    if (grads.dphi) grads.dphi[h] = shape.phased ? static_cast<T>(dphi) : T(0);
+  if (shape.batch == 0 || plan.events() == 0 || !any) {
+    for (auto [out, count] : {std::pair{grads.dt, heads * m}, std::pair{grads.du, heads * m},
+                              std::pair{grads.ds, heads * n}, std::pair{grads.dv, heads * n},
+                              std::pair{grads.drho, heads}, std::pair{grads.domega, heads},
+                              std::pair{grads.dphi, heads}})
+      if (out) std::fill(out, out + count, T(0));
+    return;
   }
+#pragma omp parallel for schedule(dynamic, 1) if (heads > 1 && heads * plan.events() > lanes::kParallelWork)
+  for (std::int64_t h = 0; h < heads; ++h) head_gradients(plan, shape, params, grads, partials, h);
 }
 
 template void laplex_backward(const LaplexPlan<float>&, const LaplexShape&,

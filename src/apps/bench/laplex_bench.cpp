@@ -1,0 +1,247 @@
+// laplex-bench laplex: the CPU LAPLEX kernels (sort, forward, forward +
+// backward) next to their peers in the same run: an FFTW real FFT + inverse
+// of every batch row (what an FFT layer of the same size pays) and an sgemm
+// with the stored m x n matrix while it fits. Medians of repeated runs.
+#include <cblas.h>
+#include <fftw3.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <memory>
+#include <new>
+#include <random>
+
+#include "apps/bench/bench.h"
+#include "core/error.h"
+#include "layers/laplex/laplex_cpu.h"
+
+namespace laplex::bench {
+
+namespace {
+
+struct LaplexBenchOptions {
+  std::int64_t n = 1 << 16;
+  std::int64_t m = 0;  // 0: m = n
+  std::int64_t batch = 64;
+  std::int64_t heads = 1;
+  bool phased = false;
+  bool gains = false;
+  std::string device = "cpu";
+  bool json = false;
+  bool sweep = false;
+  std::int64_t max_n = std::int64_t{1} << 26;
+  int repeats = 5;
+  double dense_limit_gib = 4.0;
+  std::string anchors = "random";
+};
+
+// Anchors uniform over a range with ~1 anchor per unit, alpha ~ 1; in index
+// order ("sorted", as a linspace initialisation keeps them) or not ("random",
+// the worst case for memory access).
+struct Operator {
+  LaplexShape shape;
+  std::vector<float> t, s, u, v, rho, omega, phi;
+  LaplexParamPtrs<float> params() const {
+    return {t.data(), s.data(), u.empty() ? nullptr : u.data(), v.empty() ? nullptr : v.data(),
+            rho.data(), omega.data(), phi.data()};
+  }
+};
+
+Operator make_operator(const LaplexShape& shape, bool gains, bool sorted, std::mt19937_64& rng) {
+  Operator op;
+  op.shape = shape;
+  const float range = static_cast<float>(std::max(shape.m, shape.n));
+  std::uniform_real_distribution<float> anchor(0.0f, range), gain(0.5f, 1.5f);
+  op.t.resize(shape.heads * shape.m);
+  op.s.resize(shape.heads * shape.n);
+  for (auto& a : op.t) a = anchor(rng);
+  for (auto& a : op.s) a = anchor(rng);
+  if (sorted)
+    for (std::int64_t h = 0; h < shape.heads; ++h) {
+      std::sort(op.t.begin() + h * shape.m, op.t.begin() + (h + 1) * shape.m);
+      std::sort(op.s.begin() + h * shape.n, op.s.begin() + (h + 1) * shape.n);
+    }
+  if (gains) {
+    op.u.resize(op.t.size());
+    op.v.resize(op.s.size());
+    for (auto& g : op.u) g = gain(rng);
+    for (auto& g : op.v) g = gain(rng);
+  }
+  op.rho.assign(shape.heads, 0.5f);
+  op.omega.assign(shape.heads, 0.3f);
+  op.phi.assign(shape.heads, 0.2f);
+  return op;
+}
+
+struct FftwFree {
+  void operator()(void* p) const { fftwf_free(p); }
+};
+
+// r2c then c2r of length n for each of the B rows; planning is excluded.
+double fft_ms(std::int64_t n, std::int64_t batch, int repeats) {
+  static const bool threads_ready = fftwf_init_threads() != 0;
+  if (threads_ready) fftwf_plan_with_nthreads(omp_get_max_threads());
+  const int length = static_cast<int>(n), rows = static_cast<int>(batch);
+  const std::int64_t bins = n / 2 + 1;
+  std::unique_ptr<float, FftwFree> real(
+      static_cast<float*>(fftwf_malloc(sizeof(float) * n * batch)));
+  std::unique_ptr<fftwf_complex, FftwFree> spectrum(
+      static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * bins * batch)));
+  if (!real || !spectrum) throw std::bad_alloc();
+  // MEASURE finds the fast plan; past 2^20 its search takes minutes on 2 cores.
+  const unsigned flags = n <= (1 << 20) ? FFTW_MEASURE : FFTW_ESTIMATE;
+  fftwf_plan forward = fftwf_plan_many_dft_r2c(1, &length, rows, real.get(), nullptr, 1, length,
+                                               spectrum.get(), nullptr, 1, bins, flags);
+  fftwf_plan inverse = fftwf_plan_many_dft_c2r(1, &length, rows, spectrum.get(), nullptr, 1,
+                                               bins, real.get(), nullptr, 1, length, flags);
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  for (std::int64_t k = 0; k < n * batch; ++k) real.get()[k] = dist(rng);
+  const double ms = median_ms(
+      [&] {
+        fftwf_execute(forward);
+        fftwf_execute(inverse);
+      },
+      repeats, 1);
+  fftwf_destroy_plan(forward);
+  fftwf_destroy_plan(inverse);
+  return ms;
+}
+
+// Y (B, m) = X (B, n) W^T with a stored W; null when W would not fit.
+nlohmann::json dense_ms(const LaplexShape& shape, const std::vector<float>& x,
+                        double limit_gib, int repeats) {
+  const double bytes = 4.0 * static_cast<double>(shape.m) * static_cast<double>(shape.n);
+  if (bytes > limit_gib * (1 << 30)) return nullptr;
+  std::vector<float> w, y;
+  try {
+    w.assign(shape.m * shape.n, 0.001f);
+    y.resize(shape.batch * shape.m);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+  const int batch = static_cast<int>(shape.batch), m = static_cast<int>(shape.m),
+            n = static_cast<int>(shape.n);
+  return median_ms(
+      [&] {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, m, n, 1.0f, x.data(), n,
+                    w.data(), n, 0.0f, y.data(), m);
+      },
+      std::min(repeats, 3), 1);
+}
+
+nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
+  LaplexShape shape{o.batch, o.m > 0 ? o.m : n, n, o.heads, o.phased};
+  check_laplex_shape(shape);
+  std::mt19937_64 rng(1);
+  const Operator op = make_operator(shape, o.gains, o.anchors == "sorted", rng);
+  const LaplexParamPtrs<float> params = op.params();
+  std::vector<float> x(shape.batch * shape.n), y(shape.batch * shape.m), gy(y.size());
+  std::uniform_real_distribution<float> dist(-1, 1);
+  for (auto& value : x) value = dist(rng);
+  for (auto& value : gy) value = dist(rng);
+  std::vector<float> dx(x.size()), dt(op.t.size()), ds(op.s.size()), du(op.u.size()),
+      dv(op.v.size()), drho(shape.heads), domega(shape.heads), dphi(shape.heads);
+  LaplexGradPtrs<float> grads{dx.data(), dt.data(), ds.data(),
+                              o.gains ? du.data() : nullptr, o.gains ? dv.data() : nullptr,
+                              drho.data(), o.phased ? domega.data() : nullptr,
+                              o.phased ? dphi.data() : nullptr};
+
+  const double sort = median_ms([&] { make_laplex_plan(shape, op.t.data(), op.s.data()); },
+                                o.repeats, 1);
+  const double forward = median_ms(
+      [&] {
+        const auto plan = make_laplex_plan(shape, op.t.data(), op.s.data());
+        cpu::laplex_forward(plan, shape, params, x.data(), y.data());
+      },
+      o.repeats, 1);
+  const double forward_backward = median_ms(
+      [&] {
+        const auto plan = make_laplex_plan(shape, op.t.data(), op.s.data());
+        cpu::laplex_forward(plan, shape, params, x.data(), y.data());
+        cpu::laplex_backward(plan, shape, params, x.data(), gy.data(), grads);
+      },
+      o.repeats, 1);
+  const double fft = fft_ms(n, shape.batch, o.repeats);
+  // What the forward must move: x in, y out, anchors (and gains) in.
+  const double bytes = 4.0 * (shape.batch * (shape.n + shape.m) +
+                              shape.heads * (shape.n + shape.m) * (o.gains ? 2 : 1));
+  return {{"op", "laplex"},
+          {"n", shape.n},
+          {"m", shape.m},
+          {"batch", shape.batch},
+          {"heads", shape.heads},
+          {"phased", shape.phased},
+          {"gains", o.gains},
+          {"anchors", o.anchors},
+          {"device", "cpu"},
+          {"threads", omp_get_max_threads()},
+          {"sort_ms", sort},
+          {"fwd_ms", forward},
+          {"fwdbwd_ms", forward_backward},
+          {"fft_ms", fft},
+          {"dense_ms", dense_ms(shape, x, o.dense_limit_gib, o.repeats)},
+          {"gb_per_s", bytes / forward / 1e6},
+          {"ratio_fft", forward / fft},
+          {"bwd_over_fwd", forward_backward / forward}};
+}
+
+int run(const LaplexBenchOptions& o) {
+  if (o.device != "cpu") {
+    if (o.device.rfind("cuda", 0) == 0)
+      throw UsageError("--device " + o.device + ": the CUDA LAPLEX benchmark is not in this build");
+    throw UsageError("--device: expected cpu or cuda, got '" + o.device + "'");
+  }
+  if (o.anchors != "random" && o.anchors != "sorted")
+    throw UsageError("--anchors: expected random or sorted, got '" + o.anchors + "'");
+  if (o.n < 1 || o.m < 0 || o.batch < 1 || o.heads < 1 || o.repeats < 1 || o.max_n < 1)
+    throw UsageError("--n, --batch, --heads, --repeats and --max-n must be >= 1 (--m >= 0)");
+  std::vector<std::int64_t> sizes;
+  if (o.sweep) {
+    for (std::int64_t n = 1 << 10; n <= std::min<std::int64_t>(o.max_n, 1 << 26); n *= 2)
+      sizes.push_back(n);
+  } else {
+    sizes.push_back(o.n);
+  }
+  const std::vector<std::string> columns = {"n",      "m",         "batch",  "heads",
+                                            "phased", "anchors", "device", "sort_ms", "fwd_ms",
+                                            "fwdbwd_ms", "fft_ms", "dense_ms", "gb_per_s",
+                                            "ratio_fft"};
+  std::vector<nlohmann::json> rows;
+  for (std::int64_t n : sizes) {
+    rows.push_back(measure(o, n));
+    // A sweep prints as it goes: the top sizes take a while.
+    if (o.sweep && o.json) {
+      print_rows({rows.back()}, columns, true);
+      std::fflush(stdout);
+    }
+  }
+  if (!(o.sweep && o.json)) print_rows(rows, columns, o.json);
+  return 0;
+}
+
+const BenchRegistration registration(
+    "laplex", "LAPLEX forward / forward+backward vs an FFTW real FFT and a dense sgemm",
+    [](CLI::App& cmd) -> std::function<int()> {
+      auto o = std::make_shared<LaplexBenchOptions>();
+      cmd.add_option("--n", o->n, "inputs n (sources)");
+      cmd.add_option("--m", o->m, "outputs m (targets; default n)");
+      cmd.add_option("--batch", o->batch, "batch rows B");
+      cmd.add_option("--heads", o->heads, "heads H");
+      cmd.add_flag("--phased", o->phased, "phased kernel (complex scans)");
+      cmd.add_flag("--gains", o->gains, "with gains u, v");
+      cmd.add_option("--device", o->device, "cpu or cuda");
+      cmd.add_flag("--json", o->json, "JSON Lines output");
+      cmd.add_flag("--sweep", o->sweep, "n = 2^10 .. 2^26 (capped by --max-n)");
+      cmd.add_option("--max-n", o->max_n, "largest n of a sweep");
+      cmd.add_option("--repeats", o->repeats, "timed repetitions (median reported)");
+      cmd.add_option("--anchors", o->anchors, "random (default) or sorted anchor order");
+      cmd.add_option("--dense-limit-gib", o->dense_limit_gib,
+                     "largest stored matrix for the sgemm peer, GiB");
+      return [o] { return run(*o); };
+    });
+
+}  // namespace
+
+}  // namespace laplex::bench
