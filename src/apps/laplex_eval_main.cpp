@@ -3,8 +3,9 @@
 // the test split of the data its embedded config names.
 #include <CLI/CLI.hpp>
 
+#include "apps/cli.h"
+
 #include <cstdio>
-#include <exception>
 
 #include "apps/eval/evaluation.h"
 #include "apps/train/checkpoint.h"
@@ -59,27 +60,11 @@ int evaluate(const std::string& checkpoint_path, const std::string& device_name,
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"laplex-eval: evaluate a laplex checkpoint"};
+  CLI::App app{"laplex-eval: evaluate a laplex checkpoint", "laplex-eval"};
   std::string checkpoint, device;
   bool json = false;
   app.add_option("--checkpoint", checkpoint, "checkpoint step directory or run directory")->required();
   app.add_option("--device", device, "auto, cpu, cuda or cuda:N (default: the config's)");
   app.add_flag("--json", json, "one JSON object instead of text");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "laplex-eval: %s (see --help)\n", e.what());
-    return 2;
-  }
-  try {
-    return evaluate(checkpoint, device, json);
-  } catch (const laplex::UsageError& e) {
-    std::fprintf(stderr, "laplex-eval: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "laplex-eval: error: %s\n", e.what());
-    return 1;
-  }
+  return laplex::apps::parse_and_run(app, argc, argv, [&] { return evaluate(checkpoint, device, json); });
 }

@@ -1,15 +1,16 @@
 // laplex-train --config FILE [--set key=value ...] [--resume DIR] [--device D]
 #include <CLI/CLI.hpp>
 
+#include "apps/cli.h"
+
 #include <cstdio>
-#include <exception>
 
 #include "apps/train/train_config.h"
 #include "apps/train/trainer.h"
-#include "core/error.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"laplex-train: train a model from a YAML config (see docs/configuration.md)"};
+  CLI::App app{"laplex-train: train a model from a YAML config (see docs/configuration.md)",
+               "laplex-train"};
   std::string config_path;
   std::vector<std::string> overrides;
   laplex::train::TrainOptions options;
@@ -17,26 +18,12 @@ int main(int argc, char** argv) {
   app.add_option("--set", overrides, "override a config key: key=value (repeatable)");
   app.add_option("--resume", options.resume, "checkpoint step directory or run directory");
   app.add_option("--device", options.device, "auto, cpu, cuda or cuda:N (overrides the config)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "laplex-train: %s (see --help)\n", e.what());
-    return 2;
-  }
-  try {
+  return laplex::apps::parse_and_run(app, argc, argv, [&] {
     const auto config = laplex::train::load_train_config(config_path, overrides);
     const auto summary = laplex::train::train_classifier(config, options);
     std::printf("steps %lld test_loss %.4f test_accuracy %.4f%s\n",
                 static_cast<long long>(summary.steps), summary.test_loss, summary.test_accuracy,
                 summary.stopped_by_signal ? " (stopped by signal, checkpoint written)" : "");
     return 0;
-  } catch (const laplex::UsageError& e) {
-    std::fprintf(stderr, "laplex-train: %s\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "laplex-train: error: %s\n", e.what());
-    return 1;
-  }
+  });
 }

@@ -1,0 +1,14 @@
+#pragma once
+// What every laplex command does around its work: parse the flags (CLI11),
+// then run, turning failures into the documented exit codes: 0 success,
+// 2 usage/config/data errors (one line naming the problem), 1 anything else.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+namespace laplex::apps {
+
+int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
+
+}  // namespace laplex::apps
