@@ -412,7 +412,8 @@ void laplex_backward(const LaplexPlan<T>& plan, const LaplexShape& shape,
       if (out) std::fill(out, out + count, T(0));
     return;
   }
-#pragma omp parallel for schedule(dynamic, 1) if (heads > 1 && heads * plan.events() > lanes::kParallelWork)
+  const bool parallel_heads = heads > 1 && heads * plan.events() > lanes::kParallelWork;
+#pragma omp parallel for schedule(dynamic, 1) if (parallel_heads)
   for (std::int64_t h = 0; h < heads; ++h) head_gradients(plan, shape, params, grads, partials, h);
 }
 
