@@ -102,6 +102,7 @@ const Case kCases[] = {
     {"no_gains_phased", 4, 12, 9, 2, true, false},
     {"no_gains_unphased", 4, 9, 12, 2, false, false},
     {"batch_many_chunks", 37, 11, 13, 2, true, true},  // several lane chunks, last one padded
+    {"batch_16", 16, 10, 14, 2, true, true},  // two chunks of 8 lanes
     {"batch_64", 64, 16, 16, 1, false, true},
 };
 
