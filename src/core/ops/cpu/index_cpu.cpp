@@ -9,19 +9,6 @@ namespace laplex::cpu {
 
 namespace {
 
-template <class Fn>
-void visit_index(DType dtype, const char* op, Fn&& fn) {
-  if (dtype == DType::i64) return fn(std::int64_t{});
-  if (dtype == DType::i32) return fn(std::int32_t{});
-  throw Error(std::string(op) + ": index must be int64 or int32, got " + dtype_name(dtype));
-}
-
-// The strides of `strides` with the one along dim zeroed: the kernels add
-// index * stride for that dim themselves.
-Strides without_dim(Strides strides, std::int64_t dim) {
-  strides[dim] = 0;
-  return strides;
-}
 
 }  // namespace
 

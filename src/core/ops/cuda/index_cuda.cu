@@ -8,17 +8,6 @@ namespace laplex::cuda {
 
 namespace {
 
-template <class Fn>
-void visit_index(DType dtype, const char* op, Fn&& fn) {
-  if (dtype == DType::i64) return fn(std::int64_t{});
-  if (dtype == DType::i32) return fn(std::int32_t{});
-  throw Error(std::string(op) + ": index must be int64 or int32, got " + dtype_name(dtype));
-}
-
-Strides without_dim(Strides strides, std::int64_t dim) {
-  strides[dim] = 0;
-  return strides;
-}
 
 // Operand 0 is the output (or scatter target) with its dim stride zeroed,
 // 1 the index, 2 the other tensor (x for gather, with its dim stride zeroed;
