@@ -28,7 +28,9 @@ Tensor random_tensor(const Shape& shape, std::uint64_t seed, double lo, double h
   double worst = 0;
   std::size_t worst_at = 0;
   for (std::size_t i = 0; i < a.size(); ++i) {
-    const double err = std::fabs(a[i] - e[i]) / (atol + rtol * std::fabs(e[i]));
+    // Exact equality passes even with zero tolerances (0 / 0 would be NaN).
+    const double diff = std::fabs(a[i] - e[i]);
+    const double err = diff == 0 ? 0.0 : diff / (atol + rtol * std::fabs(e[i]));
     if (!(err <= worst)) {  // also catches NaN
       worst = std::isnan(err) ? INFINITY : err;
       worst_at = i;
