@@ -14,7 +14,11 @@
 
 #include "apps/bench/bench.h"
 #include "core/error.h"
+#include "core/device.h"
 #include "layers/laplex/laplex_cpu.h"
+#if LAPLEX_WITH_CUDA
+#include "apps/bench/cuda/laplex_bench_cuda.h"
+#endif
 
 namespace laplex::bench {
 
@@ -131,6 +135,47 @@ nlohmann::json dense_ms(const LaplexShape& shape, const std::vector<float>& x,
       std::min(repeats, 3), 1);
 }
 
+// What the forward must move: x in, y out, anchors (and gains) in.
+double forward_bytes(const LaplexShape& shape, bool gains) {
+  return 4.0 * static_cast<double>(shape.batch * (shape.n + shape.m) +
+                                   shape.heads * (shape.n + shape.m) * (gains ? 2 : 1));
+}
+
+nlohmann::json measure_cuda(const LaplexBenchOptions& o, const LaplexShape& shape,
+                            const LaplexParamPtrs<float>& params, const std::vector<float>& x,
+                            const std::vector<float>& gy) {
+#if LAPLEX_WITH_CUDA
+  const Device device = Device::parse(o.device);
+  const CudaLaplexTimings c =
+      time_laplex_cuda(shape, params, x, gy, o.repeats, o.dense_limit_gib, device.index);
+  const double gb_per_s = forward_bytes(shape, o.gains) / c.fwd_ms / 1e6;
+  return {{"op", "laplex"},
+          {"n", shape.n},
+          {"m", shape.m},
+          {"batch", shape.batch},
+          {"heads", shape.heads},
+          {"phased", shape.phased},
+          {"gains", o.gains},
+          {"anchors", o.anchors},
+          {"device", device.str()},
+          {"sort_ms", c.sort_ms},
+          {"scan_ms", c.fwd_ms - c.sort_ms},
+          {"fwd_ms", c.fwd_ms},
+          {"fwdbwd_ms", c.fwdbwd_ms},
+          {"fft_ms", c.fft_ms},
+          {"dense_ms", c.dense_ms < 0 ? nlohmann::json(nullptr) : nlohmann::json(c.dense_ms)},
+          {"gb_per_s", gb_per_s},
+          {"copy_gb_per_s", c.copy_gb_per_s},
+          {"copy_fraction", gb_per_s / c.copy_gb_per_s},
+          {"peak_bytes_per_n", c.peak_bytes / static_cast<double>(shape.n)},
+          {"ratio_fft", c.fwd_ms / c.fft_ms},
+          {"bwd_over_fwd", c.fwdbwd_ms / c.fwd_ms}};
+#else
+  (void)shape, (void)params, (void)x, (void)gy;
+  throw UsageError("--device " + o.device + ": this build has no CUDA support");
+#endif
+}
+
 nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
   LaplexShape shape{o.batch, o.m > 0 ? o.m : n, n, o.heads, o.phased};
   check_laplex_shape(shape);
@@ -141,6 +186,7 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
   std::uniform_real_distribution<float> dist(-1, 1);
   for (auto& value : x) value = dist(rng);
   for (auto& value : gy) value = dist(rng);
+  if (o.device != "cpu") return measure_cuda(o, shape, params, x, gy);
   std::vector<float> dx(x.size()), dt(op.t.size()), ds(op.s.size()), du(op.u.size()),
       dv(op.v.size()), drho(shape.heads), domega(shape.heads), dphi(shape.heads);
   LaplexGradPtrs<float> grads{dx.data(), dt.data(), ds.data(),
@@ -164,9 +210,7 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
       },
       o.repeats, 1);
   const double fft = fft_ms(n, shape.batch, o.repeats);
-  // What the forward must move: x in, y out, anchors (and gains) in.
-  const double bytes = 4.0 * (shape.batch * (shape.n + shape.m) +
-                              shape.heads * (shape.n + shape.m) * (o.gains ? 2 : 1));
+  const double bytes = forward_bytes(shape, o.gains);
   return {{"op", "laplex"},
           {"n", shape.n},
           {"m", shape.m},
@@ -178,6 +222,7 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
           {"device", "cpu"},
           {"threads", omp_get_max_threads()},
           {"sort_ms", sort},
+          {"scan_ms", forward - sort},
           {"fwd_ms", forward},
           {"fwdbwd_ms", forward_backward},
           {"fft_ms", fft},
@@ -188,26 +233,25 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
 }
 
 int run(const LaplexBenchOptions& o) {
-  if (o.device != "cpu") {
-    if (o.device.rfind("cuda", 0) == 0)
-      throw UsageError("--device " + o.device + ": the CUDA LAPLEX benchmark is not in this build");
-    throw UsageError("--device: expected cpu or cuda, got '" + o.device + "'");
-  }
+  if (o.device != "cpu" && o.device.rfind("cuda", 0) != 0)
+    throw UsageError("--device: expected cpu, cuda or cuda:N, got '" + o.device + "'");
+  const bool on_gpu = o.device != "cpu";
   if (o.anchors != "random" && o.anchors != "sorted")
     throw UsageError("--anchors: expected random or sorted, got '" + o.anchors + "'");
   if (o.n < 1 || o.m < 0 || o.batch < 1 || o.heads < 1 || o.repeats < 1 || o.max_n < 1)
     throw UsageError("--n, --batch, --heads, --repeats and --max-n must be >= 1 (--m >= 0)");
   std::vector<std::int64_t> sizes;
   if (o.sweep) {
-    for (std::int64_t n = 1 << 10; n <= std::min<std::int64_t>(o.max_n, 1 << 26); n *= 2)
+    const std::int64_t top = std::int64_t{1} << (on_gpu ? 30 : 26);
+    for (std::int64_t n = 1 << 10; n <= std::min(o.max_n, top); n *= 2)
       sizes.push_back(n);
   } else {
     sizes.push_back(o.n);
   }
   const std::vector<std::string> columns = {"n",      "m",         "batch",  "heads",
-                                            "phased", "anchors", "device", "sort_ms", "fwd_ms",
+                                            "phased", "anchors", "device", "sort_ms", "scan_ms", "fwd_ms",
                                             "fwdbwd_ms", "fft_ms", "dense_ms", "gb_per_s",
-                                            "ratio_fft"};
+                                            "ratio_fft", "bwd_over_fwd"};
   std::vector<nlohmann::json> rows;
   for (std::int64_t n : sizes) {
     rows.push_back(measure(o, n));
@@ -231,9 +275,9 @@ const BenchRegistration registration(
       cmd.add_option("--heads", o->heads, "heads H");
       cmd.add_flag("--phased", o->phased, "phased kernel (complex scans)");
       cmd.add_flag("--gains", o->gains, "with gains u, v");
-      cmd.add_option("--device", o->device, "cpu or cuda");
+      cmd.add_option("--device", o->device, "cpu, cuda or cuda:N");
       cmd.add_flag("--json", o->json, "JSON Lines output");
-      cmd.add_flag("--sweep", o->sweep, "n = 2^10 .. 2^26 (capped by --max-n)");
+      cmd.add_flag("--sweep", o->sweep, "n = 2^10 .. 2^26 on cpu, .. 2^30 on cuda (capped by --max-n)");
       cmd.add_option("--max-n", o->max_n, "largest n of a sweep");
       cmd.add_option("--repeats", o->repeats, "timed repetitions (median reported)");
       cmd.add_option("--anchors", o->anchors, "random (default) or sorted anchor order");

@@ -2,12 +2,17 @@
 
 #include <memory>
 #include <string>
+#include <type_traits>
 
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/node.h"
 #include "core/ops/reduce.h"
+#include "core/ops/view.h"
 #include "layers/laplex/laplex_cpu.h"
 #include "layers/laplex/laplex_dense.h"
+#if LAPLEX_WITH_CUDA
+#include "layers/laplex/cuda/laplex_cuda.h"
+#endif
 
 namespace laplex {
 
@@ -75,10 +80,11 @@ bool wants(const Tensor& t) { return t.defined() && t.requires_grad(); }
 
 // The backward: every gradient of section 3 that an input asks for, from
 // the forward's plan (no re-sort). Inputs: x, t, s, u, v, rho, omega, phi, bias.
-template <class T>
-std::vector<Tensor> backward(const std::shared_ptr<const LaplexPlan<T>>& plan,
-                             const LaplexShape& shape, const Tensor& x, const LaplexParams& p,
-                             const std::vector<bool>& need, const Tensor& grad_y) {
+// Plan is the CPU LaplexPlan<T> or the LaplexCudaPlan.
+template <class T, class Plan>
+std::vector<Tensor> backward(const std::shared_ptr<const Plan>& plan, const LaplexShape& shape,
+                             const Tensor& x, const LaplexParams& p, const std::vector<bool>& need,
+                             const Tensor& grad_y) {
   std::vector<Tensor> grads(9);
   if (!grad_y.defined()) return grads;
   const Tensor gy = grad_y.to(x.dtype()).contiguous();
@@ -96,10 +102,34 @@ std::vector<Tensor> backward(const std::shared_ptr<const LaplexPlan<T>>& plan,
   out.drho = output(5, p.rho);
   out.domega = p.omega.defined() ? output(6, p.omega) : nullptr;
   out.dphi = p.phi.defined() ? output(7, p.phi) : nullptr;
-  cpu::laplex_backward(*plan, shape, pointers<T>(p, shape.phased), x.data<T>(), gy.data<T>(),
-                       out);
+  if constexpr (std::is_same_v<Plan, LaplexPlan<T>>) {
+    cpu::laplex_backward(*plan, shape, pointers<T>(p, shape.phased), x.data<T>(), gy.data<T>(),
+                         out);
+  } else {
+#if LAPLEX_WITH_CUDA
+    cuda::laplex_backward_cuda(*plan, shape, pointers<T>(p, shape.phased), x.data<T>(),
+                               gy.data<T>(), out, x.device().index);
+#endif
+  }
   if (need[8]) grads[8] = sum(gy, {0});
   return grads;
+}
+
+template <class T, class Plan>
+void record_backward(const Tensor& y, const Tensor& x_in, const LaplexParams& original,
+                     const std::shared_ptr<const Plan>& plan, const LaplexShape& shape,
+                     const Tensor& x, const LaplexParams& p) {
+  const std::vector<Tensor> inputs = {x_in,           original.t,   original.s,
+                                      original.u,     original.v,   original.rho,
+                                      original.omega, original.phi, original.bias};
+  if (autograd::any_requires_grad(inputs)) {
+    std::vector<bool> need;
+    for (const Tensor& t : inputs) need.push_back(wants(t));
+    autograd::record(y, inputs, "laplex",
+                     [plan, shape, x, p, need](const std::vector<Tensor>& g) {
+                       return backward<T>(plan, shape, x, p, need, g[0]);
+                     });
+  }
 }
 
 template <class T>
@@ -116,19 +146,32 @@ Tensor apply_cpu(const Tensor& x_in, const LaplexParams& original, const LaplexS
     for (std::int64_t r = 0; r < shape.batch; ++r)
       for (std::int64_t i = 0; i < shape.m; ++i) out[r * shape.m + i] += b[i];
   }
-  const std::vector<Tensor> inputs = {x_in,           original.t,   original.s,
-                                      original.u,     original.v,   original.rho,
-                                      original.omega, original.phi, original.bias};
-  if (autograd::any_requires_grad(inputs)) {
-    std::vector<bool> need;
-    for (const Tensor& t : inputs) need.push_back(wants(t));
-    autograd::record(y, inputs, "laplex",
-                     [plan, shape, x, p, need](const std::vector<Tensor>& g) {
-                       return backward<T>(plan, shape, x, p, need, g[0]);
-                     });
-  }
+  record_backward<T>(y, x_in, original, plan, shape, x, p);
   return y;
 }
+
+#if LAPLEX_WITH_CUDA
+// The same op on the GPU: the plan is sorted on the device and kept for the
+// backward; nothing here waits for the device.
+template <class T>
+Tensor apply_cuda(const Tensor& x_in, const LaplexParams& original, const LaplexShape& shape) {
+  const Tensor x = x_in.detach().contiguous();
+  const LaplexParams p = plain(original);
+  auto plan = std::make_shared<const cuda::LaplexCudaPlan>(
+      cuda::make_laplex_plan_cuda(shape, p.t, p.s));
+  Tensor y = Tensor::empty({shape.batch, shape.m}, x.dtype(), x.device());
+  if (shape.n == 0 || shape.batch == 0) {
+    y = p.bias.defined() ? expand(reshape(p.bias, {1, shape.m}), {shape.batch, shape.m}).contiguous()
+                         : Tensor::zeros({shape.batch, shape.m}, x.dtype(), x.device());
+  } else {
+    cuda::laplex_forward_cuda(*plan, shape, pointers<T>(p, shape.phased), x.data<T>(),
+                              p.bias.defined() ? p.bias.data<T>() : nullptr, y.data<T>(),
+                              x.device().index);
+  }
+  record_backward<T>(y, x_in, original, plan, shape, x, p);
+  return y;
+}
+#endif
 
 }  // namespace
 
@@ -144,9 +187,14 @@ Tensor laplex_apply(const Tensor& x, const LaplexParams& params, const LaplexOpt
             params.t.device().str());
   shape.batch = x.size(0);
   if (x.device().is_cuda()) {
-    // The CUDA kernels live in layers/laplex/cuda/ and are wired here once
-    // they land.
-    throw Error("laplex: CUDA path not available in this build");
+#if LAPLEX_WITH_CUDA
+    return visit_floating(x.dtype(), "laplex", [&](auto tag) {
+      using T = decltype(tag);
+      return apply_cuda<T>(x, params, shape);
+    });
+#else
+    throw Error("laplex: this build has no CUDA support");
+#endif
   }
   return visit_floating(x.dtype(), "laplex", [&](auto tag) {
     using T = decltype(tag);

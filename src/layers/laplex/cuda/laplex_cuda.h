@@ -1,0 +1,50 @@
+#pragma once
+// The CUDA LAPLEX kernels (laplex-math.md sections 2 and 3), host entry
+// points. Per head: one CUB radix sort of the merged anchors (the plan), then
+// every apply is a pair of chunked parallel scans (ascending and descending)
+// over the sorted events: chunk totals, a scan of the totals, and a rescan of
+// each chunk from its carry. Everything is queued on the device's compute
+// stream: no host synchronisation inside forward or backward.
+//
+// Memory (float32, H = 1, B = 1, no gains; per element with m = n):
+//   plan: 8 bytes per event (sort key + event code), 2 events per element,
+//         plus 16 bytes per element of sort scratch while sorting;
+//   x, y, gy, dx, dt, ds, t, s: 4 bytes each.
+// See docs/laplex-cuda.md for the measured peak at n = 2^30.
+#include <cstdint>
+
+#include "core/tensor.h"
+#include "layers/laplex/laplex_shape.h"
+
+namespace laplex::cuda {
+
+// The sorted events of every head, on the GPU: codes as in the CPU plan
+// (target index | kLaplexTargetBit, or source index); keys are the anchors
+// mapped to unsigned integers of the same order (float32 -> 32 bits, float64
+// -> 64 bits), from which positions are recovered exactly.
+struct LaplexCudaPlan {
+  std::int64_t m = 0, n = 0, heads = 0;
+  Tensor keys;   // (H, m + n), i32 or i64 bit patterns
+  Tensor codes;  // (H, m + n), i32 bit patterns
+  std::int64_t events() const { return m + n; }
+};
+
+// Sorts t (H, m) and s (H, n), contiguous CUDA tensors of one float dtype.
+// Ties: sources before targets, each in index order (the CPU plan's order).
+LaplexCudaPlan make_laplex_plan_cuda(const LaplexShape& shape, const Tensor& t, const Tensor& s);
+
+// y (B, m) = x W^T (+ bias when not null), summed over heads. Raw device
+// pointers of contiguous tensors; rho, omega and phi are read on the device.
+template <class T>
+void laplex_forward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
+                         const LaplexParamPtrs<T>& params, const T* x, const T* bias, T* y,
+                         int device);
+
+// Every gradient of section 3 that `grads` asks for (null = skipped), for
+// the loss sum(gy * y). Overwrites, never accumulates.
+template <class T>
+void laplex_backward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
+                          const LaplexParamPtrs<T>& params, const T* x, const T* gy,
+                          const LaplexGradPtrs<T>& grads, int device);
+
+}  // namespace laplex::cuda

@@ -1,0 +1,595 @@
+// The CUDA LAPLEX apply and gradients (laplex-math.md sections 2 and 3) as
+// chunked parallel scans over a plan's sorted events.
+//
+// One scan pass reads the events of one head in chunks of kChunk. A block
+// owns a chunk and a group of batch rows; for each row it runs the
+// ascending and the descending recurrence at once. Three launches:
+//   1. totals:  every (row, chunk) total of both directions;
+//   2. carries: per row, the exclusive scan of the totals (ascending) and
+//               of the reversed totals (descending), in place;
+//   3. apply:   every chunk rescanned from its carries; at each reader event
+//               the mode's epilogue turns (L, R) [and first moments] into
+//               outputs, per-event sums over the batch and per-head scalars.
+// One chunk needs no launch 1 or 2. Events, the batch values the scan adds
+// and the outputs move through shared memory so global reads and writes are
+// coalesced whenever the anchors are (nearly) in index order.
+//
+// Modes (who adds, who reads; rates of the ascending / descending scans):
+//   forward      sources add v x, targets read L, R        lam / conj(lam)
+//   target grad  sources add v x, targets read L, R, L1, R1 lam / conj(lam)
+//   source grad  targets add u g, sources read Q, P        conj(lam) / lam
+// The descending decay of an event is the conjugate of the ascending decay
+// of the next gap, so each gap's exp (and sincos) is evaluated once.
+#include <algorithm>
+
+#include "core/cuda/cuda_context.h"
+#include "core/error.h"
+#include "layers/laplex/cuda/laplex_cuda.h"
+#include "layers/laplex/cuda/laplex_scan.cuh"
+#include "layers/laplex/laplex_plan.h"
+
+namespace laplex::cuda {
+
+namespace {
+
+using scan::Agg;
+using scan::Complex;
+using scan::KeyOf;
+
+constexpr int kThreads = 256;
+template <class T>
+inline constexpr int kItems = sizeof(T) == 4 ? 8 : 4;
+template <class T>
+inline constexpr int kChunk = kThreads * kItems<T>;
+// Padding past the last event; no real code has every bit set (m, n < 2^31 - 1).
+constexpr std::uint32_t kNoEvent = 0xffffffffu;
+
+enum class Mode { forward, target_grad, source_grad };
+
+template <class T>
+struct ScanArgs {
+  const KeyOf<T>* keys = nullptr;  // this head's sorted events
+  const std::uint32_t* codes = nullptr;
+  std::int64_t events = 0, m = 0, n = 0, batch = 0;
+  std::int64_t rows_per_group = 1, chunks = 1;
+  int head = 0;
+  const T* x = nullptr;  // (B, n)
+  const T* g = nullptr;  // (B, m)
+  const T* u = nullptr;  // this head's gains (m) or null
+  const T* v = nullptr;  // this head's gains (n) or null
+  const T* rho = nullptr;
+  const T* omega = nullptr;  // null when unphased
+  const T* phi = nullptr;
+  void* totals_asc = nullptr;  // (B, chunks) aggregates, then carries
+  void* totals_desc = nullptr;
+  T* rows_out = nullptr;  // forward: y (B, m); source grad: dx (B, n)
+  const T* bias = nullptr;
+  bool accumulate = false;  // add into rows_out (heads after the first)
+  // Per-event sums over the batch, row group k at k * acc_stride:
+  // target grad: acc1 = dt, acc2 = du; source grad: acc1 = ds, acc2 = dv.
+  T* acc1 = nullptr;
+  T* acc2 = nullptr;
+  std::int64_t acc_stride = 0;
+  T* scalars = nullptr;  // target grad: per block dphi, dalpha, domega
+};
+
+template <class T>
+__device__ __forceinline__ T softplus(T rho) {
+  if constexpr (sizeof(T) == 4)
+    return rho > T(30) ? rho : log1pf(expf(rho));
+  else
+    return rho > T(30) ? rho : log1p(exp(rho));
+}
+
+template <class T>
+__device__ __forceinline__ T sigmoid(T rho) {
+  if (rho >= T(0)) return T(1) / (T(1) + scan::exp_of(-rho));
+  const T e = scan::exp_of(rho);
+  return e / (T(1) + e);
+}
+
+// Re and Im of e^{i phi} X; real states belong to unphased heads (phi = 0).
+template <class T, class C>
+__device__ __forceinline__ T twist_re(C x, T cos_phi, T sin_phi) {
+  return cos_phi * scan::real_part(x) - sin_phi * scan::imag_part(x);
+}
+template <class T, class C>
+__device__ __forceinline__ T twist_im(C x, T cos_phi, T sin_phi) {
+  return sin_phi * scan::real_part(x) + cos_phi * scan::imag_part(x);
+}
+
+template <class T>
+__device__ __forceinline__ T block_sum(T value, T* smem) {
+  for (int d = 16; d > 0; d >>= 1) value += __shfl_down_sync(0xffffffffu, value, d);
+  if ((threadIdx.x & 31) == 0) smem[threadIdx.x >> 5] = value;
+  __syncthreads();
+  T total = 0;
+  if (threadIdx.x == 0)
+    for (int w = 0; w < kThreads / 32; ++w) total += smem[w];
+  __syncthreads();
+  return total;
+}
+
+template <class T, class C, bool kMoments, Mode kMode, bool kTotalsOnly>
+__global__ void __launch_bounds__(kThreads) scan_chunks_kernel(ScanArgs<T> a) {
+  using A = Agg<T, C, kMoments>;
+  constexpr int I = kItems<T>;
+  constexpr int CH = kChunk<T>;
+  constexpr bool kReadsValue = !kTotalsOnly && kMode != Mode::forward;
+  __shared__ KeyOf<T> s_key[CH + 2];  // the event before the chunk, the chunk, the one after
+  __shared__ std::uint32_t s_code[CH];
+  __shared__ T s_add[CH];
+  __shared__ T s_read[kReadsValue ? CH : 1];
+  __shared__ T s_out[kTotalsOnly ? 1 : CH];
+  __shared__ A s_scan[33];
+  __shared__ T s_sum[kThreads / 32];
+
+  const int tid = threadIdx.x;
+  const std::int64_t base = static_cast<std::int64_t>(blockIdx.x) * CH;
+  for (int e = tid; e < CH + 2; e += kThreads) {
+    const std::int64_t k = std::min(std::max(base + e - 1, std::int64_t{0}), a.events - 1);
+    s_key[e] = a.keys[k];
+  }
+  for (int e = tid; e < CH; e += kThreads)
+    s_code[e] = base + e < a.events ? a.codes[base + e] : kNoEvent;
+  __syncthreads();
+
+  const T alpha = softplus(a.rho[a.head]);
+  const T omega = a.omega ? a.omega[a.head] : T(0);
+  const T phi = a.phi ? a.phi[a.head] : T(0);
+  T cos_phi = 1, sin_phi = 0;
+  if constexpr (scan::kIsComplex<C>) {
+    cos_phi = cos(phi);
+    sin_phi = sin(phi);
+  }
+  // -lam and conj(lam), lam = alpha - i omega.
+  C neg_lam, conj_lam;
+  if constexpr (scan::kIsComplex<C>) {
+    neg_lam = C{-alpha, omega};
+    conj_lam = C{alpha, omega};
+  } else {
+    neg_lam = -alpha;
+    conj_lam = alpha;
+  }
+  const T w_asc = kMode == Mode::source_grad ? -omega : omega;
+
+  // Row-independent parts of this thread's events: decays of the gaps before
+  // each item (ascending) and after the last one, codes and reader gains.
+  const int first = tid * I;
+  C e_asc[I + 1];
+  T gap[I + 1];
+  for (int i = 0; i <= I; ++i) {
+    gap[i] = scan::from_key(s_key[first + i + 1]) - scan::from_key(s_key[first + i]);
+    e_asc[i] = scan::decay<C>(alpha, w_asc, gap[i]);
+  }
+  std::uint32_t code[I];
+  T gain[I];
+  for (int i = 0; i < I; ++i) {
+    code[i] = s_code[first + i];
+    gain[i] = T(1);
+    if (!kTotalsOnly && code[i] != kNoEvent) {
+      const bool target = code[i] & kLaplexTargetBit;
+      const std::uint32_t index = code[i] & ~kLaplexTargetBit;
+      if (kMode == Mode::source_grad ? !target : target) {
+        const T* reader_gain = kMode == Mode::source_grad ? a.v : a.u;
+        if (reader_gain) gain[i] = reader_gain[index];
+      }
+    }
+  }
+  auto is_reader = [&](int i) {
+    if (code[i] == kNoEvent) return false;
+    const bool target = code[i] & kLaplexTargetBit;
+    return kMode == Mode::source_grad ? !target : target;
+  };
+  A step_asc = scan::identity<T, C, kMoments>();
+  A step_desc = scan::identity<T, C, kMoments>();
+  for (int i = 0; i < I; ++i) {
+    step_asc.e = scan::mul(step_asc.e, e_asc[i]);
+    step_asc.gap += gap[i];
+    step_desc.e = scan::mul(step_desc.e, scan::conj(e_asc[i + 1]));
+    step_desc.gap += gap[i + 1];
+  }
+
+  T acc1[I], acc2[I];
+  for (int i = 0; i < I; ++i) acc1[i] = acc2[i] = T(0);
+  T sum_dphi = 0, sum_dalpha = 0, sum_domega = 0;
+
+  const std::int64_t row_begin = static_cast<std::int64_t>(blockIdx.y) * a.rows_per_group;
+  const std::int64_t row_end = std::min(a.batch, row_begin + a.rows_per_group);
+  for (std::int64_t row = row_begin; row < row_end; ++row) {
+    for (int e = tid; e < CH; e += kThreads) {
+      const std::uint32_t c = s_code[e];
+      T add = 0, read = 0;
+      if (c != kNoEvent) {
+        const bool target = c & kLaplexTargetBit;
+        const std::int64_t index = c & ~kLaplexTargetBit;
+        if constexpr (kMode == Mode::source_grad) {
+          if (target)
+            add = (a.u ? a.u[index] : T(1)) * a.g[row * a.m + index];
+          else if (kReadsValue)
+            read = a.x[row * a.n + index];
+        } else {
+          if (!target)
+            add = (a.v ? a.v[index] : T(1)) * a.x[row * a.n + index];
+          else if (kReadsValue)
+            read = a.g[row * a.m + index];
+        }
+      }
+      s_add[e] = add;
+      if constexpr (kReadsValue) s_read[e] = read;
+    }
+    __syncthreads();
+    // Into registers before the block scans: after their last barrier, other
+    // threads may already stage the next row.
+    T add[I], read[I];
+    for (int i = 0; i < I; ++i) add[i] = s_add[first + i];
+    if constexpr (kReadsValue)
+      for (int i = 0; i < I; ++i) read[i] = s_read[first + i];
+
+    // This thread's totals in both directions, from a zero state.
+    A mine_asc = step_asc, mine_desc = step_desc;
+    {
+      C val = scan::zero_state<C, T>(), mom = scan::zero_state<C, T>();
+      for (int i = 0; i < I; ++i) {
+        if constexpr (kMoments) mom = scan::add(scan::mul(e_asc[i], mom), scan::mul(scan::scale(gap[i], e_asc[i]), val));
+        val = scan::add_real(scan::mul(e_asc[i], val), add[i]);
+      }
+      mine_asc.val = val;
+      mine_asc.mom = mom;
+      val = scan::zero_state<C, T>();
+      mom = scan::zero_state<C, T>();
+      for (int i = I - 1; i >= 0; --i) {
+        const C e = scan::conj(e_asc[i + 1]);
+        if constexpr (kMoments) mom = scan::add(scan::mul(e, mom), scan::mul(scan::scale(gap[i + 1], e), val));
+        val = scan::add_real(scan::mul(e, val), add[i]);
+      }
+      mine_desc.val = val;
+      mine_desc.mom = mom;
+    }
+    A total_asc, total_desc;
+    A carry_asc = scan::block_exclusive_scan<false>(mine_asc, s_scan, total_asc);
+    A carry_desc = scan::block_exclusive_scan<true>(mine_desc, s_scan, total_desc);
+    const std::int64_t slot = row * a.chunks + blockIdx.x;
+    if constexpr (kTotalsOnly) {
+      if (tid == 0) {
+        static_cast<A*>(a.totals_asc)[slot] = total_asc;
+        static_cast<A*>(a.totals_desc)[slot] = total_desc;
+      }
+      continue;
+    } else {
+      if (a.totals_asc) {
+        carry_asc = scan::combine(static_cast<const A*>(a.totals_asc)[slot], carry_asc);
+        carry_desc = scan::combine(static_cast<const A*>(a.totals_desc)[slot], carry_desc);
+      }
+      C left[I], left_moment[I];
+      C val = carry_asc.val, mom = carry_asc.mom;
+      for (int i = 0; i < I; ++i) {
+        if constexpr (kMoments) mom = scan::add(scan::mul(e_asc[i], mom), scan::mul(scan::scale(gap[i], e_asc[i]), val));
+        val = scan::add_real(scan::mul(e_asc[i], val), add[i]);
+        left[i] = val;
+        if constexpr (kMoments) left_moment[i] = mom;
+      }
+      val = carry_desc.val;
+      mom = carry_desc.mom;
+      for (int i = I - 1; i >= 0; --i) {
+        const C e = scan::conj(e_asc[i + 1]);
+        if constexpr (kMoments) mom = scan::add(scan::mul(e, mom), scan::mul(scan::scale(gap[i + 1], e), val));
+        val = scan::add_real(scan::mul(e, val), add[i]);
+        if (!is_reader(i)) continue;
+        // Ascending state `left`, descending `val` (forward, target grad:
+        // L and R; source grad: Q and P).
+        const C both = scan::add(left[i], val);
+        const T kernel_sum = twist_re(both, cos_phi, sin_phi);
+        if constexpr (kMode == Mode::forward) {
+          s_out[first + i] = gain[i] * kernel_sum;
+        } else if constexpr (kMode == Mode::target_grad) {
+          const T w = gain[i] * read[i];
+          acc2[i] += read[i] * kernel_sum;  // du
+          const C slope = scan::add(scan::mul(neg_lam, left[i]), scan::mul(conj_lam, val));
+          acc1[i] += w * twist_re(slope, cos_phi, sin_phi);  // dt
+          sum_dphi -= w * twist_im(both, cos_phi, sin_phi);
+          if constexpr (kMoments) {
+            sum_dalpha -= w * twist_re(scan::add(left_moment[i], mom), cos_phi, sin_phi);
+            sum_domega -= w * twist_im(scan::add(left_moment[i], scan::scale(T(-1), mom)), cos_phi, sin_phi);
+          }
+        } else {
+          // Q = left (ascending, conj(lam)), P = val (descending, lam).
+          s_out[first + i] = gain[i] * kernel_sum;  // dx
+          acc2[i] += read[i] * kernel_sum;          // dv
+          const C slope = scan::add(scan::mul(neg_lam, val), scan::mul(conj_lam, left[i]));
+          acc1[i] -= gain[i] * read[i] * twist_re(slope, cos_phi, sin_phi);  // ds
+        }
+      }
+      if (kMode != Mode::target_grad && a.rows_out) {
+        __syncthreads();
+        const std::int64_t width = kMode == Mode::forward ? a.m : a.n;
+        for (int e = tid; e < CH; e += kThreads) {
+          const std::uint32_t c = s_code[e];
+          if (c == kNoEvent) continue;
+          const bool target = c & kLaplexTargetBit;
+          if (kMode == Mode::forward ? !target : target) continue;
+          const std::int64_t index = c & ~kLaplexTargetBit;
+          T& out = a.rows_out[row * width + index];
+          const T start = a.accumulate ? out : (a.bias ? a.bias[index] : T(0));
+          out = start + s_out[e];
+        }
+      }
+    }
+  }
+  if constexpr (!kTotalsOnly && kMode != Mode::forward) {
+    T* outputs[2] = {a.acc1, a.acc2};
+    const T* sums[2] = {acc1, acc2};
+    for (int k = 0; k < 2; ++k) {
+      if (!outputs[k]) continue;
+      __syncthreads();
+      for (int i = 0; i < I; ++i) s_out[first + i] = sums[k][i];
+      __syncthreads();
+      T* out = outputs[k] + static_cast<std::int64_t>(blockIdx.y) * a.acc_stride;
+      for (int e = tid; e < CH; e += kThreads) {
+        const std::uint32_t c = s_code[e];
+        if (c == kNoEvent) continue;
+        const bool target = c & kLaplexTargetBit;
+        if (kMode == Mode::source_grad ? target : !target) continue;
+        out[c & ~kLaplexTargetBit] = s_out[e];
+      }
+    }
+    if constexpr (kMode == Mode::target_grad) {
+      if (a.scalars) {
+        const T partial[3] = {sum_dphi, sum_dalpha, sum_domega};
+        const std::int64_t block = static_cast<std::int64_t>(blockIdx.y) * gridDim.x + blockIdx.x;
+        for (int k = 0; k < 3; ++k) {
+          const T total = block_sum(partial[k], s_sum);
+          if (tid == 0) a.scalars[block * 3 + k] = total;
+        }
+      }
+    }
+  }
+}
+
+// Per row (blockIdx.x) and direction (blockIdx.y: 0 ascending, 1
+// descending), replaces the chunk totals by exclusive carries. Position q in
+// scan order is chunk q ascending and chunk chunks - 1 - q descending.
+template <class T, class C, bool kMoments>
+__global__ void __launch_bounds__(kThreads) carries_kernel(void* totals_asc, void* totals_desc,
+                                                           std::int64_t chunks) {
+  using A = Agg<T, C, kMoments>;
+  constexpr int J = 4;
+  __shared__ A s_scan[33];
+  const bool descending = blockIdx.y == 1;
+  A* totals = static_cast<A*>(descending ? totals_desc : totals_asc) + blockIdx.x * chunks;
+  auto chunk_of = [&](std::int64_t q) { return descending ? chunks - 1 - q : q; };
+  A carry = scan::identity<T, C, kMoments>();
+  for (std::int64_t tile = 0; tile < chunks; tile += std::int64_t{kThreads} * J) {
+    A item[J];
+    A mine = scan::identity<T, C, kMoments>();
+    for (int j = 0; j < J; ++j) {
+      const std::int64_t q = tile + threadIdx.x * J + j;
+      item[j] = q < chunks ? totals[chunk_of(q)] : scan::identity<T, C, kMoments>();
+      mine = scan::combine(mine, item[j]);
+    }
+    A tile_total;
+    A run = scan::combine(carry, scan::block_exclusive_scan<false>(mine, s_scan, tile_total));
+    for (int j = 0; j < J; ++j) {
+      const std::int64_t q = tile + threadIdx.x * J + j;
+      if (q < chunks) totals[chunk_of(q)] = run;
+      run = scan::combine(run, item[j]);
+    }
+    carry = scan::combine(carry, tile_total);
+  }
+}
+
+template <class T>
+__global__ void sum_groups_kernel(const T* parts, std::int64_t groups, std::int64_t count, T* out) {
+  for (std::int64_t k = blockIdx.x * (std::int64_t)blockDim.x + threadIdx.x; k < count;
+       k += (std::int64_t)gridDim.x * blockDim.x) {
+    T total = 0;
+    for (std::int64_t g = 0; g < groups; ++g) total += parts[g * count + k];
+    out[k] = total;
+  }
+}
+
+// One block: the per-head scalars from the per-block partials, in a fixed
+// order (deterministic), then drho = dalpha * sigmoid(rho).
+template <class T>
+__global__ void __launch_bounds__(kThreads) finish_scalars_kernel(const T* partials, std::int64_t blocks,
+                                                                  const T* rho, int head, T* drho,
+                                                                  T* domega, T* dphi) {
+  __shared__ T s_sum[kThreads / 32];
+  T local[3] = {0, 0, 0};
+  for (std::int64_t b = threadIdx.x; b < blocks; b += kThreads)
+    for (int k = 0; k < 3; ++k) local[k] += partials[b * 3 + k];
+  T total[3];
+  for (int k = 0; k < 3; ++k) total[k] = block_sum(local[k], s_sum);
+  if (threadIdx.x != 0) return;
+  if (dphi) dphi[head] = total[0];
+  if (drho) drho[head] = total[1] * sigmoid(rho[head]);
+  if (domega) domega[head] = total[2];
+}
+
+struct Launch {
+  std::int64_t chunks = 0, groups = 1, rows_per_group = 1;
+};
+
+// Enough blocks to fill the device: row groups split the batch when the
+// events alone give too few chunks.
+template <class T>
+Launch plan_launch(std::int64_t events, std::int64_t batch, int device) {
+  Launch launch;
+  launch.chunks = (events + kChunk<T> - 1) / kChunk<T>;
+  int sms = 0;
+  check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device),
+        "cudaDeviceGetAttribute");
+  const std::int64_t wanted_blocks = 4 * std::int64_t{sms};
+  const std::int64_t rows = std::max<std::int64_t>(batch, 1);
+  std::int64_t groups = std::clamp<std::int64_t>(
+      (wanted_blocks + launch.chunks - 1) / std::max<std::int64_t>(launch.chunks, 1), 1, rows);
+  groups = std::min<std::int64_t>(groups, 65535);
+  launch.rows_per_group = (rows + groups - 1) / groups;
+  launch.groups = (rows + launch.rows_per_group - 1) / launch.rows_per_group;
+  return launch;
+}
+
+// The three launches of one scan pass; `a` carries everything but the
+// chunk totals, which live here.
+template <class T, class C, bool kMoments, Mode kMode>
+void run_scan(ScanArgs<T> a, const Launch& launch, const Device& dev) {
+  using A = Agg<T, C, kMoments>;
+  static_assert(sizeof(A) % sizeof(float) == 0);
+  cudaStream_t st = stream(dev.index);
+  a.chunks = launch.chunks;
+  a.rows_per_group = launch.rows_per_group;
+  const dim3 grid(static_cast<unsigned>(launch.chunks), static_cast<unsigned>(launch.groups));
+  Tensor totals;
+  if (launch.chunks > 1 && a.batch > 0) {
+    const std::int64_t slots = a.batch * launch.chunks;
+    totals = Tensor::empty({2 * slots * static_cast<std::int64_t>(sizeof(A) / sizeof(float))},
+                           DType::f32, dev);
+    a.totals_asc = totals.raw_data();
+    a.totals_desc = static_cast<A*>(a.totals_asc) + slots;
+    scan_chunks_kernel<T, C, kMoments, kMode, true><<<grid, kThreads, 0, st>>>(a);
+    check_launch("laplex scan_chunks_kernel (totals)");
+    carries_kernel<T, C, kMoments>
+        <<<dim3(static_cast<unsigned>(a.batch), 2), kThreads, 0, st>>>(a.totals_asc, a.totals_desc,
+                                                                       launch.chunks);
+    check_launch("laplex carries_kernel");
+  }
+  scan_chunks_kernel<T, C, kMoments, kMode, false><<<grid, kThreads, 0, st>>>(a);
+  check_launch("laplex scan_chunks_kernel");
+}
+
+// Real states for unphased heads, complex ones for phased.
+template <class T, bool kMoments, Mode kMode>
+void run_scan_for(bool phased, const ScanArgs<T>& a, const Launch& launch, const Device& dev) {
+  if (phased)
+    run_scan<T, Complex<T>, kMoments, kMode>(a, launch, dev);
+  else
+    run_scan<T, T, kMoments, kMode>(a, launch, dev);
+}
+
+template <class T>
+ScanArgs<T> head_args(const LaplexCudaPlan& plan, const LaplexShape& shape,
+                      const LaplexParamPtrs<T>& p, std::int64_t h) {
+  ScanArgs<T> a;
+  const std::int64_t events = plan.events();
+  a.keys = reinterpret_cast<const KeyOf<T>*>(plan.keys.raw_data()) + h * events;
+  a.codes = reinterpret_cast<const std::uint32_t*>(plan.codes.raw_data()) + h * events;
+  a.events = events;
+  a.m = shape.m;
+  a.n = shape.n;
+  a.batch = shape.batch;
+  a.head = static_cast<int>(h);
+  a.u = p.u ? p.u + h * shape.m : nullptr;
+  a.v = p.v ? p.v + h * shape.n : nullptr;
+  a.rho = p.rho;
+  a.omega = shape.phased ? p.omega : nullptr;
+  a.phi = shape.phased ? p.phi : nullptr;
+  return a;
+}
+
+}  // namespace
+
+template <class T>
+void laplex_forward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
+                         const LaplexParamPtrs<T>& params, const T* x, const T* bias, T* y,
+                         int device) {
+  if (plan.events() == 0 || shape.batch == 0 || shape.m == 0) return;
+  const Device dev = Device::cuda(device);
+  const Launch launch = plan_launch<T>(plan.events(), shape.batch, device);
+  for (std::int64_t h = 0; h < shape.heads; ++h) {
+    ScanArgs<T> a = head_args(plan, shape, params, h);
+    a.x = x;
+    a.rows_out = y;
+    a.bias = h == 0 ? bias : nullptr;
+    a.accumulate = h > 0;
+    run_scan_for<T, false, Mode::forward>(shape.phased, a, launch, dev);
+  }
+}
+
+template <class T>
+void laplex_backward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
+                          const LaplexParamPtrs<T>& params, const T* x, const T* gy,
+                          const LaplexGradPtrs<T>& grads, int device) {
+  const Device dev = Device::cuda(device);
+  cudaStream_t st = stream(device);
+  const bool need_scalars = grads.drho || grads.domega || grads.dphi;
+  const bool need_targets = grads.dt || grads.du || need_scalars;
+  const bool need_sources = grads.dx || grads.ds || grads.dv;
+  const bool moments = grads.drho || (grads.domega && shape.phased);
+  if (plan.events() == 0) {
+    // No anchors on one side at least: every gradient is an empty tensor or
+    // a per-head scalar, and those are zero.
+    T* const scalars[3] = {grads.drho, grads.domega, grads.dphi};
+    for (T* out : scalars)
+      if (out) check(cudaMemsetAsync(out, 0, shape.heads * sizeof(T), st), "laplex: zero grads");
+    return;
+  }
+  const Launch launch = plan_launch<T>(plan.events(), shape.batch, device);
+  // Row groups write their own per-event sums; they are added up afterwards.
+  const bool grouped = launch.groups > 1;
+  const std::int64_t widest = std::max(shape.m, shape.n);
+  const Tensor parts1 = grouped ? Tensor::empty({launch.groups * widest}, dtype_of<T>(), dev) : Tensor();
+  const Tensor parts2 = grouped ? Tensor::empty({launch.groups * widest}, dtype_of<T>(), dev) : Tensor();
+  const Tensor partials = need_scalars
+                              ? Tensor::empty({launch.chunks * launch.groups * 3}, dtype_of<T>(), dev)
+                              : Tensor();
+  auto finish_groups = [&](T* out, const Tensor& parts, std::int64_t count) {
+    if (!grouped || !out) return;
+    sum_groups_kernel<T><<<grid_for(count), kBlock, 0, st>>>(parts.data<T>(), launch.groups, count, out);
+    check_launch("laplex sum_groups_kernel");
+  };
+  for (std::int64_t h = 0; h < shape.heads; ++h) {
+    if (need_targets) {
+      ScanArgs<T> a = head_args(plan, shape, params, h);
+      a.x = x;
+      a.g = gy;
+      T* dt = grads.dt ? grads.dt + h * shape.m : nullptr;
+      T* du = grads.du ? grads.du + h * shape.m : nullptr;
+      a.acc1 = grouped ? (dt ? parts1.data<T>() : nullptr) : dt;
+      a.acc2 = grouped ? (du ? parts2.data<T>() : nullptr) : du;
+      a.acc_stride = shape.m;
+      a.scalars = need_scalars ? partials.data<T>() : nullptr;
+      if (moments)
+        run_scan_for<T, true, Mode::target_grad>(shape.phased, a, launch, dev);
+      else
+        run_scan_for<T, false, Mode::target_grad>(shape.phased, a, launch, dev);
+      finish_groups(dt, parts1, shape.m);
+      finish_groups(du, parts2, shape.m);
+      if (need_scalars) {
+        finish_scalars_kernel<T><<<1, kThreads, 0, st>>>(
+            partials.data<T>(), launch.chunks * launch.groups, params.rho, static_cast<int>(h),
+            grads.drho, grads.domega, grads.dphi);
+        check_launch("laplex finish_scalars_kernel");
+      }
+    }
+    if (need_sources) {
+      ScanArgs<T> a = head_args(plan, shape, params, h);
+      a.x = x;
+      a.g = gy;
+      T* ds = grads.ds ? grads.ds + h * shape.n : nullptr;
+      T* dv = grads.dv ? grads.dv + h * shape.n : nullptr;
+      a.acc1 = grouped ? (ds ? parts1.data<T>() : nullptr) : ds;
+      a.acc2 = grouped ? (dv ? parts2.data<T>() : nullptr) : dv;
+      a.acc_stride = shape.n;
+      a.rows_out = grads.dx;  // null: only ds and dv are wanted
+      a.accumulate = h > 0;
+      run_scan_for<T, false, Mode::source_grad>(shape.phased, a, launch, dev);
+      finish_groups(ds, parts1, shape.n);
+      finish_groups(dv, parts2, shape.n);
+    }
+  }
+}
+
+template void laplex_forward_cuda<float>(const LaplexCudaPlan&, const LaplexShape&,
+                                         const LaplexParamPtrs<float>&, const float*, const float*,
+                                         float*, int);
+template void laplex_forward_cuda<double>(const LaplexCudaPlan&, const LaplexShape&,
+                                          const LaplexParamPtrs<double>&, const double*,
+                                          const double*, double*, int);
+template void laplex_backward_cuda<float>(const LaplexCudaPlan&, const LaplexShape&,
+                                          const LaplexParamPtrs<float>&, const float*, const float*,
+                                          const LaplexGradPtrs<float>&, int);
+template void laplex_backward_cuda<double>(const LaplexCudaPlan&, const LaplexShape&,
+                                           const LaplexParamPtrs<double>&, const double*,
+                                           const double*, const LaplexGradPtrs<double>&, int);
+
+}  // namespace laplex::cuda

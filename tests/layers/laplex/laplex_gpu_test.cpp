@@ -1,0 +1,334 @@
+// The CUDA LAPLEX path (laplex-math.md section 5 on the GPU): outputs and
+// every gradient against the float64 dense oracle (float64 on the device),
+// ties, far anchors, any order, shapes, frozen parameters, the invariant,
+// many chunks and row groups against the CPU kernels, float32 at n = 10^6,
+// and the layer on the device. Skips without a GPU.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "core/ops/elementwise.h"
+#include "core/ops/reduce.h"
+#include "helpers/device_twin.h"
+#include "helpers/gradcheck.h"
+#include "helpers/laplex_oracle.h"
+#include "helpers/laplex_runner.h"
+#include "layers/laplex/laplex_layer.h"
+#include "layers/laplex/laplex_op.h"
+
+namespace laplex::testing {
+namespace {
+
+Tensor device_leaf(const std::vector<double>& values, const Shape& shape, DType dtype, bool grad) {
+  if (values.empty()) return Tensor();
+  Tensor t = Tensor::from_vector(values, shape).to(dtype).to(Device::cuda());
+  t.set_requires_grad(grad);
+  return t;
+}
+
+std::vector<double> host_values(const Tensor& t) {
+  return t.defined() ? t.to(Device::cpu()).to_vector<double>() : std::vector<double>();
+}
+
+// The engine op on cuda:0; gradients of sum(gy * y) for what `wanted` asks.
+LaplexResult run_laplex_cuda(const LaplexProblem& p, DType dtype, const LaplexWanted& wanted = {}) {
+  Tensor x = device_leaf(p.x, {p.batch, p.n}, dtype, wanted.dx);
+  LaplexParams params;
+  params.t = device_leaf(p.t, {p.heads, p.m}, dtype, wanted.dt);
+  params.s = device_leaf(p.s, {p.heads, p.n}, dtype, wanted.ds);
+  params.u = device_leaf(p.u, {p.heads, p.m}, dtype, wanted.du);
+  params.v = device_leaf(p.v, {p.heads, p.n}, dtype, wanted.dv);
+  params.rho = device_leaf(p.rho, {p.heads}, dtype, wanted.drho);
+  if (p.phased) {
+    params.omega = device_leaf(p.omega, {p.heads}, dtype, wanted.domega);
+    params.phi = device_leaf(p.phi, {p.heads}, dtype, wanted.dphi);
+  }
+  const Tensor y = laplex_apply(x, params, {p.phased});
+  LaplexResult r;
+  r.y = host_values(y);
+  if (y.requires_grad()) {
+    sum(mul(y, device_leaf(p.gy, {p.batch, p.m}, dtype, false))).backward();
+    auto grad = [](const Tensor& t) { return t.defined() ? host_values(t.grad()) : std::vector<double>(); };
+    r.grads = {grad(x),          grad(params.t),     grad(params.s),
+               grad(params.u),   grad(params.v),     grad(params.rho),
+               grad(params.omega), grad(params.phi)};
+  }
+  return r;
+}
+
+// max |got - want| <= atol + rtol * max |want| (normwise, as the CPU tests).
+::testing::AssertionResult close(const std::string& what, const std::vector<double>& got,
+                                 const std::vector<double>& want, double rtol,
+                                 double atol = 1e-12) {
+  if (got.size() != want.size())
+    return ::testing::AssertionFailure()
+           << what << ": " << got.size() << " values, expected " << want.size();
+  double scale = 0, worst = 0;
+  std::size_t at = 0;
+  for (double w : want) scale = std::max(scale, std::fabs(w));
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    const double err = std::fabs(got[k] - want[k]);
+    if (!(err <= worst)) {
+      worst = std::isfinite(err) ? err : INFINITY;
+      at = k;
+    }
+  }
+  if (worst <= atol + rtol * scale) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << what << "[" << at << "]: got " << got[at]
+                                       << ", expected " << want[at] << " (max |want| " << scale
+                                       << ")";
+}
+
+void expect_same(const LaplexResult& r, const std::vector<double>& y, const LaplexGradients& g,
+                 bool phased, double rtol) {
+  EXPECT_TRUE(close("y", r.y, y, rtol));
+  EXPECT_TRUE(close("dx", r.grads.dx, g.dx, rtol));
+  EXPECT_TRUE(close("dt", r.grads.dt, g.dt, rtol));
+  EXPECT_TRUE(close("ds", r.grads.ds, g.ds, rtol));
+  EXPECT_TRUE(close("du", r.grads.du, g.du, rtol));
+  EXPECT_TRUE(close("dv", r.grads.dv, g.dv, rtol));
+  EXPECT_TRUE(close("drho", r.grads.drho, g.drho, rtol));
+  if (phased) {
+    EXPECT_TRUE(close("domega", r.grads.domega, g.domega, rtol));
+    EXPECT_TRUE(close("dphi", r.grads.dphi, g.dphi, rtol));
+  }
+}
+
+void expect_matches_oracle(const LaplexProblem& p, double rtol = 1e-10) {
+  const LaplexResult r = run_laplex_cuda(p, DType::f64);
+  expect_same(r, oracle_forward(p), oracle_gradients(p), p.phased, rtol);
+}
+
+struct Case {
+  const char* name;
+  std::int64_t batch, m, n, heads;
+  bool phased, gains;
+};
+
+const Case kCases[] = {
+    {"single", 1, 1, 1, 1, false, false},
+    {"square_unphased", 2, 8, 8, 1, false, true},
+    {"square_phased", 2, 8, 8, 1, true, true},
+    {"wide_heads", 3, 5, 17, 3, true, true},
+    {"tall_heads", 5, 19, 4, 2, false, true},
+    {"no_gains_phased", 4, 12, 9, 2, true, false},
+    {"no_gains_unphased", 4, 9, 12, 2, false, false},
+    {"batch_37", 37, 11, 13, 2, true, true},
+    {"batch_64", 64, 16, 16, 1, false, true},
+};
+
+class LaplexCudaCase : public ::testing::TestWithParam<Case> {};
+
+TEST_P(LaplexCudaCase, MatchesDenseOracle) {
+  LAPLEX_REQUIRE_GPU();
+  const Case c = GetParam();
+  expect_matches_oracle(random_laplex_problem(c.batch, c.m, c.n, c.heads, c.phased, c.gains, 7));
+}
+
+TEST_P(LaplexCudaCase, MatchesFiniteDifferences) {
+  LAPLEX_REQUIRE_GPU();
+  const Case c = GetParam();
+  if (c.batch * c.m * c.n * c.heads > 20000) GTEST_SKIP() << "covered by the oracle test";
+  const LaplexProblem p = random_laplex_problem(c.batch, c.m, c.n, c.heads, c.phased, c.gains, 8);
+  const LaplexResult r = run_laplex_cuda(p, DType::f64);
+  const LaplexGradients fd = oracle_finite_differences(p);
+  const double rtol = 1e-6, atol = 1e-8;
+  EXPECT_TRUE(close("dx", r.grads.dx, fd.dx, rtol, atol));
+  EXPECT_TRUE(close("dt", r.grads.dt, fd.dt, rtol, atol));
+  EXPECT_TRUE(close("ds", r.grads.ds, fd.ds, rtol, atol));
+  EXPECT_TRUE(close("drho", r.grads.drho, fd.drho, rtol, atol));
+  if (c.gains) EXPECT_TRUE(close("du", r.grads.du, fd.du, rtol, atol));
+  if (c.phased) {
+    EXPECT_TRUE(close("domega", r.grads.domega, fd.domega, rtol, atol));
+    EXPECT_TRUE(close("dphi", r.grads.dphi, fd.dphi, rtol, atol));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, LaplexCudaCase, ::testing::ValuesIn(kCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(LaplexCuda, TiesMatchOracle) {
+  LAPLEX_REQUIRE_GPU();
+  for (bool phased : {false, true}) {
+    LaplexProblem p = random_laplex_problem(3, 10, 12, 2, phased, true, 21);
+    for (auto* anchors : {&p.t, &p.s})
+      for (double& a : *anchors) a = std::round(a);
+    for (std::int64_t k = 0; k < 10; ++k) p.s[12 + k] = p.t[10 + k];
+    p.t[0] = -0.0;
+    p.s[0] = 0.0;
+    p.s[1] = -0.0;
+    expect_matches_oracle(p);
+  }
+}
+
+TEST(LaplexCuda, FarAnchorsAndHugeGapsStayFinite) {
+  LAPLEX_REQUIRE_GPU();
+  for (bool phased : {false, true}) {
+    LaplexProblem p = random_laplex_problem(2, 6, 7, 2, phased, true, 31);
+    for (std::size_t k = 0; k < p.t.size(); ++k) p.t[k] = 1000.0 * static_cast<double>(k);
+    for (std::size_t k = 0; k < p.s.size(); ++k) p.s[k] = 1000.0 * static_cast<double>(k) + 0.5;
+    expect_matches_oracle(p);
+    LaplexProblem q = random_laplex_problem(2, 4, 4, 1, phased, true, 32);
+    q.t = {-3e38, -1.0, 0.5, 3e38};
+    q.s = {-2.9e38, 0.0, 2.9e38, 3.0e38};
+    const LaplexResult r = run_laplex_cuda(q, DType::f32);
+    for (const auto* values : {&r.y, &r.grads.dx, &r.grads.dt, &r.grads.ds, &r.grads.du,
+                               &r.grads.dv, &r.grads.drho, &r.grads.domega, &r.grads.dphi})
+      for (double v : *values) ASSERT_TRUE(std::isfinite(v));
+  }
+}
+
+TEST(LaplexCuda, AnyAnchorOrder) {
+  LAPLEX_REQUIRE_GPU();
+  const LaplexProblem base = random_laplex_problem(3, 9, 11, 2, true, true, 41);
+  for (int order = 0; order < 3; ++order) {
+    LaplexProblem p = base;
+    for (auto [anchors, count] : {std::pair{&p.t, p.m}, std::pair{&p.s, p.n}})
+      for (std::int64_t h = 0; h < p.heads; ++h) {
+        auto first = anchors->begin() + h * count, last = first + count;
+        if (order == 0) std::sort(first, last);
+        if (order == 1) std::sort(first, last, std::greater<>());
+        if (order == 2) std::rotate(first, first + count / 2, last);
+      }
+    expect_matches_oracle(p);
+  }
+}
+
+// Thousands of events (several chunks, carried across) and a batch that the
+// launch splits into row groups, against the CPU kernels in float64.
+TEST(LaplexCuda, ManyChunksAndRowGroupsMatchCpu) {
+  LAPLEX_REQUIRE_GPU();
+  for (bool phased : {false, true})
+    for (std::int64_t batch : {1, 37}) {
+      LaplexProblem p = random_laplex_problem(batch, 3000, 2500, 2, phased, true, 61, 300.0);
+      if (batch == 1) std::sort(p.s.begin(), p.s.begin() + p.n);  // one head in index order
+      const LaplexResult want = run_laplex_cpu<double>(p);
+      const LaplexResult got = run_laplex_cuda(p, DType::f64);
+      SCOPED_TRACE(std::string(phased ? "phased" : "unphased") + ", batch " +
+                   std::to_string(batch));
+      expect_same(got, want.y, want.grads, phased, 1e-10);
+    }
+}
+
+// Frozen inputs: their gradients are not computed, the others stay exact.
+TEST(LaplexCuda, FrozenParameters) {
+  LAPLEX_REQUIRE_GPU();
+  const LaplexProblem p = random_laplex_problem(4, 7, 9, 2, true, true, 51);
+  const LaplexGradients g = oracle_gradients(p);
+  LaplexWanted only_sources{};
+  only_sources.dx = false;
+  only_sources.dt = only_sources.du = only_sources.drho = false;
+  only_sources.domega = only_sources.dphi = false;
+  LaplexResult r = run_laplex_cuda(p, DType::f64, only_sources);
+  EXPECT_TRUE(r.grads.dx.empty());
+  EXPECT_TRUE(r.grads.dt.empty());
+  EXPECT_TRUE(close("ds", r.grads.ds, g.ds, 1e-10));
+  EXPECT_TRUE(close("dv", r.grads.dv, g.dv, 1e-10));
+  LaplexWanted only_omega{};
+  only_omega.dx = only_omega.dt = only_omega.ds = only_omega.du = only_omega.dv = false;
+  only_omega.drho = only_omega.dphi = false;
+  r = run_laplex_cuda(p, DType::f64, only_omega);
+  EXPECT_TRUE(r.grads.drho.empty());
+  EXPECT_TRUE(close("domega", r.grads.domega, g.domega, 1e-10));
+  LaplexWanted only_x{};
+  only_x.dt = only_x.ds = only_x.du = only_x.dv = only_x.drho = only_x.domega = only_x.dphi = false;
+  r = run_laplex_cuda(p, DType::f64, only_x);
+  EXPECT_TRUE(close("dx", r.grads.dx, g.dx, 1e-10));
+}
+
+// sum_i t_i dt_i + sum_j s_j ds_j == alpha dalpha + omega domega, per head.
+TEST(LaplexCuda, ScaleInvariantHolds) {
+  LAPLEX_REQUIRE_GPU();
+  const LaplexProblem p = random_laplex_problem(3, 40, 30, 2, true, true, 71);
+  const LaplexResult r = run_laplex_cuda(p, DType::f64);
+  for (std::int64_t h = 0; h < p.heads; ++h) {
+    double lhs = 0;
+    for (std::int64_t i = 0; i < p.m; ++i) lhs += p.t[h * p.m + i] * r.grads.dt[h * p.m + i];
+    for (std::int64_t j = 0; j < p.n; ++j) lhs += p.s[h * p.n + j] * r.grads.ds[h * p.n + j];
+    const double rho = p.rho[h];
+    const double alpha = std::log1p(std::exp(rho));
+    const double dalpha = r.grads.drho[h] / (1.0 / (1.0 + std::exp(-rho)));
+    const double rhs = alpha * dalpha + p.omega[h] * r.grads.domega[h];
+    EXPECT_NEAR(lhs, rhs, 1e-9 * (1 + std::fabs(rhs))) << "head " << h;
+  }
+}
+
+TEST(LaplexCuda, EmptyBatchAndNoSources) {
+  LAPLEX_REQUIRE_GPU();
+  const Device gpu = Device::cuda();
+  LaplexParams params;
+  params.t = Tensor::zeros({1, 4}, DType::f32, gpu);
+  params.s = Tensor::zeros({1, 3}, DType::f32, gpu);
+  params.rho = Tensor::zeros({1}, DType::f32, gpu);
+  params.bias = Tensor::full({4}, 2.5, DType::f32, gpu);
+  EXPECT_EQ(laplex_apply(Tensor::zeros({0, 3}, DType::f32, gpu), params).shape(), (Shape{0, 4}));
+  // n = 0: y is the bias alone.
+  params.s = Tensor::zeros({1, 0}, DType::f32, gpu);
+  const std::vector<double> y = host_values(laplex_apply(Tensor::zeros({3, 0}, DType::f32, gpu), params));
+  ASSERT_EQ(y.size(), 12u);
+  for (double v : y) EXPECT_EQ(v, 2.5);
+}
+
+double relative_error(const std::vector<double>& got, const std::vector<double>& want) {
+  double diff = 0, norm = 0;
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    diff += (got[k] - want[k]) * (got[k] - want[k]);
+    norm += want[k] * want[k];
+  }
+  return std::sqrt(diff / norm);
+}
+
+// Float32 on the GPU at n = m = 10^6 against float64 on the CPU, same
+// float-rounded inputs: relative error <= 1e-4 (issue 3).
+TEST(LaplexCuda, Float32AtMillionMatchesFloat64) {
+  LAPLEX_REQUIRE_GPU();
+  for (bool phased : {false, true}) {
+    const std::int64_t n = 1000000;
+    LaplexProblem p = random_laplex_problem(2, n, n, 1, phased, true, 5, 500.0);
+    for (auto* anchors : {&p.t, &p.s})
+      for (double& a : *anchors) a += 500.0;
+    p.rho = {0.5};
+    p.omega = {0.7};
+    p.phi = {0.3};
+    for (auto* values : {&p.t, &p.s, &p.u, &p.v, &p.rho, &p.omega, &p.phi, &p.x, &p.gy})
+      for (double& v : *values) v = static_cast<float>(v);
+    const LaplexResult single = run_laplex_cuda(p, DType::f32);
+    const LaplexResult reference = run_laplex_cpu<double>(p);
+    const std::pair<const char*, double> errors[] = {
+        {"y", relative_error(single.y, reference.y)},
+        {"dx", relative_error(single.grads.dx, reference.grads.dx)},
+        {"dt", relative_error(single.grads.dt, reference.grads.dt)},
+        {"ds", relative_error(single.grads.ds, reference.grads.ds)},
+        {"du", relative_error(single.grads.du, reference.grads.du)},
+        {"dv", relative_error(single.grads.dv, reference.grads.dv)},
+        {"drho", relative_error(single.grads.drho, reference.grads.drho)},
+    };
+    for (const auto& [name, error] : errors) {
+      std::printf("CUDA n = 10^6, %s, float32 vs float64 relative error of %s: %.3g\n",
+                  phased ? "phased" : "unphased", name, error);
+      EXPECT_LE(error, 1e-4) << name;
+    }
+  }
+}
+
+TEST(LaplexCuda, LayerOnDeviceMatchesCpu) {
+  LAPLEX_REQUIRE_GPU();
+  LaplexLayerOptions options;
+  options.in = 300;
+  options.out = 70;
+  options.heads = 3;
+  options.phased = true;
+  LaplexLayer cpu_layer(options, 5);
+  LaplexLayer gpu_layer(options, 5);
+  gpu_layer.to(Device::cuda());
+  const Tensor x = random_tensor({8, 300}, 9).to(DType::f32);
+  const Tensor y_cpu = cpu_layer.forward(x);
+  const Tensor y_gpu = gpu_layer.forward(x.to(Device::cuda()));
+  EXPECT_TRUE(all_close(y_gpu.to(Device::cpu()), y_cpu, 1e-5, 1e-4));
+}
+
+}  // namespace
+}  // namespace laplex::testing
