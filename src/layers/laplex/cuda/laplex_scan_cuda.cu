@@ -26,6 +26,8 @@
 #include "core/error.h"
 #include "layers/laplex/cuda/laplex_cuda.h"
 #include "layers/laplex/cuda/laplex_scan.cuh"
+#include "layers/laplex/cuda/laplex_scan_args.cuh"
+#include "layers/laplex/cuda/laplex_lane_scan.cuh"
 #include "layers/laplex/laplex_plan.h"
 
 namespace laplex::cuda {
@@ -35,80 +37,6 @@ namespace {
 using scan::Agg;
 using scan::Complex;
 using scan::KeyOf;
-
-constexpr int kThreads = 256;
-template <class T>
-inline constexpr int kItems = sizeof(T) == 4 ? 8 : 4;
-template <class T>
-inline constexpr int kChunk = kThreads * kItems<T>;
-// Padding past the last event; no real code has every bit set (m, n < 2^31 - 1).
-constexpr std::uint32_t kNoEvent = 0xffffffffu;
-
-enum class Mode { forward, target_grad, source_grad };
-
-template <class T>
-struct ScanArgs {
-  const KeyOf<T>* keys = nullptr;  // this head's sorted events
-  const std::uint32_t* codes = nullptr;
-  std::int64_t events = 0, m = 0, n = 0, batch = 0;
-  std::int64_t rows_per_group = 1, chunks = 1;
-  int head = 0;
-  const T* x = nullptr;  // (B, n)
-  const T* g = nullptr;  // (B, m)
-  const T* u = nullptr;  // this head's gains (m) or null
-  const T* v = nullptr;  // this head's gains (n) or null
-  const T* rho = nullptr;
-  const T* omega = nullptr;  // null when unphased
-  const T* phi = nullptr;
-  void* totals_asc = nullptr;  // (B, chunks) aggregates, then carries
-  void* totals_desc = nullptr;
-  T* rows_out = nullptr;  // forward: y (B, m); source grad: dx (B, n)
-  const T* bias = nullptr;
-  bool accumulate = false;  // add into rows_out (heads after the first)
-  // Per-event sums over the batch, row group k at k * acc_stride:
-  // target grad: acc1 = dt, acc2 = du; source grad: acc1 = ds, acc2 = dv.
-  T* acc1 = nullptr;
-  T* acc2 = nullptr;
-  std::int64_t acc_stride = 0;
-  T* scalars = nullptr;  // target grad: per block dphi, dalpha, domega
-};
-
-template <class T>
-__device__ __forceinline__ T softplus(T rho) {
-  if constexpr (sizeof(T) == 4)
-    return rho > T(30) ? rho : log1pf(expf(rho));
-  else
-    return rho > T(30) ? rho : log1p(exp(rho));
-}
-
-template <class T>
-__device__ __forceinline__ T sigmoid(T rho) {
-  if (rho >= T(0)) return T(1) / (T(1) + scan::exp_of(-rho));
-  const T e = scan::exp_of(rho);
-  return e / (T(1) + e);
-}
-
-// Re and Im of e^{i phi} X; real states belong to unphased heads (phi = 0).
-template <class T, class C>
-__device__ __forceinline__ T twist_re(C x, T cos_phi, T sin_phi) {
-  return cos_phi * scan::real_part(x) - sin_phi * scan::imag_part(x);
-}
-template <class T, class C>
-__device__ __forceinline__ T twist_im(C x, T cos_phi, T sin_phi) {
-  return sin_phi * scan::real_part(x) + cos_phi * scan::imag_part(x);
-}
-
-template <class T>
-__device__ __forceinline__ T block_sum(T value, T* smem) {
-  for (int d = 16; d > 0; d >>= 1) value += __shfl_down_sync(0xffffffffu, value, d);
-  if ((threadIdx.x & 31) == 0) smem[threadIdx.x >> 5] = value;
-  __syncthreads();
-  T total = 0;
-  if (threadIdx.x == 0)
-    for (int w = 0; w < kThreads / 32; ++w) total += smem[w];
-  __syncthreads();
-  return total;
-}
 
 template <class T, class C, bool kMoments, Mode kMode, bool kTotalsOnly>
 __global__ void __launch_bounds__(kThreads) scan_chunks_kernel(ScanArgs<T> a) {
@@ -194,29 +122,51 @@ __global__ void __launch_bounds__(kThreads) scan_chunks_kernel(ScanArgs<T> a) {
   for (int i = 0; i < I; ++i) acc1[i] = acc2[i] = T(0);
   T sum_dphi = 0, sum_dalpha = 0, sum_domega = 0;
 
+  // The events this thread stages (striped: e = tid + j * kThreads) and
+  // the gains of those that add.
+  std::uint32_t striped_code[I];
+  T striped_gain[I];
+  for (int j = 0; j < I; ++j) {
+    const std::uint32_t c = s_code[tid + j * kThreads];
+    striped_code[j] = c;
+    striped_gain[j] = T(1);
+    if (c == kNoEvent) continue;
+    const bool target = c & kLaplexTargetBit;
+    const T* adder_gain = kMode == Mode::source_grad ? a.u : a.v;
+    if ((kMode == Mode::source_grad) == target && adder_gain)
+      striped_gain[j] = adder_gain[c & ~kLaplexTargetBit];
+  }
+
   const std::int64_t row_begin = static_cast<std::int64_t>(blockIdx.y) * a.rows_per_group;
   const std::int64_t row_end = std::min(a.batch, row_begin + a.rows_per_group);
   for (std::int64_t row = row_begin; row < row_end; ++row) {
-    for (int e = tid; e < CH; e += kThreads) {
-      const std::uint32_t c = s_code[e];
-      T add = 0, read = 0;
-      if (c != kNoEvent) {
-        const bool target = c & kLaplexTargetBit;
-        const std::int64_t index = c & ~kLaplexTargetBit;
-        if constexpr (kMode == Mode::source_grad) {
-          if (target)
-            add = (a.u ? a.u[index] : T(1)) * a.g[row * a.m + index];
-          else if (kReadsValue)
-            read = a.x[row * a.n + index];
-        } else {
-          if (!target)
-            add = (a.v ? a.v[index] : T(1)) * a.x[row * a.n + index];
-          else if (kReadsValue)
-            read = a.g[row * a.m + index];
-        }
+    // All of this row's global reads are issued before any shared store,
+    // so they are in flight together.
+    T stage_add[I], stage_read[I];
+#pragma unroll
+    for (int j = 0; j < I; ++j) {
+      const std::uint32_t c = striped_code[j];
+      stage_add[j] = 0;
+      stage_read[j] = 0;
+      if (c == kNoEvent) continue;
+      const bool target = c & kLaplexTargetBit;
+      const std::int64_t index = c & ~kLaplexTargetBit;
+      if constexpr (kMode == Mode::source_grad) {
+        if (target)
+          stage_add[j] = striped_gain[j] * a.g[row * a.m + index];
+        else if (kReadsValue)
+          stage_read[j] = a.x[row * a.n + index];
+      } else {
+        if (!target)
+          stage_add[j] = striped_gain[j] * a.x[row * a.n + index];
+        else if (kReadsValue)
+          stage_read[j] = a.g[row * a.m + index];
       }
-      s_add[e] = add;
-      if constexpr (kReadsValue) s_read[e] = read;
+    }
+#pragma unroll
+    for (int j = 0; j < I; ++j) {
+      s_add[tid + j * kThreads] = stage_add[j];
+      if constexpr (kReadsValue) s_read[tid + j * kThreads] = stage_read[j];
     }
     __syncthreads();
     // Into registers before the block scans: after their last barrier, other
@@ -406,15 +356,38 @@ __global__ void __launch_bounds__(kThreads) finish_scalars_kernel(const T* parti
   if (domega) domega[head] = total[2];
 }
 
+// Batches this large run one lane per row (laplex_lane_scan.cuh) on
+// transposed batch arrays; smaller ones one thread per run of events.
+constexpr std::int64_t kLaneMinBatch = 16;
+
+// The lane kernels keep transposed copies of up to three batch arrays; past
+// 2^31 elements per array (8 GiB in float32) they would crowd the device, so
+// such batches take the event-parallel kernels, which need no copies.
+inline bool lanes_fit(const LaplexShape& shape, std::size_t element) {
+  const double largest = static_cast<double>(shape.batch) *
+                         static_cast<double>(std::max(shape.m, shape.n)) *
+                         static_cast<double>(element);
+  return largest <= double(std::int64_t{1} << 33);
+}
+
 struct Launch {
+  bool lanes = false;
   std::int64_t chunks = 0, groups = 1, rows_per_group = 1;
 };
 
-// Enough blocks to fill the device: row groups split the batch when the
+// Lanes: chunks of kLaneChunk events times groups of 32 rows. Otherwise
+// enough blocks to fill the device: row groups split the batch when the
 // events alone give too few chunks.
 template <class T>
-Launch plan_launch(std::int64_t events, std::int64_t batch, int device) {
+Launch plan_launch(std::int64_t events, std::int64_t batch, bool lanes_fit, int device) {
   Launch launch;
+  if (batch >= kLaneMinBatch && lanes_fit) {
+    launch.lanes = true;
+    launch.chunks = (events + kLaneChunk - 1) / kLaneChunk;
+    launch.groups = (batch + 31) / 32;
+    launch.rows_per_group = 32;
+    return launch;
+  }
   launch.chunks = (events + kChunk<T> - 1) / kChunk<T>;
   int sms = 0;
   check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device),
@@ -429,6 +402,43 @@ Launch plan_launch(std::int64_t events, std::int64_t batch, int device) {
   return launch;
 }
 
+// The lane variant of the three launches; a.x, a.g and a.rows_out are the
+// transposed (events' side, B) arrays.
+template <class T, class C, bool kMoments, Mode kMode>
+void run_lane_scan(ScanArgs<T> a, const Launch& launch, const Device& dev) {
+  using A = Agg<T, C, kMoments>;
+  cudaStream_t st = stream(dev.index);
+  const std::int64_t tasks = launch.chunks * launch.groups;
+  Tensor totals;
+  if (launch.chunks > 1) {
+    const std::int64_t slots = a.batch * launch.chunks;
+    totals = Tensor::empty({2 * slots * static_cast<std::int64_t>(sizeof(A) / sizeof(float))},
+                           DType::f32, dev);
+    a.totals_asc = totals.raw_data();
+    a.totals_desc = static_cast<A*>(a.totals_asc) + slots;
+    constexpr int kWarps = 4;
+    lane_totals_kernel<T, C, kMoments, kMode>
+        <<<static_cast<unsigned>((tasks + kWarps - 1) / kWarps), kWarps * 32,
+           kWarps * (sizeof(LaneEvents<T, C>) + sizeof(LaneWeights<T, C>)), st>>>(a, launch.groups,
+                                                                                   kWarps);
+    check_launch("laplex lane_totals_kernel");
+    carries_kernel<T, C, kMoments>
+        <<<dim3(static_cast<unsigned>(a.batch), 2), kThreads, 0, st>>>(a.totals_asc, a.totals_desc,
+                                                                       launch.chunks);
+    check_launch("laplex carries_kernel");
+  }
+  constexpr std::size_t warp_bytes = lane_apply_warp_bytes<T, C, kMoments, kMode>();
+  const int warps = static_cast<int>(std::clamp<std::size_t>((200 << 10) / warp_bytes, 1, 4));
+  const std::size_t bytes = warps * warp_bytes;
+  check(cudaFuncSetAttribute(lane_apply_kernel<T, C, kMoments, kMode>,
+                             cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)),
+        "laplex: shared memory of lane_apply_kernel");
+  lane_apply_kernel<T, C, kMoments, kMode>
+      <<<static_cast<unsigned>((tasks + warps - 1) / warps), warps * 32, bytes, st>>>(
+          a, launch.groups, warps);
+  check_launch("laplex lane_apply_kernel");
+}
+
 // The three launches of one scan pass; `a` carries everything but the
 // chunk totals, which live here.
 template <class T, class C, bool kMoments, Mode kMode>
@@ -438,6 +448,10 @@ void run_scan(ScanArgs<T> a, const Launch& launch, const Device& dev) {
   cudaStream_t st = stream(dev.index);
   a.chunks = launch.chunks;
   a.rows_per_group = launch.rows_per_group;
+  if (launch.lanes) {
+    run_lane_scan<T, C, kMoments, kMode>(a, launch, dev);
+    return;
+  }
   const dim3 grid(static_cast<unsigned>(launch.chunks), static_cast<unsigned>(launch.groups));
   Tensor totals;
   if (launch.chunks > 1 && a.batch > 0) {
@@ -464,6 +478,23 @@ void run_scan_for(bool phased, const ScanArgs<T>& a, const Launch& launch, const
     run_scan<T, Complex<T>, kMoments, kMode>(a, launch, dev);
   else
     run_scan<T, T, kMoments, kMode>(a, launch, dev);
+}
+
+template <class T>
+void transpose_into(const T* in, std::int64_t rows, std::int64_t cols, T* out, int device) {
+  if (rows == 0 || cols == 0) return;
+  const dim3 grid(static_cast<unsigned>((cols + 31) / 32),
+                  static_cast<unsigned>(std::min<std::int64_t>((rows + 31) / 32, 65535)));
+  transpose_kernel<T><<<grid, dim3(32, 8), 0, stream(device)>>>(in, rows, cols, out);
+  check_launch("laplex transpose_kernel");
+}
+
+// (rows, cols) -> a new (cols, rows) buffer.
+template <class T>
+Tensor transposed(const T* in, std::int64_t rows, std::int64_t cols, const Device& dev) {
+  Tensor out = Tensor::empty({rows * cols}, dtype_of<T>(), dev);
+  transpose_into(in, rows, cols, out.data<T>(), dev.index);
+  return out;
 }
 
 template <class T>
@@ -494,15 +525,20 @@ void laplex_forward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
                          int device) {
   if (plan.events() == 0 || shape.batch == 0 || shape.m == 0) return;
   const Device dev = Device::cuda(device);
-  const Launch launch = plan_launch<T>(plan.events(), shape.batch, device);
+  const Launch launch = plan_launch<T>(plan.events(), shape.batch, lanes_fit(shape, sizeof(T)), device);
+  // Lanes read x as (n, B) and write y as (m, B).
+  const Tensor x_lanes = launch.lanes ? transposed(x, shape.batch, shape.n, dev) : Tensor();
+  const Tensor y_lanes =
+      launch.lanes ? Tensor::empty({shape.m * shape.batch}, dtype_of<T>(), dev) : Tensor();
   for (std::int64_t h = 0; h < shape.heads; ++h) {
     ScanArgs<T> a = head_args(plan, shape, params, h);
-    a.x = x;
-    a.rows_out = y;
+    a.x = launch.lanes ? x_lanes.data<T>() : x;
+    a.rows_out = launch.lanes ? y_lanes.data<T>() : y;
     a.bias = h == 0 ? bias : nullptr;
     a.accumulate = h > 0;
     run_scan_for<T, false, Mode::forward>(shape.phased, a, launch, dev);
   }
+  if (launch.lanes) transpose_into(y_lanes.data<T>(), shape.m, shape.batch, y, device);
 }
 
 template <class T>
@@ -523,12 +559,21 @@ void laplex_backward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
       if (out) check(cudaMemsetAsync(out, 0, shape.heads * sizeof(T), st), "laplex: zero grads");
     return;
   }
-  const Launch launch = plan_launch<T>(plan.events(), shape.batch, device);
+  const Launch launch = plan_launch<T>(plan.events(), shape.batch, lanes_fit(shape, sizeof(T)), device);
   // Row groups write their own per-event sums; they are added up afterwards.
   const bool grouped = launch.groups > 1;
   const std::int64_t widest = std::max(shape.m, shape.n);
   const Tensor parts1 = grouped ? Tensor::empty({launch.groups * widest}, dtype_of<T>(), dev) : Tensor();
   const Tensor parts2 = grouped ? Tensor::empty({launch.groups * widest}, dtype_of<T>(), dev) : Tensor();
+  // Lanes read x as (n, B) and g as (m, B), and write dx as (n, B).
+  const Tensor x_lanes = launch.lanes ? transposed(x, shape.batch, shape.n, dev) : Tensor();
+  const Tensor g_lanes = launch.lanes ? transposed(gy, shape.batch, shape.m, dev) : Tensor();
+  const Tensor dx_lanes = launch.lanes && grads.dx
+                              ? Tensor::empty({shape.n * shape.batch}, dtype_of<T>(), dev)
+                              : Tensor();
+  const T* x_in = launch.lanes ? x_lanes.data<T>() : x;
+  const T* g_in = launch.lanes ? g_lanes.data<T>() : gy;
+  T* dx_out = launch.lanes && grads.dx ? dx_lanes.data<T>() : grads.dx;
   const Tensor partials = need_scalars
                               ? Tensor::empty({launch.chunks * launch.groups * 3}, dtype_of<T>(), dev)
                               : Tensor();
@@ -540,8 +585,8 @@ void laplex_backward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
   for (std::int64_t h = 0; h < shape.heads; ++h) {
     if (need_targets) {
       ScanArgs<T> a = head_args(plan, shape, params, h);
-      a.x = x;
-      a.g = gy;
+      a.x = x_in;
+      a.g = g_in;
       T* dt = grads.dt ? grads.dt + h * shape.m : nullptr;
       T* du = grads.du ? grads.du + h * shape.m : nullptr;
       a.acc1 = grouped ? (dt ? parts1.data<T>() : nullptr) : dt;
@@ -563,20 +608,21 @@ void laplex_backward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
     }
     if (need_sources) {
       ScanArgs<T> a = head_args(plan, shape, params, h);
-      a.x = x;
-      a.g = gy;
+      a.x = x_in;
+      a.g = g_in;
       T* ds = grads.ds ? grads.ds + h * shape.n : nullptr;
       T* dv = grads.dv ? grads.dv + h * shape.n : nullptr;
       a.acc1 = grouped ? (ds ? parts1.data<T>() : nullptr) : ds;
       a.acc2 = grouped ? (dv ? parts2.data<T>() : nullptr) : dv;
       a.acc_stride = shape.n;
-      a.rows_out = grads.dx;  // null: only ds and dv are wanted
+      a.rows_out = dx_out;  // null: only ds and dv are wanted
       a.accumulate = h > 0;
       run_scan_for<T, false, Mode::source_grad>(shape.phased, a, launch, dev);
       finish_groups(ds, parts1, shape.n);
       finish_groups(dv, parts2, shape.n);
     }
   }
+  if (launch.lanes && grads.dx) transpose_into(dx_out, shape.n, shape.batch, grads.dx, device);
 }
 
 template void laplex_forward_cuda<float>(const LaplexCudaPlan&, const LaplexShape&,
