@@ -1,0 +1,23 @@
+#pragma once
+// Sliding windows of an NCHW image as a gather (im2col): the convolution and
+// pooling layers are built from it and engine ops, so they run on the CPU
+// and on CUDA and are differentiated by autograd (the gather's backward is a
+// scatter-add: col2im).
+#include <cstdint>
+
+#include "core/tensor.h"
+
+namespace laplex {
+
+struct Window2d {
+  std::int64_t kernel = 1, stride = 1, padding = 0;
+  // Output size of one spatial side of `size`; throws UsageError-free Error
+  // when the window does not fit.
+  std::int64_t output_size(std::int64_t size) const;
+};
+
+// x (B, C, H, W) -> (B, C, OH * OW, kernel * kernel): every window, padded
+// with `pad_value` (0 for convolution and average pooling, -inf for max).
+Tensor unfold2d(const Tensor& x, const Window2d& window, double pad_value);
+
+}  // namespace laplex

@@ -1,0 +1,75 @@
+#include "layers/norm/batchnorm.h"
+
+#include <string>
+
+#include "core/autograd/grad_mode.h"
+#include "core/error.h"
+#include "core/ops/elementwise.h"
+#include "core/ops/reduce.h"
+#include "core/ops/view.h"
+#include "layers/registry.h"
+
+namespace laplex {
+
+BatchNorm::BatchNorm(const BatchNormOptions& options) : options_(options) {
+  const std::int64_t c = options.features;
+  if (options.affine) {
+    weight = Tensor::ones({c});
+    bias = Tensor::zeros({c});
+    register_parameter("weight", &weight);
+    register_parameter("bias", &bias);
+  }
+  running_mean = Tensor::zeros({c});
+  running_var = Tensor::ones({c});
+  register_buffer("running_mean", &running_mean);
+  register_buffer("running_var", &running_var);
+}
+
+Tensor BatchNorm::forward(const Tensor& x) {
+  const std::int64_t c = options_.features;
+  const bool image = options_.dims == 2;
+  check(x.dim() == (image ? 4 : 2) && x.size(1) == c,
+        std::string("batchnorm: expected ") + (image ? "(B, " : "(B, ") + std::to_string(c) +
+            (image ? ", H, W)" : ")") + ", got " + shape_str(x.shape()));
+  const std::vector<std::int64_t> over = image ? std::vector<std::int64_t>{0, 2, 3}
+                                               : std::vector<std::int64_t>{0};
+  const Shape per_channel = image ? Shape{1, c, 1, 1} : Shape{1, c};
+  Tensor normalised;
+  if (is_training()) {
+    const std::int64_t count = x.numel() / c;
+    check(count > 1, "batchnorm: training needs more than one value per channel, got " +
+                         shape_str(x.shape()));
+    const Tensor mu = mean(x, over, true);
+    const Tensor centred = sub(x, mu);
+    const Tensor var = mean(square(centred), over, true);
+    normalised = div(centred, sqrt(add(var, options_.eps)));
+    NoGradGuard no_grad;
+    const double m = options_.momentum;
+    const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
+    running_mean = add(mul(running_mean, 1 - m), mul(reshape(mu.detach(), {c}), m));
+    running_var = add(mul(running_var, 1 - m), mul(reshape(var.detach(), {c}), m * unbias));
+  } else {
+    normalised = div(sub(x, reshape(running_mean, per_channel)),
+                     sqrt(add(reshape(running_var, per_channel), options_.eps)));
+  }
+  if (!options_.affine) return normalised;
+  return add(mul(normalised, reshape(weight, per_channel)), reshape(bias, per_channel));
+}
+
+namespace {
+const ModuleRegistration registration("batchnorm", [](config::ConfigNode& node, BuildContext&) {
+  BatchNormOptions o;
+  o.features = node.get<std::int64_t>("features");
+  o.dims = static_cast<int>(node.get_or<std::int64_t>("dims", 1));
+  o.eps = node.get_or<double>("eps", 1e-5);
+  o.momentum = node.get_or<double>("momentum", 0.1);
+  o.affine = node.get_or<bool>("affine", true);
+  if (o.features < 1) node.fail("features", "must be >= 1");
+  if (o.dims != 1 && o.dims != 2) node.fail("dims", "must be 1 (B, C) or 2 (B, C, H, W)");
+  if (!(o.eps > 0)) node.fail("eps", "must be > 0");
+  if (!(o.momentum >= 0 && o.momentum <= 1)) node.fail("momentum", "must be in [0, 1]");
+  return std::make_shared<BatchNorm>(o);
+});
+}  // namespace
+
+}  // namespace laplex
