@@ -9,18 +9,11 @@
 
 #include "helpers/laplex_oracle.h"
 #include "helpers/laplex_runner.h"
+#include "helpers/vector_compare.h"
 
 namespace laplex::testing {
 namespace {
 
-double relative_error(const std::vector<double>& got, const std::vector<double>& want) {
-  double diff = 0, norm = 0;
-  for (std::size_t k = 0; k < got.size(); ++k) {
-    diff += (got[k] - want[k]) * (got[k] - want[k]);
-    norm += want[k] * want[k];
-  }
-  return std::sqrt(diff / norm);
-}
 
 // Inputs rounded to float first, so both runs see the same operator.
 LaplexProblem float_rounded(LaplexProblem p) {

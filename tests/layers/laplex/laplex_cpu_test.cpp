@@ -11,35 +11,13 @@
 
 #include "helpers/laplex_oracle.h"
 #include "helpers/laplex_runner.h"
+#include "helpers/vector_compare.h"
 #include "layers/laplex/laplex_cpu.h"
 #include "layers/laplex/laplex_dense.h"
 
 namespace laplex::testing {
 namespace {
 
-// max |got - want| <= atol + rtol * max |want| (normwise: entries of W x can
-// cancel, so entrywise relative error is meaningless near zero).
-::testing::AssertionResult close(const std::string& what, const std::vector<double>& got,
-                                 const std::vector<double>& want, double rtol,
-                                 double atol = 1e-12) {
-  if (got.size() != want.size())
-    return ::testing::AssertionFailure()
-           << what << ": " << got.size() << " values, expected " << want.size();
-  double scale = 0, worst = 0;
-  std::size_t at = 0;
-  for (double w : want) scale = std::max(scale, std::fabs(w));
-  for (std::size_t k = 0; k < got.size(); ++k) {
-    const double err = std::fabs(got[k] - want[k]);
-    if (!(err <= worst)) {
-      worst = std::isfinite(err) ? err : INFINITY;
-      at = k;
-    }
-  }
-  if (worst <= atol + rtol * scale) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << what << "[" << at << "]: got " << got[at]
-                                       << ", expected " << want[at] << " (max |want| " << scale
-                                       << ")";
-}
 
 void expect_all_finite(const LaplexResult& r) {
   for (const auto* values : {&r.y, &r.transposed, &r.grads.dx, &r.grads.dt, &r.grads.ds,
@@ -61,30 +39,30 @@ void expect_matches_oracle(const LaplexProblem& p, double rtol = 1e-10) {
   const LaplexResult r = run_laplex_cpu<double>(p);
   expect_all_finite(r);
   const LaplexGradients g = oracle_gradients(p);
-  EXPECT_TRUE(close("y", r.y, oracle_forward(p), rtol));
-  EXPECT_TRUE(close("W^T g", r.transposed, transpose_apply(p), rtol));
-  EXPECT_TRUE(close("dx", r.grads.dx, g.dx, rtol));
-  EXPECT_TRUE(close("dt", r.grads.dt, g.dt, rtol));
-  EXPECT_TRUE(close("ds", r.grads.ds, g.ds, rtol));
-  EXPECT_TRUE(close("du", r.grads.du, g.du, rtol));
-  EXPECT_TRUE(close("dv", r.grads.dv, g.dv, rtol));
-  EXPECT_TRUE(close("drho", r.grads.drho, g.drho, rtol));
-  EXPECT_TRUE(close("domega", r.grads.domega, g.domega, rtol));
-  EXPECT_TRUE(close("dphi", r.grads.dphi, g.dphi, rtol));
+  EXPECT_TRUE(vectors_close("y", r.y, oracle_forward(p), rtol));
+  EXPECT_TRUE(vectors_close("W^T g", r.transposed, transpose_apply(p), rtol));
+  EXPECT_TRUE(vectors_close("dx", r.grads.dx, g.dx, rtol));
+  EXPECT_TRUE(vectors_close("dt", r.grads.dt, g.dt, rtol));
+  EXPECT_TRUE(vectors_close("ds", r.grads.ds, g.ds, rtol));
+  EXPECT_TRUE(vectors_close("du", r.grads.du, g.du, rtol));
+  EXPECT_TRUE(vectors_close("dv", r.grads.dv, g.dv, rtol));
+  EXPECT_TRUE(vectors_close("drho", r.grads.drho, g.drho, rtol));
+  EXPECT_TRUE(vectors_close("domega", r.grads.domega, g.domega, rtol));
+  EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, g.dphi, rtol));
 }
 
 void expect_matches_finite_differences(const LaplexProblem& p) {
   const LaplexResult r = run_laplex_cpu<double>(p);
   const LaplexGradients fd = oracle_finite_differences(p);
   const double rtol = 1e-6, atol = 1e-8;
-  EXPECT_TRUE(close("dx", r.grads.dx, fd.dx, rtol, atol));
-  EXPECT_TRUE(close("dt", r.grads.dt, fd.dt, rtol, atol));
-  EXPECT_TRUE(close("ds", r.grads.ds, fd.ds, rtol, atol));
-  EXPECT_TRUE(close("du", r.grads.du, fd.du, rtol, atol));
-  EXPECT_TRUE(close("dv", r.grads.dv, fd.dv, rtol, atol));
-  EXPECT_TRUE(close("drho", r.grads.drho, fd.drho, rtol, atol));
-  EXPECT_TRUE(close("domega", r.grads.domega, fd.domega, rtol, atol));
-  EXPECT_TRUE(close("dphi", r.grads.dphi, fd.dphi, rtol, atol));
+  EXPECT_TRUE(vectors_close("dx", r.grads.dx, fd.dx, rtol, atol));
+  EXPECT_TRUE(vectors_close("dt", r.grads.dt, fd.dt, rtol, atol));
+  EXPECT_TRUE(vectors_close("ds", r.grads.ds, fd.ds, rtol, atol));
+  EXPECT_TRUE(vectors_close("du", r.grads.du, fd.du, rtol, atol));
+  EXPECT_TRUE(vectors_close("dv", r.grads.dv, fd.dv, rtol, atol));
+  EXPECT_TRUE(vectors_close("drho", r.grads.drho, fd.drho, rtol, atol));
+  EXPECT_TRUE(vectors_close("domega", r.grads.domega, fd.domega, rtol, atol));
+  EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, fd.dphi, rtol, atol));
 }
 
 struct Case {
@@ -222,14 +200,14 @@ TEST(LaplexCpu, FrozenParametersSkipTheirWork) {
   };
   for (const LaplexWanted& w : subsets) {
     const LaplexResult r = run_laplex_cpu<double>(p, w);
-    if (w.dx) EXPECT_TRUE(close("dx", r.grads.dx, g.dx, 1e-10));
-    if (w.dt) EXPECT_TRUE(close("dt", r.grads.dt, g.dt, 1e-10));
-    if (w.ds) EXPECT_TRUE(close("ds", r.grads.ds, g.ds, 1e-10));
-    if (w.du) EXPECT_TRUE(close("du", r.grads.du, g.du, 1e-10));
-    if (w.dv) EXPECT_TRUE(close("dv", r.grads.dv, g.dv, 1e-10));
-    if (w.drho) EXPECT_TRUE(close("drho", r.grads.drho, g.drho, 1e-10));
-    if (w.domega) EXPECT_TRUE(close("domega", r.grads.domega, g.domega, 1e-10));
-    if (w.dphi) EXPECT_TRUE(close("dphi", r.grads.dphi, g.dphi, 1e-10));
+    if (w.dx) EXPECT_TRUE(vectors_close("dx", r.grads.dx, g.dx, 1e-10));
+    if (w.dt) EXPECT_TRUE(vectors_close("dt", r.grads.dt, g.dt, 1e-10));
+    if (w.ds) EXPECT_TRUE(vectors_close("ds", r.grads.ds, g.ds, 1e-10));
+    if (w.du) EXPECT_TRUE(vectors_close("du", r.grads.du, g.du, 1e-10));
+    if (w.dv) EXPECT_TRUE(vectors_close("dv", r.grads.dv, g.dv, 1e-10));
+    if (w.drho) EXPECT_TRUE(vectors_close("drho", r.grads.drho, g.drho, 1e-10));
+    if (w.domega) EXPECT_TRUE(vectors_close("domega", r.grads.domega, g.domega, 1e-10));
+    if (w.dphi) EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, g.dphi, 1e-10));
   }
 }
 
@@ -254,7 +232,7 @@ TEST(LaplexCpu, ToDenseMatchesOracle) {
                                      p.rho.data(), p.omega.data(), p.phi.data()};
       std::vector<double> w(p.m * p.n);
       cpu::laplex_to_dense(shape, params, w.data());
-      EXPECT_TRUE(close("W", w, oracle_dense(p), 1e-14));
+      EXPECT_TRUE(vectors_close("W", w, oracle_dense(p), 1e-14));
     }
 }
 
@@ -263,11 +241,11 @@ TEST(LaplexCpu, FloatMatchesDoubleOracle) {
     const LaplexProblem p = random_laplex_problem(5, 40, 50, 2, phased, true, 81);
     const LaplexResult r = run_laplex_cpu<float>(p);
     const LaplexGradients g = oracle_gradients(p);
-    EXPECT_TRUE(close("y", r.y, oracle_forward(p), 1e-5));
-    EXPECT_TRUE(close("dx", r.grads.dx, g.dx, 1e-5));
-    EXPECT_TRUE(close("dt", r.grads.dt, g.dt, 1e-5));
-    EXPECT_TRUE(close("ds", r.grads.ds, g.ds, 1e-5));
-    EXPECT_TRUE(close("drho", r.grads.drho, g.drho, 1e-5));
+    EXPECT_TRUE(vectors_close("y", r.y, oracle_forward(p), 1e-5));
+    EXPECT_TRUE(vectors_close("dx", r.grads.dx, g.dx, 1e-5));
+    EXPECT_TRUE(vectors_close("dt", r.grads.dt, g.dt, 1e-5));
+    EXPECT_TRUE(vectors_close("ds", r.grads.ds, g.ds, 1e-5));
+    EXPECT_TRUE(vectors_close("drho", r.grads.drho, g.drho, 1e-5));
   }
 }
 

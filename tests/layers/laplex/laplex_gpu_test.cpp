@@ -16,6 +16,7 @@
 #include "helpers/gradcheck.h"
 #include "helpers/laplex_oracle.h"
 #include "helpers/laplex_runner.h"
+#include "helpers/vector_compare.h"
 #include "layers/laplex/laplex_layer.h"
 #include "layers/laplex/laplex_op.h"
 
@@ -59,41 +60,19 @@ LaplexResult run_laplex_cuda(const LaplexProblem& p, DType dtype, const LaplexWa
   return r;
 }
 
-// max |got - want| <= atol + rtol * max |want| (normwise, as the CPU tests).
-::testing::AssertionResult close(const std::string& what, const std::vector<double>& got,
-                                 const std::vector<double>& want, double rtol,
-                                 double atol = 1e-12) {
-  if (got.size() != want.size())
-    return ::testing::AssertionFailure()
-           << what << ": " << got.size() << " values, expected " << want.size();
-  double scale = 0, worst = 0;
-  std::size_t at = 0;
-  for (double w : want) scale = std::max(scale, std::fabs(w));
-  for (std::size_t k = 0; k < got.size(); ++k) {
-    const double err = std::fabs(got[k] - want[k]);
-    if (!(err <= worst)) {
-      worst = std::isfinite(err) ? err : INFINITY;
-      at = k;
-    }
-  }
-  if (worst <= atol + rtol * scale) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << what << "[" << at << "]: got " << got[at]
-                                       << ", expected " << want[at] << " (max |want| " << scale
-                                       << ")";
-}
 
 void expect_same(const LaplexResult& r, const std::vector<double>& y, const LaplexGradients& g,
                  bool phased, double rtol) {
-  EXPECT_TRUE(close("y", r.y, y, rtol));
-  EXPECT_TRUE(close("dx", r.grads.dx, g.dx, rtol));
-  EXPECT_TRUE(close("dt", r.grads.dt, g.dt, rtol));
-  EXPECT_TRUE(close("ds", r.grads.ds, g.ds, rtol));
-  EXPECT_TRUE(close("du", r.grads.du, g.du, rtol));
-  EXPECT_TRUE(close("dv", r.grads.dv, g.dv, rtol));
-  EXPECT_TRUE(close("drho", r.grads.drho, g.drho, rtol));
+  EXPECT_TRUE(vectors_close("y", r.y, y, rtol));
+  EXPECT_TRUE(vectors_close("dx", r.grads.dx, g.dx, rtol));
+  EXPECT_TRUE(vectors_close("dt", r.grads.dt, g.dt, rtol));
+  EXPECT_TRUE(vectors_close("ds", r.grads.ds, g.ds, rtol));
+  EXPECT_TRUE(vectors_close("du", r.grads.du, g.du, rtol));
+  EXPECT_TRUE(vectors_close("dv", r.grads.dv, g.dv, rtol));
+  EXPECT_TRUE(vectors_close("drho", r.grads.drho, g.drho, rtol));
   if (phased) {
-    EXPECT_TRUE(close("domega", r.grads.domega, g.domega, rtol));
-    EXPECT_TRUE(close("dphi", r.grads.dphi, g.dphi, rtol));
+    EXPECT_TRUE(vectors_close("domega", r.grads.domega, g.domega, rtol));
+    EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, g.dphi, rtol));
   }
 }
 
@@ -136,14 +115,14 @@ TEST_P(LaplexCudaCase, MatchesFiniteDifferences) {
   const LaplexResult r = run_laplex_cuda(p, DType::f64);
   const LaplexGradients fd = oracle_finite_differences(p);
   const double rtol = 1e-6, atol = 1e-8;
-  EXPECT_TRUE(close("dx", r.grads.dx, fd.dx, rtol, atol));
-  EXPECT_TRUE(close("dt", r.grads.dt, fd.dt, rtol, atol));
-  EXPECT_TRUE(close("ds", r.grads.ds, fd.ds, rtol, atol));
-  EXPECT_TRUE(close("drho", r.grads.drho, fd.drho, rtol, atol));
-  if (c.gains) EXPECT_TRUE(close("du", r.grads.du, fd.du, rtol, atol));
+  EXPECT_TRUE(vectors_close("dx", r.grads.dx, fd.dx, rtol, atol));
+  EXPECT_TRUE(vectors_close("dt", r.grads.dt, fd.dt, rtol, atol));
+  EXPECT_TRUE(vectors_close("ds", r.grads.ds, fd.ds, rtol, atol));
+  EXPECT_TRUE(vectors_close("drho", r.grads.drho, fd.drho, rtol, atol));
+  if (c.gains) EXPECT_TRUE(vectors_close("du", r.grads.du, fd.du, rtol, atol));
   if (c.phased) {
-    EXPECT_TRUE(close("domega", r.grads.domega, fd.domega, rtol, atol));
-    EXPECT_TRUE(close("dphi", r.grads.dphi, fd.dphi, rtol, atol));
+    EXPECT_TRUE(vectors_close("domega", r.grads.domega, fd.domega, rtol, atol));
+    EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, fd.dphi, rtol, atol));
   }
 }
 
@@ -225,18 +204,18 @@ TEST(LaplexCuda, FrozenParameters) {
   LaplexResult r = run_laplex_cuda(p, DType::f64, only_sources);
   EXPECT_TRUE(r.grads.dx.empty());
   EXPECT_TRUE(r.grads.dt.empty());
-  EXPECT_TRUE(close("ds", r.grads.ds, g.ds, 1e-10));
-  EXPECT_TRUE(close("dv", r.grads.dv, g.dv, 1e-10));
+  EXPECT_TRUE(vectors_close("ds", r.grads.ds, g.ds, 1e-10));
+  EXPECT_TRUE(vectors_close("dv", r.grads.dv, g.dv, 1e-10));
   LaplexWanted only_omega{};
   only_omega.dx = only_omega.dt = only_omega.ds = only_omega.du = only_omega.dv = false;
   only_omega.drho = only_omega.dphi = false;
   r = run_laplex_cuda(p, DType::f64, only_omega);
   EXPECT_TRUE(r.grads.drho.empty());
-  EXPECT_TRUE(close("domega", r.grads.domega, g.domega, 1e-10));
+  EXPECT_TRUE(vectors_close("domega", r.grads.domega, g.domega, 1e-10));
   LaplexWanted only_x{};
   only_x.dt = only_x.ds = only_x.du = only_x.dv = only_x.drho = only_x.domega = only_x.dphi = false;
   r = run_laplex_cuda(p, DType::f64, only_x);
-  EXPECT_TRUE(close("dx", r.grads.dx, g.dx, 1e-10));
+  EXPECT_TRUE(vectors_close("dx", r.grads.dx, g.dx, 1e-10));
 }
 
 // sum_i t_i dt_i + sum_j s_j ds_j == alpha dalpha + omega domega, per head.
@@ -272,14 +251,6 @@ TEST(LaplexCuda, EmptyBatchAndNoSources) {
   for (double v : y) EXPECT_EQ(v, 2.5);
 }
 
-double relative_error(const std::vector<double>& got, const std::vector<double>& want) {
-  double diff = 0, norm = 0;
-  for (std::size_t k = 0; k < got.size(); ++k) {
-    diff += (got[k] - want[k]) * (got[k] - want[k]);
-    norm += want[k] * want[k];
-  }
-  return std::sqrt(diff / norm);
-}
 
 // Float32 on the GPU at n = m = 10^6 against float64 on the CPU, same
 // float-rounded inputs: relative error <= 1e-4 (issue 3). Batch 2 runs the
