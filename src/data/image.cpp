@@ -1,0 +1,146 @@
+#include "data/image.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <limits>
+
+#include "core/error.h"
+#include "data/atomic_file.h"
+
+// stb is compiled here, with internal linkage so it cannot clash with another
+// copy elsewhere in a program. Its own code is not held to our warnings.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_NO_STDIO
+#include <stb_image.h>
+#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STBI_WRITE_NO_STDIO
+#include <stb_image_write.h>
+#pragma GCC diagnostic pop
+
+namespace laplex::data {
+
+namespace {
+
+std::vector<std::uint8_t> read_bytes(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw UsageError(path + ": cannot open image file");
+  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(file)),
+                                  std::istreambuf_iterator<char>());
+  if (file.bad()) throw UsageError(path + ": read error");
+  return bytes;
+}
+
+void append(void* context, void* data, int size) {
+  auto* out = static_cast<std::vector<std::uint8_t>*>(context);
+  const auto* bytes = static_cast<const std::uint8_t*>(data);
+  out->insert(out->end(), bytes, bytes + size);
+}
+
+// Viridis sampled at t = 0, 0.1, ..., 1 (sRGB); linear interpolation between
+// neighbours stays within a few levels of the full map.
+constexpr std::array<std::array<std::uint8_t, 3>, 11> kControl = {{{0x44, 0x01, 0x54},
+                                                                   {0x48, 0x25, 0x76},
+                                                                   {0x41, 0x44, 0x87},
+                                                                   {0x35, 0x60, 0x8d},
+                                                                   {0x2a, 0x78, 0x8e},
+                                                                   {0x21, 0x90, 0x8c},
+                                                                   {0x22, 0xa8, 0x84},
+                                                                   {0x43, 0xbf, 0x71},
+                                                                   {0x7a, 0xd1, 0x51},
+                                                                   {0xbb, 0xdf, 0x27},
+                                                                   {0xfd, 0xe7, 0x25}}};
+
+}  // namespace
+
+Image read_image(const std::string& path, int channels) {
+  if (channels < 0 || channels == 2 || channels > 4)
+    throw Error("read_image: channels must be 0 (as stored), 1, 3 or 4, not " +
+                std::to_string(channels));
+  const auto bytes = read_bytes(path);
+  if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
+    throw UsageError(path + ": image file too large");
+  int width = 0, height = 0, stored = 0;
+  stbi_uc* pixels = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width,
+                                          &height, &stored, channels);
+  if (!pixels)
+    throw UsageError(path + ": not a readable PNG/JPEG image (" + stbi_failure_reason() + ")");
+  Image image;
+  image.height = height;
+  image.width = width;
+  image.channels = channels == 0 ? stored : channels;
+  image.pixels.assign(pixels, pixels + image.height * image.width * image.channels);
+  stbi_image_free(pixels);
+  return image;
+}
+
+void write_png(const std::string& path, const Image& image) {
+  if (image.channels < 1 || image.channels > 4 || image.height < 1 || image.width < 1 ||
+      image.height > std::numeric_limits<int>::max() / 4 ||
+      image.width > std::numeric_limits<int>::max() / 4 / image.channels)
+    throw Error("write_png " + path + ": expected 1..4 channels and a positive size, got " +
+                std::to_string(image.height) + "x" + std::to_string(image.width) + "x" +
+                std::to_string(image.channels));
+  if (image.pixels.size() != static_cast<std::size_t>(image.height * image.width * image.channels))
+    throw Error("write_png " + path + ": " + std::to_string(image.pixels.size()) +
+                " bytes of pixels for " + std::to_string(image.height) + "x" +
+                std::to_string(image.width) + "x" + std::to_string(image.channels));
+  std::vector<std::uint8_t> png;
+  const int stride = static_cast<int>(image.width * image.channels);
+  if (!stbi_write_png_to_func(append, &png, static_cast<int>(image.width),
+                              static_cast<int>(image.height), static_cast<int>(image.channels),
+                              image.pixels.data(), stride))
+    throw Error("write_png " + path + ": PNG encoding failed");
+  write_file_atomically(path, png);
+}
+
+std::array<std::uint8_t, 3> colormap_rgb(float t) {
+  if (std::isnan(t)) return {128, 128, 128};
+  const float x = std::clamp(t, 0.0f, 1.0f) * static_cast<float>(kControl.size() - 1);
+  const std::size_t i = std::min(static_cast<std::size_t>(x), kControl.size() - 2);
+  const float f = x - static_cast<float>(i);
+  std::array<std::uint8_t, 3> rgb{};
+  for (int c = 0; c < 3; ++c) {
+    const float v = (1.0f - f) * kControl[i][c] + f * kControl[i + 1][c];
+    rgb[c] = static_cast<std::uint8_t>(std::lround(v));
+  }
+  return rgb;
+}
+
+Image colormap(const std::vector<float>& values, std::int64_t height, std::int64_t width, float low,
+               float high) {
+  if (height < 1 || width < 1 || static_cast<std::int64_t>(values.size()) != height * width)
+    throw Error("colormap: " + std::to_string(values.size()) + " values for a " +
+                std::to_string(height) + "x" + std::to_string(width) + " picture");
+  Image image{height, width, 3, std::vector<std::uint8_t>(values.size() * 3)};
+  const float span = high - low;
+  for (std::size_t k = 0; k < values.size(); ++k) {
+    const float v = values[k];
+    const float t = std::isnan(v) ? v : (span > 0 && std::isfinite(span) ? (v - low) / span : 0.0f);
+    const auto rgb = colormap_rgb(t);
+    std::copy(rgb.begin(), rgb.end(), image.pixels.begin() + 3 * k);
+  }
+  return image;
+}
+
+Image colormap(const std::vector<float>& values, std::int64_t height, std::int64_t width) {
+  float low = std::numeric_limits<float>::infinity(), high = -low;
+  for (float v : values)
+    if (std::isfinite(v)) {
+      low = std::min(low, v);
+      high = std::max(high, v);
+    }
+  if (low > high) low = high = 0.0f;  // no finite values
+  return colormap(values, height, width, low, high);
+}
+
+}  // namespace laplex::data

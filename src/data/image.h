@@ -1,0 +1,37 @@
+#pragma once
+// 8-bit pictures in and out: PNG/JPEG (and the other formats stb_image
+// knows) are decoded to interleaved HWC bytes; PNG is written atomically.
+// colormap() turns a field of values into a picture through a viridis-like
+// perceptual map (dark blue-violet for the minimum, yellow for the maximum),
+// which is monotone in lightness and so readable in grey and by colour-blind
+// readers.
+//
+//   Image read_image(path, channels = 0)     0: as stored (1..4), else 1, 3 or 4
+//   void  write_png(path, image)              1..4 channels
+//   Image colormap(values, height, width)            min..max of the values
+//   Image colormap(values, height, width, low, high) a fixed range, clamped
+//   std::array<std::uint8_t, 3> colormap_rgb(t)      t in [0, 1]
+// Failures are UsageErrors naming the file.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace laplex::data {
+
+struct Image {
+  std::int64_t height = 0, width = 0, channels = 0;
+  std::vector<std::uint8_t> pixels;  // height x width x channels, row-major
+};
+
+Image read_image(const std::string& path, int channels = 0);
+void write_png(const std::string& path, const Image& image);
+
+// values holds height x width numbers, row-major. A constant field maps to
+// the low end; NaNs are drawn mid-grey so they stand out from the map.
+Image colormap(const std::vector<float>& values, std::int64_t height, std::int64_t width);
+Image colormap(const std::vector<float>& values, std::int64_t height, std::int64_t width, float low,
+               float high);
+std::array<std::uint8_t, 3> colormap_rgb(float t);
+
+}  // namespace laplex::data

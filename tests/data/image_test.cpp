@@ -1,0 +1,145 @@
+#include "data/image.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+
+namespace laplex::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_path(const std::string& name) {
+  return (fs::temp_directory_path() / ("laplex_image_" + name)).string();
+}
+
+Image gradient(std::int64_t h, std::int64_t w, std::int64_t c) {
+  Image image{h, w, c, std::vector<std::uint8_t>(h * w * c)};
+  for (std::size_t k = 0; k < image.pixels.size(); ++k)
+    image.pixels[k] = static_cast<std::uint8_t>((k * 37) % 256);
+  return image;
+}
+
+void expect_usage_error_naming(const std::string& path, int channels = 0) {
+  try {
+    read_image(path, channels);
+    FAIL() << "no error for " << path;
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+    EXPECT_EQ(std::string(e.what()).find('\n'), std::string::npos) << e.what();
+  }
+}
+
+TEST(ImageIo, PngRoundTripKeepsEveryByteForOneToFourChannels) {
+  for (int c = 1; c <= 4; ++c) {
+    const std::string path = temp_path("roundtrip" + std::to_string(c) + ".png");
+    const Image image = gradient(5, 7, c);
+    write_png(path, image);
+    const Image back = read_image(path);
+    EXPECT_EQ(back.height, 5);
+    EXPECT_EQ(back.width, 7);
+    EXPECT_EQ(back.channels, c);
+    EXPECT_EQ(back.pixels, image.pixels);
+    fs::remove(path);
+  }
+}
+
+TEST(ImageIo, ChannelConversionOnRead) {
+  const std::string path = temp_path("grey.png");
+  write_png(path, gradient(3, 4, 1));
+  const Image rgb = read_image(path, 3);
+  ASSERT_EQ(rgb.channels, 3);
+  ASSERT_EQ(rgb.pixels.size(), 3u * 4u * 3u);
+  for (std::size_t k = 0; k < 12; ++k) {
+    EXPECT_EQ(rgb.pixels[3 * k], rgb.pixels[3 * k + 1]);
+    EXPECT_EQ(rgb.pixels[3 * k], rgb.pixels[3 * k + 2]);
+  }
+  EXPECT_EQ(read_image(path, 1).pixels, gradient(3, 4, 1).pixels);
+  EXPECT_THROW(read_image(path, 2), Error);
+  fs::remove(path);
+}
+
+TEST(ImageIo, WritePngReplacesAtomicallyAndLeavesNoTemporaryFiles) {
+  const fs::path dir = temp_path("atomic_dir");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string path = (dir / "out.png").string();
+  write_png(path, gradient(2, 2, 3));
+  write_png(path, gradient(4, 4, 3));
+  EXPECT_EQ(read_image(path).height, 4);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir), fs::directory_iterator()), 1);
+  // A bad image is rejected before anything touches the existing file.
+  EXPECT_THROW(write_png(path, Image{2, 2, 3, std::vector<std::uint8_t>(5)}), Error);
+  EXPECT_EQ(read_image(path).height, 4);
+  EXPECT_THROW(write_png((dir / "missing" / "x.png").string(), gradient(2, 2, 1)), UsageError);
+  fs::remove_all(dir);
+}
+
+TEST(ImageIo, MissingAndCorruptFilesAreUsageErrorsNamingTheFile) {
+  const std::string missing = temp_path("does_not_exist.png");
+  fs::remove(missing);
+  expect_usage_error_naming(missing);
+  const std::string junk = temp_path("junk.png");
+  std::ofstream(junk, std::ios::binary) << "this is not a picture";
+  expect_usage_error_naming(junk);
+  // A real PNG cut short.
+  const std::string cut = temp_path("cut.png");
+  write_png(cut, gradient(64, 64, 3));
+  fs::resize_file(cut, fs::file_size(cut) / 2);
+  expect_usage_error_naming(cut);
+  fs::remove(junk);
+  fs::remove(cut);
+}
+
+TEST(ImageIo, ReadsADebianJpegPhotograph) {
+  const std::string photo = "/usr/share/backgrounds/mate/nature/Storm.jpg";
+  if (!fs::exists(photo)) GTEST_SKIP() << photo << " is not installed (mate-backgrounds)";
+  const Image image = read_image(photo, 3);
+  EXPECT_GT(image.width, 1000);
+  EXPECT_GT(image.height, 500);
+  EXPECT_EQ(image.pixels.size(), static_cast<std::size_t>(image.height * image.width * 3));
+  EXPECT_EQ(read_image(photo, 1).pixels.size(),
+            static_cast<std::size_t>(image.height * image.width));
+}
+
+TEST(ImageColormap, EndsAreViridisAndLightnessRises) {
+  EXPECT_EQ(colormap_rgb(0.0f), (std::array<std::uint8_t, 3>{0x44, 0x01, 0x54}));
+  EXPECT_EQ(colormap_rgb(1.0f), (std::array<std::uint8_t, 3>{0xfd, 0xe7, 0x25}));
+  EXPECT_EQ(colormap_rgb(-3.0f), colormap_rgb(0.0f));
+  EXPECT_EQ(colormap_rgb(7.0f), colormap_rgb(1.0f));
+  double previous = -1;
+  for (int k = 0; k <= 100; ++k) {
+    const auto rgb = colormap_rgb(k / 100.0f);
+    const double luma = 0.2126 * rgb[0] + 0.7152 * rgb[1] + 0.0722 * rgb[2];
+    EXPECT_GT(luma, previous) << "t = " << k / 100.0;
+    previous = luma;
+  }
+}
+
+TEST(ImageColormap, NormalisesToTheRangeOfTheValues) {
+  const Image image = colormap({-2.0f, 0.0f, 2.0f, 6.0f, std::nanf(""), 6.0f}, 2, 3);
+  EXPECT_EQ(image.height, 2);
+  EXPECT_EQ(image.width, 3);
+  EXPECT_EQ(image.channels, 3);
+  auto pixel = [&](int k) {
+    return std::array<std::uint8_t, 3>{image.pixels[3 * k], image.pixels[3 * k + 1],
+                                       image.pixels[3 * k + 2]};
+  };
+  EXPECT_EQ(pixel(0), colormap_rgb(0.0f));
+  EXPECT_EQ(pixel(1), colormap_rgb(0.25f));
+  EXPECT_EQ(pixel(2), colormap_rgb(0.5f));
+  EXPECT_EQ(pixel(3), colormap_rgb(1.0f));
+  EXPECT_EQ(pixel(4), (std::array<std::uint8_t, 3>{128, 128, 128}));
+  const Image constant = colormap(std::vector<float>(4, 3.0f), 2, 2);
+  EXPECT_EQ(constant.pixels[0], 0x44);
+  const Image fixed = colormap({0.0f, 10.0f}, 1, 2, 0.0f, 5.0f);
+  EXPECT_EQ(fixed.pixels[3], 0xfd);
+  EXPECT_THROW(colormap({1.0f, 2.0f}, 2, 2), Error);
+}
+
+}  // namespace
+}  // namespace laplex::data
