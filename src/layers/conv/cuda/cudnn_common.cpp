@@ -32,6 +32,12 @@ cudnnHandle_t cudnn(int device) {
   cudaStream_t s = stream(device);  // also makes the device current
   Slot& slot = slots[device];
   std::call_once(slot.once, [&] {
+    // cuDNN keeps its ABI within a major version: the library found at run
+    // time must be the major version laplex was compiled against.
+    const std::size_t loaded = cudnnGetVersion();
+    if (loaded / 10000 != CUDNN_MAJOR)
+      throw Error("cuDNN: laplex was built against cuDNN " + std::to_string(CUDNN_MAJOR) +
+                  " but loaded version " + std::to_string(loaded));
     cudnnHandle_t handle = nullptr;
     check(cudnnCreate(&handle), "cudnnCreate");
     const cudnnStatus_t bound = cudnnSetStream(handle, s);
