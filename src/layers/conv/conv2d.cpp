@@ -36,9 +36,9 @@ bool wants_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
 Tensor conv2d_cudnn(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in,
                     const Window2d& window) {
   auto same_place = [&](const Tensor& t, const char* name) {
-    check(t.device() == x_in.device() && t.dtype() == DType::f32,
-          std::string("conv2d: ") + name + " must be float32 on " + x_in.device().str() +
-              " like the input, got " + t.str());
+    if (t.device() != x_in.device() || t.dtype() != DType::f32)
+      throw Error(std::string("conv2d: ") + name + " must be float32 on " + x_in.device().str() +
+                  " like the input, got " + t.str());
   };
   same_place(weight_in, "weight");
   if (bias_in.defined()) {
