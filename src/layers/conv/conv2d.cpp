@@ -1,15 +1,76 @@
 #include "layers/conv/conv2d.h"
 
+#include <climits>
 #include <cmath>
 #include <string>
 
+#include "core/autograd/node.h"
 #include "core/error.h"
 #include "core/ops/matmul.h"
 #include "core/ops/view.h"
 #include "core/random.h"
 #include "layers/registry.h"
+#if LAPLEX_WITH_CUDNN
+#include "layers/conv/cuda/conv2d_cudnn.h"
+#endif
 
 namespace laplex {
+
+bool conv2d_uses_cudnn(const Tensor& x) {
+#if LAPLEX_WITH_CUDNN
+  return x.defined() && x.device().is_cuda() && x.dtype() == DType::f32 && x.numel() > 0 &&
+         x.numel() <= INT_MAX;
+#else
+  (void)x;
+  return false;
+#endif
+}
+
+#if LAPLEX_WITH_CUDNN
+namespace {
+
+bool wants_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
+
+// One autograd op: cuDNN forward; the backward computes, from cuDNN, the
+// gradients of just the inputs that require them.
+Tensor conv2d_cudnn(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in,
+                    const Window2d& window) {
+  auto same_place = [&](const Tensor& t, const char* name) {
+    if (t.device() != x_in.device() || t.dtype() != DType::f32)
+      throw Error(std::string("conv2d: ") + name + " must be float32 on " + x_in.device().str() +
+                  " like the input, got " + t.str());
+  };
+  same_place(weight_in, "weight");
+  if (bias_in.defined()) {
+    same_place(bias_in, "bias");
+    check(bias_in.dim() == 1 && bias_in.size(0) == weight_in.size(0),
+          "conv2d: bias must be (" + std::to_string(weight_in.size(0)) + "), got " +
+              shape_str(bias_in.shape()));
+  }
+  const Tensor x = x_in.detach().contiguous(), weight = weight_in.detach().contiguous();
+  const Tensor bias = bias_in.defined() ? bias_in.detach().contiguous() : Tensor();
+  Tensor y = cuda::conv2d_cudnn_forward(x, weight, bias, window);
+  const bool need_x = wants_grad(x_in), need_w = wants_grad(weight_in),
+             need_b = wants_grad(bias_in);
+  // Keep only what the backward reads: the weight for dx, the input for dw.
+  autograd::record(
+      y, {x_in, weight_in, bias_in}, "conv2d_cudnn",
+      [x_shape = x.shape(), w_shape = weight.shape(), x_saved = need_w ? x : Tensor(),
+       w_saved = need_x ? weight : Tensor(), window, need_x, need_w,
+       need_b](const std::vector<Tensor>& g) -> std::vector<Tensor> {
+        std::vector<Tensor> grads(3);
+        if (!g[0].defined()) return grads;
+        const Tensor gy = g[0].to(DType::f32).contiguous();
+        if (need_x) grads[0] = cuda::conv2d_cudnn_backward_data(gy, w_saved, x_shape, window);
+        if (need_w) grads[1] = cuda::conv2d_cudnn_backward_filter(gy, x_saved, w_shape, window);
+        if (need_b) grads[2] = cuda::conv2d_cudnn_backward_bias(gy);
+        return grads;
+      });
+  return y;
+}
+
+}  // namespace
+#endif
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Window2d& window) {
   check(weight.dim() == 4 && weight.size(2) == window.kernel && weight.size(3) == window.kernel,
@@ -20,6 +81,9 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const W
             shape_str(x.shape()));
   const std::int64_t batch = x.size(0), channels = x.size(1), out = weight.size(0);
   const std::int64_t oh = window.output_size(x.size(2)), ow = window.output_size(x.size(3));
+#if LAPLEX_WITH_CUDNN
+  if (conv2d_uses_cudnn(x)) return conv2d_cudnn(x, weight, bias, window);
+#endif
   const std::int64_t k2 = window.kernel * window.kernel;
   // (B, C, L, k^2) -> rows (B L, C k^2) in the weight's (c, i, j) order.
   const Tensor cols = unfold2d(x, window, 0.0);

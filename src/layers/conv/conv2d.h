@@ -1,8 +1,14 @@
 #pragma once
 // conv2d: a 2-D convolution over NCHW images (square kernel), as PyTorch's
 // Conv2d: y[b,o] = bias[o] + sum_c weight[o,c] * x[b,c] (cross-correlation).
-// Computed as im2col (unfold2d) + one GEMM, on the CPU (OpenBLAS) and on
-// CUDA (cuBLAS); the backward is the GEMM's and the gather's (col2im).
+// On the CPU (and on CUDA when laplex is built without cuDNN) it is im2col
+// (unfold2d) + one GEMM (OpenBLAS, cuBLAS), differentiated through those
+// ops (GEMM and col2im). On a CUDA float32 input with cuDNN built
+// (LAPLEX_WITH_CUDNN) it is one autograd op, "conv2d_cudnn", whose forward
+// is cudnnConvolutionForward (+ cudnnAddTensor for the bias) and whose
+// backward runs cuDNN's backward-data, backward-filter and bias gradient
+// for just the inputs that require grad (cuda/conv2d_cudnn.h); that backward
+// is not itself differentiable (no double backward through it).
 // Parameters: weight (out, in, k, k), bias (out), initialised like PyTorch:
 // uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in * k * k.
 #include "layers/conv/unfold.h"
@@ -30,6 +36,11 @@ class Conv2d : public Module {
 
 // The functional form: x (B, C, H, W), weight (O, C, k, k), bias (O) or
 // undefined.
+// On the cuDNN path weight and bias must be float32 on x's device.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Window2d& window);
+
+// True when conv2d(x, ...) takes the cuDNN path: laplex built with cuDNN, x a
+// non-empty float32 CUDA tensor small enough for cuDNN's 32-bit descriptors.
+bool conv2d_uses_cudnn(const Tensor& x);
 
 }  // namespace laplex

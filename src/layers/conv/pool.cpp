@@ -2,18 +2,45 @@
 
 #include <limits>
 
+#include "core/autograd/node.h"
 #include "core/error.h"
 #include "core/ops/reduce.h"
 #include "core/ops/view.h"
+#include "layers/conv/conv2d.h"
 #include "layers/registry.h"
+#if LAPLEX_WITH_CUDNN
+#include "layers/conv/cuda/pool2d_cudnn.h"
+#endif
 
 namespace laplex {
 
+bool pool2d_uses_cudnn(const Tensor& x, const Window2d& window) {
+  return conv2d_uses_cudnn(x) && 2 * window.padding <= window.kernel;
+}
+
 namespace {
+
+#if LAPLEX_WITH_CUDNN
+Tensor pool_cudnn(const Tensor& x_in, const Window2d& window, bool take_max) {
+  const Tensor x = x_in.detach().contiguous();
+  Tensor y = cuda::pool2d_cudnn_forward(x, window, take_max);
+  autograd::record(y, {x_in}, take_max ? "maxpool2d_cudnn" : "avgpool2d_cudnn",
+                   [x, y_saved = y.detach(), window, take_max](const std::vector<Tensor>& g) {
+                     if (!g[0].defined()) return std::vector<Tensor>{Tensor()};
+                     const Tensor gy = g[0].to(DType::f32).contiguous();
+                     return std::vector<Tensor>{
+                         cuda::pool2d_cudnn_backward(x, y_saved, gy, window, take_max)};
+                   });
+  return y;
+}
+#endif
 
 Tensor pool(const Tensor& x, const Window2d& window, bool take_max) {
   check(x.dim() == 4, "pool2d: expected (B, C, H, W), got " + shape_str(x.shape()));
   const std::int64_t oh = window.output_size(x.size(2)), ow = window.output_size(x.size(3));
+#if LAPLEX_WITH_CUDNN
+  if (pool2d_uses_cudnn(x, window)) return pool_cudnn(x, window, take_max);
+#endif
   const double pad = take_max ? -std::numeric_limits<double>::infinity() : 0.0;
   const Tensor cols = unfold2d(x, window, pad);  // (B, C, L, k^2)
   const Tensor pooled = take_max ? max(cols, 3) : mean(cols, {3});

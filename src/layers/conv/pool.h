@@ -2,6 +2,10 @@
 // maxpool2d and avgpool2d over NCHW images (square windows), as PyTorch's
 // MaxPool2d (padding counts as -inf) and AvgPool2d (count_include_pad: the
 // padding zeros are averaged in). The stride defaults to the kernel size.
+// Computed as an im2col gather + max/mean (autograd through those ops); on a
+// CUDA float32 input with cuDNN built (LAPLEX_WITH_CUDNN), one autograd op
+// ("maxpool2d_cudnn", "avgpool2d_cudnn") through cudnnPoolingForward and
+// cudnnPoolingBackward instead (cuda/pool2d_cudnn.h), not differentiable twice.
 #include "layers/conv/unfold.h"
 #include "layers/module.h"
 
@@ -9,6 +13,9 @@ namespace laplex {
 
 Tensor max_pool2d(const Tensor& x, const Window2d& window);
 Tensor avg_pool2d(const Tensor& x, const Window2d& window);
+// True when the pools take the cuDNN path: x as for conv2d_uses_cudnn, and
+// padding at most half the window (so no window lies wholly in the padding).
+bool pool2d_uses_cudnn(const Tensor& x, const Window2d& window);
 
 class MaxPool2d : public Module {
  public:

@@ -1,0 +1,26 @@
+# Decides whether conv2d and pooling on CUDA tensors go through cuDNN
+# (LAPLEX_CUDNN = AUTO | ON | OFF; needs the CUDA backend). Looks for cudnn.h
+# and the umbrella libcudnn.so of cuDNN 9 (it loads libcudnn_cnn, _ops, ...
+# itself, from its own folder). Without it CUDA tensors keep the im2col path.
+set(LAPLEX_CUDNN AUTO CACHE STRING "Use cuDNN for conv2d/pooling on CUDA tensors: AUTO, ON or OFF")
+set_property(CACHE LAPLEX_CUDNN PROPERTY STRINGS AUTO ON OFF)
+set(LAPLEX_WITH_CUDNN OFF)
+if(LAPLEX_WITH_CUDA AND NOT LAPLEX_CUDNN STREQUAL "OFF")
+  find_path(CUDNN_INCLUDE_DIR cudnn_version.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+  find_library(CUDNN_LIBRARY cudnn HINTS ${CUDAToolkit_LIBRARY_DIR})
+  if(CUDNN_INCLUDE_DIR AND CUDNN_LIBRARY AND EXISTS ${CUDNN_INCLUDE_DIR}/cudnn.h)
+    file(STRINGS ${CUDNN_INCLUDE_DIR}/cudnn_version.h cudnn_major REGEX "^#define CUDNN_MAJOR ")
+    string(REGEX MATCH "[0-9]+" cudnn_major "${cudnn_major}")
+    if(cudnn_major GREATER_EQUAL 9)
+      set(LAPLEX_WITH_CUDNN ON)
+    endif()
+  endif()
+endif()
+if(LAPLEX_CUDNN STREQUAL "ON" AND NOT LAPLEX_WITH_CUDNN)
+  message(FATAL_ERROR "LAPLEX_CUDNN=ON but the CUDA backend, cudnn.h or libcudnn.so (cuDNN 9) was not found")
+endif()
+if(LAPLEX_WITH_CUDNN)
+  message(STATUS "laplex: cuDNN ${cudnn_major} ${CUDNN_LIBRARY}")
+else()
+  message(STATUS "laplex: cuDNN OFF")
+endif()
