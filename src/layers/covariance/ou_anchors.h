@@ -1,0 +1,26 @@
+#pragma once
+// Initial LAPLEX-OU anchors from the pixel grid. Each flattened index i
+// (C-major: i = c*H*W + h*W + w) gets a rank in a visiting order, and
+// t_i = rank - (n - 1)/2: unit spacing, centred on 0 (the centre halves the
+// largest |t| and so doubles float32's resolution of the gaps; at n = 3e6
+// the gap resolution is still only 1/8 unit, a float32 limit).
+//   raster:     rows top to bottom, each row left to right, the C channels
+//               of a pixel consecutive (distance 1), horizontal neighbours
+//               at distance C, vertical ones at about W*C;
+//   serpentine: the same with every odd row right to left, so consecutive
+//               pixels in the order are always spatially adjacent (no jump
+//               from a row's end back to the next row's start);
+//   random:     a random permutation of the ranks (a structure-free start).
+// Without an image, the grid is (1, 1, n): index order.
+#include <string>
+#include <vector>
+
+#include "core/random.h"
+#include "layers/covariance/density_model.h"
+
+namespace laplex {
+
+std::vector<double> ou_initial_anchors(std::int64_t n, const ImageShape& image,
+                                       const std::string& order, Generator& generator);
+
+}  // namespace laplex
