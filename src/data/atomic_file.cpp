@@ -44,7 +44,10 @@ mode_t process_umask() {
 void write_file_atomically(const std::string& path, std::span<const std::uint8_t> bytes) {
   const fs::path target(path);
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
-  std::string temp = (directory / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  std::string hidden = ".";  // built in steps: GCC 12 warns falsely (-Wrestrict) on "." + string
+  hidden += target.filename().string();
+  hidden += ".tmp-XXXXXX";
+  std::string temp = (directory / hidden).string();
   std::vector<char> name(temp.begin(), temp.end());
   name.push_back('\0');
   const int fd = ::mkstemp(name.data());

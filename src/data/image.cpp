@@ -143,4 +143,20 @@ Image colormap(const std::vector<float>& values, std::int64_t height, std::int64
   return colormap(values, height, width, low, high);
 }
 
+void image_to_chw(const Image& image, std::int64_t top, std::int64_t left, std::int64_t height,
+                  std::int64_t width, float scale, float* out) {
+  if (top < 0 || left < 0 || height < 0 || width < 0 || top + height > image.height ||
+      left + width > image.width)
+    throw Error("image_to_chw: window outside the image");
+  const std::int64_t channels = image.channels;
+  for (std::int64_t c = 0; c < channels; ++c)
+    for (std::int64_t y = 0; y < height; ++y) {
+      const std::uint8_t* row =
+          image.pixels.data() + ((top + y) * image.width + left) * channels + c;
+      float* dst = out + (c * height + y) * width;
+      for (std::int64_t x = 0; x < width; ++x)
+        dst[x] = static_cast<float>(row[x * channels]) * scale;
+    }
+}
+
 }  // namespace laplex::data

@@ -11,6 +11,7 @@
 //   Image colormap(values, height, width)            min..max of the values
 //   Image colormap(values, height, width, low, high) a fixed range, clamped
 //   std::array<std::uint8_t, 3> colormap_rgb(t)      t in [0, 1]
+//   void  image_to_chw(image, top, left, height, width, scale, float* out)
 // Failures are UsageErrors naming the file.
 #include <array>
 #include <cstdint>
@@ -33,5 +34,10 @@ Image colormap(const std::vector<float>& values, std::int64_t height, std::int64
 Image colormap(const std::vector<float>& values, std::int64_t height, std::int64_t width, float low,
                float high);
 std::array<std::uint8_t, 3> colormap_rgb(float t);
+
+// The window of `height` x `width` pixels at (top, left) as (C, H, W) floats,
+// each byte times `scale`: the layout tensors use, from the HWC of files.
+void image_to_chw(const Image& image, std::int64_t top, std::int64_t left, std::int64_t height,
+                  std::int64_t width, float scale, float* out);
 
 }  // namespace laplex::data
