@@ -12,6 +12,7 @@
 
 #include "apps/train/checkpoint.h"
 #include "core/safetensors.h"
+#include "helpers/process.h"
 
 extern char** environ;
 
@@ -20,7 +21,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kTrain = std::string(LAPLEX_BINARY_DIR) + "/bin/laplex-train";
+const std::string kTrain = testing::program_path("laplex-train");
 
 fs::path fresh_dir(const std::string& name) {
   const fs::path dir = fs::temp_directory_path() / ("laplex_e2e_" + name);
@@ -52,20 +53,9 @@ train: {epochs: 3, log_every: 8, keep_last: 0}
   return path.string();
 }
 
-struct Result {
-  int exit_code;
-  std::string output;
-};
+using Result = testing::CommandResult;
 
-Result run(const std::string& args) {
-  const std::string command = kTrain + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  std::string out;
-  char buffer[1024];
-  while (fgets(buffer, sizeof buffer, pipe)) out += buffer;
-  const int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+Result run(const std::string& args) { return testing::run_command(kTrain + " " + args); }
 
 double final_accuracy(const fs::path& run_dir) {
   std::ifstream in(run_dir / "metrics.jsonl");
