@@ -20,9 +20,9 @@ int main(int argc, char** argv) {
   app.add_option("--device", options.device, "auto, cpu, cuda or cuda:N (overrides the config)");
   return laplex::apps::parse_and_run(app, argc, argv, [&] {
     const auto config = laplex::train::load_train_config(config_path, overrides);
-    const auto summary = laplex::train::train_classifier(config, options);
-    std::printf("steps %lld test_loss %.4f test_accuracy %.4f%s\n",
-                static_cast<long long>(summary.steps), summary.test_loss, summary.test_accuracy,
+    const auto summary = laplex::train::train(config, options);
+    std::printf("steps %lld%s%s%s\n", static_cast<long long>(summary.steps),
+                summary.test_line.empty() ? "" : " ", summary.test_line.c_str(),
                 summary.stopped_by_signal ? " (stopped by signal, checkpoint written)" : "");
     return 0;
   });

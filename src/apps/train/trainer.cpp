@@ -7,15 +7,13 @@
 #include <filesystem>
 
 #include "apps/train/checkpoint.h"
-#include "apps/train/classification_data.h"
 #include "apps/train/metrics.h"
 #include "apps/train/model_builder.h"
 #include "apps/train/progress.h"
 #include "apps/train/stop_signal.h"
+#include "apps/train/task.h"
 #include "core/autograd/grad_mode.h"
 #include "core/ops/elementwise.h"
-#include "core/ops/loss.h"
-#include "core/ops/reduce.h"
 #include "layers/summary.h"
 #include "optim/clip.h"
 
@@ -26,28 +24,6 @@ namespace {
 struct Position {
   std::int64_t step = 0, epoch = 0, batch = 0;  // the next batch to run
 };
-
-struct Evaluation {
-  double loss = 0.0, accuracy = 0.0;
-};
-
-Evaluation evaluate(Module& model, const Split& split, std::int64_t batch_size, Device device) {
-  NoGradGuard no_grad;
-  model.eval();
-  std::vector<std::int64_t> order(split.size());
-  for (std::int64_t i = 0; i < split.size(); ++i) order[i] = i;
-  double loss = 0.0, correct = 0.0;
-  for (std::int64_t begin = 0; begin < split.size(); begin += batch_size) {
-    const std::int64_t end = std::min(split.size(), begin + batch_size);
-    auto [x, y] = gather_batch(split, order, begin, end, device);
-    const Tensor logits = model.forward(x);
-    loss += cross_entropy(logits, y).item() * static_cast<double>(end - begin);
-    correct += sum(eq(argmax(logits, 1).to(DType::f32), y.to(DType::f32))).item();
-  }
-  model.train();
-  const double n = static_cast<double>(std::max<std::int64_t>(split.size(), 1));
-  return {loss / n, correct / n};
-}
 
 std::shared_ptr<spdlog::logger> make_logger(const std::string& run_dir) {
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
@@ -71,15 +47,12 @@ Checkpoint make_checkpoint(const TrainConfig& config, Module& model, optim::Opti
 
 }  // namespace
 
-TrainSummary train_classifier(const TrainConfig& config, const TrainOptions& options) {
+TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   std::filesystem::create_directories(config.run_dir);
   auto log = make_logger(config.run_dir);
   const Device device = Device::parse(options.device.empty() ? config.device : options.device);
-  const ClassificationData data = load_classification_data(config.data, config.seed);
-  log->info("data: {} train / {} test examples of shape {}, {} classes", data.train.size(),
-            data.test.size(), shape_str(Shape(data.train.inputs.shape().begin() + 1,
-                                              data.train.inputs.shape().end())),
-            data.classes);
+  const std::unique_ptr<Task> task = make_task(config, device);
+  log->info("task {}; data: {}", config.task, task->describe_data());
 
   std::shared_ptr<Module> model = build_model(config);
   Position position;
@@ -97,9 +70,8 @@ TrainSummary train_classifier(const TrainConfig& config, const TrainOptions& opt
               position.epoch, position.batch);
   }
   model->to(device);
-  Shape sample_shape = data.train.inputs.shape();
-  sample_shape[0] = 1;
-  log->info("model on {}:\n{}", device.str(), format_summary(summarize(*model, sample_shape)));
+  log->info("model on {}:\n{}", device.str(),
+            format_summary(summarize(*model, task->sample_shape())));
 
   auto optimizer = build_optimizer(config, *model);
   if (!resumed.train_state.empty()) {
@@ -109,8 +81,7 @@ TrainSummary train_classifier(const TrainConfig& config, const TrainOptions& opt
     optimizer->load_state_dict(state);
   }
 
-  const std::int64_t batch_size = config.data.batch_size;
-  const std::int64_t steps_per_epoch = (data.train.size() + batch_size - 1) / batch_size;
+  const std::int64_t steps_per_epoch = task->batches_per_epoch();
   std::int64_t total_steps = steps_per_epoch * config.loop.epochs;
   if (config.loop.max_steps > 0) total_steps = std::min(total_steps, config.loop.max_steps);
   optim::Schedule schedule = config.schedule;
@@ -121,7 +92,10 @@ TrainSummary train_classifier(const TrainConfig& config, const TrainOptions& opt
   install_stop_handlers();
   Progress progress(total_steps, config.loop.log_every, Progress::stderr_is_terminal());
   TrainSummary summary;
+  std::int64_t saved_step = -1;  // a checkpoint of this step exists already
   auto save = [&](const Position& next) {
+    if (next.step == saved_step) return;
+    saved_step = next.step;
     summary.last_checkpoint = write_checkpoint(config.run_dir, next.step,
                                                make_checkpoint(config, *model, *optimizer, next),
                                                config.loop.keep_last);
@@ -132,7 +106,7 @@ TrainSummary train_classifier(const TrainConfig& config, const TrainOptions& opt
   Tensor running_loss;
   std::int64_t running_count = 0;
   while (position.epoch < config.loop.epochs && position.step < total_steps) {
-    const auto order = epoch_order(data.train.size(), config.seed, position.epoch, config.data.shuffle);
+    task->start_epoch(position.epoch, position.batch);
     while (position.batch < steps_per_epoch && position.step < total_steps) {
       if (stop_requested()) {
         progress.finish();
@@ -142,12 +116,10 @@ TrainSummary train_classifier(const TrainConfig& config, const TrainOptions& opt
         summary.stopped_by_signal = true;
         return summary;
       }
-      const std::int64_t begin = position.batch * batch_size;
-      const std::int64_t end = std::min(data.train.size(), begin + batch_size);
-      auto [x, y] = gather_batch(data.train, order, begin, end, device);
+      const TaskBatch batch = task->next_batch();
       optimizer->set_lr_factor(schedule.factor(position.step));
       optimizer->zero_grad();
-      const Tensor loss = cross_entropy(model->forward(x), y, config.loop.label_smoothing);
+      const Tensor loss = task->loss(*model, batch, position.epoch);
       loss.backward();
       if (config.optimizer.clip_grad_norm > 0)
         optim::clip_grad_norm(model->parameters(), config.optimizer.clip_grad_norm);
@@ -161,17 +133,19 @@ TrainSummary train_classifier(const TrainConfig& config, const TrainOptions& opt
       ++running_count;
       if (position.step % config.loop.log_every == 0 || position.step == total_steps) {
         const double mean_loss = running_loss.item() / static_cast<double>(running_count);
-        metrics.write({{"step", position.step},
-                       {"epoch", position.epoch},
-                       {"split", "train"},
-                       {"loss", mean_loss},
-                       {"lr_factor", optimizer->lr_factor()},
-                       {"items_per_s", progress.items_per_second()}});
-        progress.update(position.step, position.epoch, mean_loss, end - begin);
+        nlohmann::json record = {{"step", position.step},
+                                 {"epoch", position.epoch},
+                                 {"split", "train"},
+                                 {"loss", mean_loss}};
+        record.update(task->train_fields(mean_loss));
+        record["lr_factor"] = optimizer->lr_factor();
+        record["items_per_s"] = progress.items_per_second();
+        metrics.write(record);
+        progress.update(position.step, position.epoch, mean_loss, batch.size());
         running_loss = Tensor();
         running_count = 0;
       } else {
-        progress.update(position.step, position.epoch, NAN, end - begin);
+        progress.update(position.step, position.epoch, NAN, batch.size());
       }
       if (config.loop.checkpoint_every > 0 && position.step % config.loop.checkpoint_every == 0)
         save(position);
@@ -179,24 +153,21 @@ TrainSummary train_classifier(const TrainConfig& config, const TrainOptions& opt
     if (position.batch >= steps_per_epoch) {
       // End of an epoch: evaluate, then checkpoint the start of the next one.
       progress.finish();
-      const Evaluation eval = evaluate(*model, data.test, config.data.eval_batch_size, device);
-      metrics.write({{"step", position.step},
-                     {"epoch", position.epoch},
-                     {"split", "test"},
-                     {"loss", eval.loss},
-                     {"accuracy", eval.accuracy}});
-      log->info("epoch {} step {}: test loss {:.4f} accuracy {:.4f} ({:.0f} images/s)",
-                position.epoch, position.step, eval.loss, eval.accuracy,
-                progress.items_per_second());
-      summary.test_loss = eval.loss;
-      summary.test_accuracy = eval.accuracy;
+      const nlohmann::json evaluation = task->evaluate(*model);
+      nlohmann::json record = {{"step", position.step}, {"epoch", position.epoch}, {"split", "test"}};
+      record.update(evaluation);
+      metrics.write(record);
+      summary.test = evaluation;
+      summary.test_line = task->format_evaluation(evaluation);
+      log->info("epoch {} step {}: {} ({:.0f} examples/s)", position.epoch, position.step,
+                summary.test_line, progress.items_per_second());
       ++position.epoch;
       position.batch = 0;
       if (config.loop.checkpoint_every == 0) save(position);
     }
   }
   progress.finish();
-  if (summary.last_checkpoint.empty() || config.loop.checkpoint_every > 0) save(position);
+  save(position);
   summary.steps = position.step;
   return summary;
 }

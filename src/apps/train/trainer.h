@@ -1,8 +1,10 @@
 #pragma once
-// The classification training loop behind laplex-train: builds the model
-// from the config, trains with the configured optimizer and schedule,
-// evaluates on the test split every epoch, logs metrics.jsonl, writes
-// checkpoints, resumes exactly from one, and stops cleanly on SIGINT/SIGTERM.
+// The training loop behind laplex-train, shared by every task (task.h):
+// builds the model from the config, trains with the configured optimizer and
+// schedule, evaluates on the test split every epoch, logs metrics.jsonl,
+// writes checkpoints, resumes exactly from one, and stops cleanly on
+// SIGINT/SIGTERM.
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "apps/train/train_config.h"
@@ -16,12 +18,12 @@ struct TrainOptions {
 
 struct TrainSummary {
   std::int64_t steps = 0;
-  double test_loss = 0.0;
-  double test_accuracy = 0.0;
+  nlohmann::json test;  // the last evaluation ({"loss", "accuracy"} or {"loss", "bpd"})
+  std::string test_line;  // the same, as the task prints it
   bool stopped_by_signal = false;
   std::string last_checkpoint;
 };
 
-TrainSummary train_classifier(const TrainConfig& config, const TrainOptions& options);
+TrainSummary train(const TrainConfig& config, const TrainOptions& options);
 
 }  // namespace laplex::train
