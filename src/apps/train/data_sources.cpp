@@ -1,6 +1,11 @@
 // load_classification_data: the datasets a classification config can name.
 #include "apps/train/classification_data.h"
+
+#include <filesystem>
+
 #include "data/idx.h"
+#include "data/image_folder_dataset.h"
+#include "data/npy_dataset.h"
 
 namespace laplex::train {
 
@@ -23,6 +28,48 @@ void normalize(Tensor& inputs, const DataConfig& config) {
     }
 }
 
+// Every example of a dataset in memory, as a split.
+Split read_all(const data::Dataset& dataset) {
+  Shape shape = dataset.example_shape();
+  shape.insert(shape.begin(), dataset.size());
+  Split split{Tensor::empty(shape), Tensor::empty({dataset.size()}, DType::i64)};
+  float* x = split.inputs.data<float>();
+  std::int64_t* y = split.labels.data<std::int64_t>();
+  const std::int64_t row = dataset.example_numel();
+#pragma omp parallel for
+  for (std::int64_t i = 0; i < dataset.size(); ++i) dataset.read(i, 0, x + i * row, y + i);
+  return split;
+}
+
+std::string in_root(const DataConfig& config, const std::string& name) {
+  return (std::filesystem::path(config.root) / name).string();
+}
+
+// root/{train,test}_inputs.npy (N, ...) and root/{train,test}_labels.npy (N).
+ClassificationData load_npy(const DataConfig& config) {
+  ClassificationData data;
+  data.train = read_all(data::NpyDataset(in_root(config, "train_inputs.npy"), in_root(config, "train_labels.npy")));
+  data.test = read_all(data::NpyDataset(in_root(config, "test_inputs.npy"), in_root(config, "test_labels.npy")));
+  for (const Split* split : {&data.train, &data.test})
+    for (auto label : split->labels.to_vector<std::int64_t>()) {
+      if (label < 0) throw UsageError(config.root + ": labels must be >= 0, found " + std::to_string(label));
+      data.classes = std::max(data.classes, label + 1);
+    }
+  return data;
+}
+
+// root/train/<class>/*.png|jpg and root/test/<class>/*.png|jpg, the same classes in both.
+ClassificationData load_image_folder(const DataConfig& config) {
+  const data::ImageFolderDataset train(in_root(config, "train"), static_cast<int>(config.channels));
+  const data::ImageFolderDataset test(in_root(config, "test"), static_cast<int>(config.channels));
+  if (train.class_names() != test.class_names())
+    throw UsageError(config.root + ": train/ and test/ must hold the same class folders");
+  if (train.example_shape() != test.example_shape())
+    throw UsageError(config.root + ": train/ and test/ images differ in size (" +
+                     shape_str(train.example_shape()) + " vs " + shape_str(test.example_shape()) + ")");
+  return {read_all(train), read_all(test), train.classes()};
+}
+
 }  // namespace
 
 ClassificationData load_classification_data(const DataConfig& config, std::uint64_t seed) {
@@ -30,6 +77,12 @@ ClassificationData load_classification_data(const DataConfig& config, std::uint6
   if (config.dataset == "synthetic") {
     data = make_synthetic(config.synthetic_train, config.synthetic_test, config.synthetic_features,
                           config.synthetic_classes, seed);
+  } else if (config.dataset == "npy") {
+    data = load_npy(config);
+  } else if (config.dataset == "image_folder") {
+    data = load_image_folder(config);
+  } else if (config.dataset == "photos") {
+    throw UsageError("data.dataset: photos are for task covariance (random crops, no labels)");
   } else {
     auto train = data::load_mnist_format(config.root, "train");
     auto test = data::load_mnist_format(config.root, "test");

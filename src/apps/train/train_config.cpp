@@ -31,7 +31,8 @@ bool is_index(const std::string& s) {
 
 DataConfig parse_data(ConfigNode node) {
   DataConfig d;
-  d.dataset = node.get_choice("dataset", {"fashion_mnist", "synthetic"}, d.dataset);
+  d.dataset = node.get_choice("dataset", {"fashion_mnist", "synthetic", "npy", "image_folder", "photos"},
+                              d.dataset);
   d.root = node.get_or<std::string>("root", d.root);
   d.batch_size = node.get_or<std::int64_t>("batch_size", d.batch_size);
   d.eval_batch_size = node.get_or<std::int64_t>("eval_batch_size", d.eval_batch_size);
@@ -42,6 +43,21 @@ DataConfig parse_data(ConfigNode node) {
   d.synthetic_test = node.get_or<std::int64_t>("synthetic_test", d.synthetic_test);
   d.synthetic_features = node.get_or<std::int64_t>("synthetic_features", d.synthetic_features);
   d.synthetic_classes = node.get_or<std::int64_t>("synthetic_classes", d.synthetic_classes);
+  d.channels = node.get_or<std::int64_t>("channels", d.channels);
+  if (node.has("crop")) {
+    const auto crop = node.get<std::vector<std::int64_t>>("crop");
+    if (crop.size() != 2 || crop[0] < 1 || crop[1] < 1)
+      node.fail("crop", "expected [height, width], both >= 1");
+    d.crop_height = crop[0];
+    d.crop_width = crop[1];
+  }
+  d.train_crops = node.get_or<std::int64_t>("train_crops", d.train_crops);
+  d.test_crops = node.get_or<std::int64_t>("test_crops", d.test_crops);
+  d.test_every = node.get_or<std::int64_t>("test_every", d.test_every);
+  if (d.channels != 0 && d.channels != 1 && d.channels != 3) node.fail("channels", "must be 0, 1 or 3");
+  if (d.train_crops < 1) node.fail("train_crops", "must be >= 1");
+  if (d.test_crops < 1) node.fail("test_crops", "must be >= 1");
+  if (d.test_every < 2) node.fail("test_every", "must be >= 2");
   if (d.batch_size < 1) node.fail("batch_size", "must be >= 1");
   if (d.eval_batch_size < 1) node.fail("eval_batch_size", "must be >= 1");
   if (d.mean.size() != d.std.size()) node.fail("std", "must have as many entries as mean");
@@ -159,7 +175,7 @@ TrainConfig parse_train_config(const YAML::Node& document, const std::string& fi
   c.run_dir = root.get_or<std::string>("run_dir", "runs/" + stem);
   c.device = root.get_or<std::string>("device", c.device);
   c.seed = static_cast<std::uint64_t>(root.get_or<std::int64_t>("seed", 0));
-  c.task = root.get_choice("task", {"classification"}, c.task);
+  c.task = root.get_choice("task", {"classification", "covariance"}, c.task);
   c.data = parse_data(root.child("data"));
   if (!root.has("model")) root.fail("model", "missing (expected the model's layers)");
   c.model = document["model"];

@@ -14,7 +14,9 @@
 namespace laplex::train {
 
 struct DataConfig {
-  std::string dataset = "fashion_mnist";  // fashion_mnist | synthetic
+  // fashion_mnist | synthetic | npy | image_folder (classification);
+  // fashion_mnist | synthetic | photos (covariance)
+  std::string dataset = "fashion_mnist";
   std::string root = "/usr/share/datasets/fashion-mnist";
   std::int64_t batch_size = 128;
   std::int64_t eval_batch_size = 1000;
@@ -23,6 +25,11 @@ struct DataConfig {
   // synthetic: a generated classification problem, for tests and demos.
   std::int64_t synthetic_train = 2048, synthetic_test = 512, synthetic_features = 32,
                synthetic_classes = 4;
+  std::int64_t channels = 0;  // image_folder / photos: 0 as stored (photos: 3), 1 grey, 3 RGB
+  // photos: random crops of the photographs under root; whole photos are held
+  // out for the test split (every test_every-th in sorted order).
+  std::int64_t crop_height = 1000, crop_width = 1000;
+  std::int64_t train_crops = 64, test_crops = 16, test_every = 4;
 };
 
 struct OptimizerConfig {
