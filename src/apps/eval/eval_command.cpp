@@ -1,0 +1,135 @@
+#include "apps/eval/eval_command.h"
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "apps/eval/evaluation.h"
+#include "apps/eval/explain_density.h"
+#include "apps/eval/explain_laplex.h"
+#include "apps/eval/model_outputs.h"
+#include "apps/train/checkpoint.h"
+#include "apps/train/classification_data.h"
+#include "apps/train/model_builder.h"
+#include "apps/train/task.h"
+#include "apps/train/train_config.h"
+#include "layers/summary.h"
+
+namespace laplex::eval {
+
+namespace {
+
+struct LoadedCheckpoint {
+  std::string dir;
+  train::Checkpoint checkpoint;
+  YAML::Node config;  // the embedded training config
+  std::string source; // how messages name it
+};
+
+LoadedCheckpoint load(const std::string& path) {
+  LoadedCheckpoint c;
+  c.dir = train::resolve_checkpoint_dir(path);
+  c.checkpoint = train::read_checkpoint(c.dir, false);
+  c.source = c.dir + "/model.safetensors[config]";
+  const auto text = c.checkpoint.model_metadata.find("config");
+  if (text == c.checkpoint.model_metadata.end())
+    throw UsageError(c.dir + "/model.safetensors: no 'config' in its metadata (not a laplex checkpoint)");
+  try {
+    c.config = YAML::Load(text->second);
+  } catch (const YAML::Exception&) {
+    throw UsageError(c.source + ": the embedded config is not valid YAML");
+  }
+  if (!c.config.IsMap() || !c.config["model"])
+    throw UsageError(c.source + ": the embedded config has no model section");
+  return c;
+}
+
+std::string task_of(const YAML::Node& config) {
+  return config["task"] ? config["task"].as<std::string>("classification") : "classification";
+}
+
+std::shared_ptr<Module> model_of(const LoadedCheckpoint& c) {
+  const std::uint64_t seed = c.config["seed"] ? c.config["seed"].as<std::uint64_t>(0) : 0;
+  auto model = train::build_model_from_yaml(c.config["model"], seed, c.source);
+  model->load_state_dict(c.checkpoint.model, "model");
+  return model;
+}
+
+void print(const nlohmann::json& out, bool json, const std::string& text) {
+  if (json)
+    std::printf("%s\n", out.dump().c_str());
+  else
+    std::printf("%s", text.c_str());
+}
+
+nlohmann::json layer_table(const std::vector<SummaryRow>& rows) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& r : rows)
+    layers.push_back({{"name", r.name}, {"type", r.type}, {"output", r.output_shape},
+                      {"parameters", r.parameters}});
+  return layers;
+}
+
+}  // namespace
+
+int run_eval(const EvalOptions& options) {
+  if (options.inputs.empty() != options.outputs.empty())
+    throw UsageError(std::string(options.inputs.empty() ? "--outputs" : "--inputs") +
+                     ": --inputs and --outputs go together");
+  const LoadedCheckpoint c = load(options.checkpoint);
+  const std::string task_name = task_of(c.config);
+  auto model = model_of(c);
+
+  if (!options.inputs.empty()) {
+    // Only the model section is needed: no data set is read.
+    const Device device = Device::parse(options.device.empty() ? "auto" : options.device);
+    model->to(device);
+    const std::int64_t rows =
+        write_model_outputs(*model, task_name, options.inputs, options.outputs, 256, device);
+    print({{"checkpoint", c.dir}, {"inputs", options.inputs}, {"outputs", options.outputs},
+           {"rows", rows}},
+          options.json, "wrote " + std::to_string(rows) + " rows to " + options.outputs + "\n");
+    if (options.explain_dir.empty()) return 0;
+  }
+
+  YAML::Node document = YAML::Clone(c.config);
+  if (!options.data_root.empty()) document["data"]["root"] = options.data_root;
+  const train::TrainConfig config = train::parse_train_config(document, c.source);
+  const Device device = Device::parse(options.device.empty() ? config.device : options.device);
+  const auto task = train::make_task(config, device);
+
+  if (!options.explain_dir.empty()) {
+    model->to(Device::cpu());
+    const auto files = task_name == "covariance"
+                           ? explain_density_model(*model, task->example_shape(), config.seed,
+                                                   options.explain_dir)
+                           : explain_laplex_layers(*model, task->sample_shape(), options.explain_dir);
+    std::string text;
+    for (const auto& f : files) text += f + "\n";
+    if (files.empty()) text = "no picture: the model has no LAPLEX layer that sees an image\n";
+    print({{"checkpoint", c.dir}, {"pictures", files}}, options.json, text);
+    return 0;
+  }
+
+  model->to(device);
+  const auto rows = summarize(*model, task->sample_shape());
+  if (task_name == "covariance") {
+    nlohmann::json out = task->evaluate(*model);
+    out["parameters"] = model->parameter_count();
+    out["checkpoint"] = c.dir;
+    out["layers"] = layer_table(rows);
+    print(out, options.json,
+          "checkpoint " + c.dir + "\n" + format_summary(rows) + task->format_evaluation(out) +
+              "  parameters " + std::to_string(model->parameter_count()) + "\n");
+    return 0;
+  }
+  const auto data = train::load_classification_data(config.data, config.seed);
+  const auto report = evaluate_classifier(*model, data.test, data.classes,
+                                          config.data.eval_batch_size, device);
+  nlohmann::json out = to_json(report);
+  out["checkpoint"] = c.dir;
+  out["layers"] = layer_table(rows);
+  print(out, options.json, "checkpoint " + c.dir + "\n" + format_summary(rows) + to_text(report));
+  return 0;
+}
+
+}  // namespace laplex::eval
