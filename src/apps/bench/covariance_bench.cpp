@@ -73,11 +73,22 @@ std::shared_ptr<DensityModel> make_model(const std::string& name, std::int64_t n
     o.kernel = name == "laplex_ou_fused" ? "fused" : "composed";
     return std::make_shared<LaplexOu>(o, 1);
   }
-  if (name == "diagonal")
-    return std::make_shared<DiagonalGaussian>(DiagonalGaussianOptions{.dims = n});
-  if (name == "ppca")
-    return std::make_shared<Ppca>(PpcaOptions{.dims = n, .rank = std::min(rank, n)}, 1);
-  if (name == "full") return std::make_shared<FullGaussian>(FullGaussianOptions{.dims = n});
+  if (name == "diagonal") {
+    DiagonalGaussianOptions o;
+    o.dims = n;
+    return std::make_shared<DiagonalGaussian>(o);
+  }
+  if (name == "ppca") {
+    PpcaOptions o;
+    o.dims = n;
+    o.rank = std::min(rank, n);
+    return std::make_shared<Ppca>(o, 1);
+  }
+  if (name == "full") {
+    FullGaussianOptions o;
+    o.dims = n;
+    return std::make_shared<FullGaussian>(o);
+  }
   throw UsageError("--models: unknown model " + name +
                    " (laplex_ou_fused, laplex_ou_composed, diagonal, ppca, full)");
 }
