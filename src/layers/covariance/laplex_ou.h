@@ -21,9 +21,11 @@
 // on CUDA; `fused` demands the CPU op, `composed` forces the reference.
 //
 // Memory of nll + backward with the fused op, float32, bytes per dimension:
-// parameters 16, their gradients 12 (+4 for rho, negligible), the cached
-// permutation 8, x's gradient 4 B per row when x requires it; 16 more while
-// a re-sort runs.
+// parameters 16 and the cached permutation 8 (resident), then per step the
+// three n-gradients 12 plus 4 transient (the engine's AccumulateGrad copies
+// each incoming gradient once): a step peaks 16 B/dim above what is resident
+// (measured: laplex-bench covariance), plus 4 B per row of x if x requires a
+// gradient, plus 16 while a re-sort runs (anchor_order.h).
 #include <string>
 
 #include "layers/covariance/anchor_order.h"

@@ -1,0 +1,196 @@
+// laplex-bench covariance: one training step (NLL of a batch, summed, and the
+// gradient of every parameter) of each density model at the same n, batch
+// and device, in one run: laplex_ou with the fused CPU kernel and with the
+// composed engine ops, diagonal, ppca (rank --rank) and, for n <= 4096,
+// full. Reports the median step time and the peak memory of a step in bytes
+// per dimension above what was resident before it (x, the parameters):
+// on the CPU the kernel's peak resident set (VmHWM of /proc/self/status,
+// reset through /proc/self/clear_refs before the step; large blocks are
+// mmapped so that freed memory leaves the resident set), on CUDA the caching
+// allocator's peak of bytes in use.
+#include <malloc.h>
+
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+
+#include "apps/bench/bench.h"
+#include "core/error.h"
+#include "core/ops/reduce.h"
+#include "core/random.h"
+#include "layers/covariance/diagonal.h"
+#include "layers/covariance/full_gaussian.h"
+#include "layers/covariance/laplex_ou.h"
+#include "layers/covariance/ppca.h"
+#if LAPLEX_WITH_CUDA
+#include "core/cuda/cuda_allocator.h"
+#include "core/cuda/cuda_context.h"
+#endif
+
+namespace laplex::bench {
+
+namespace {
+
+struct CovarianceBenchOptions {
+  std::vector<std::int64_t> n{784, 100000, 3000000};
+  std::int64_t batch = 8;
+  std::int64_t rank = 64;
+  std::string device = "cpu";
+  std::vector<std::string> models{"laplex_ou_fused", "laplex_ou_composed", "diagonal", "ppca",
+                                  "full"};
+  int repeats = 5;
+  bool json = false;
+};
+
+// A field of /proc/self/status in bytes (the kernel reports kB).
+std::int64_t status_bytes(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind(field + ":", 0) == 0) {
+      std::istringstream in(line.substr(field.size() + 1));
+      std::int64_t kb = 0;
+      in >> kb;
+      return kb * 1024;
+    }
+  return -1;
+}
+
+// Resets VmHWM to the current resident set (Linux >= 4.0); false if refused.
+bool reset_peak_rss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+  return static_cast<bool>(clear);
+}
+
+std::shared_ptr<DensityModel> make_model(const std::string& name, std::int64_t n,
+                                         std::int64_t rank) {
+  if (name == "laplex_ou_fused" || name == "laplex_ou_composed") {
+    LaplexOuOptions o;
+    o.dims = n;
+    o.kernel = name == "laplex_ou_fused" ? "fused" : "composed";
+    return std::make_shared<LaplexOu>(o, 1);
+  }
+  if (name == "diagonal") {
+    DiagonalGaussianOptions o;
+    o.dims = n;
+    return std::make_shared<DiagonalGaussian>(o);
+  }
+  if (name == "ppca") {
+    PpcaOptions o;
+    o.dims = n;
+    o.rank = std::min(rank, n);
+    return std::make_shared<Ppca>(o, 1);
+  }
+  if (name == "full") {
+    FullGaussianOptions o;
+    o.dims = n;
+    return std::make_shared<FullGaussian>(o);
+  }
+  throw UsageError("--models: unknown model " + name +
+                   " (laplex_ou_fused, laplex_ou_composed, diagonal, ppca, full)");
+}
+
+nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name, std::int64_t n,
+                       Device device) {
+  nlohmann::json row{
+      {"model", name == "ppca" ? "ppca_k" + std::to_string(std::min(o.rank, n)) : name},
+      {"n", n},
+      {"batch", o.batch},
+      {"device", device.str()}};
+  if (name == "full" && n > kFullGaussianMaxDims) {
+    row["note"] = "n > max_dims";
+    return row;
+  }
+  if (name == "laplex_ou_fused" && !device.is_cpu()) {
+    row["note"] = "CPU kernel";
+    return row;
+  }
+  auto model = make_model(name, n, o.rank);
+  model->to(device);
+  Generator generator(7);
+  // Pixel-like data in [0, 1]; x itself needs no gradient in training.
+  const Tensor x = rand({o.batch, n}, generator, DType::f32, device);
+  std::function<void()> sync;
+#if LAPLEX_WITH_CUDA
+  if (device.is_cuda()) sync = [index = device.index] { cuda::synchronize(index); };
+#endif
+  auto step = [&] {
+    for (Tensor p : model->parameters()) p.zero_grad();
+    sum(model->nll(x)).backward();
+  };
+  step();  // warm-up: the first step also sorts the anchors
+  if (sync) sync();
+  // Peak of one steady-state step above what is resident before it.
+  std::int64_t peak = -1;
+  std::string source;
+  for (Tensor p : model->parameters()) p.zero_grad();
+  if (device.is_cpu()) {
+    if (reset_peak_rss()) {
+      const std::int64_t before = status_bytes("VmRSS");
+      step();
+      peak = status_bytes("VmHWM") - before;
+      source = "VmHWM";
+    }
+  } else {
+#if LAPLEX_WITH_CUDA
+    cuda::synchronize(device.index);
+    const std::int64_t before =
+        static_cast<std::int64_t>(cuda::allocator_stats(device.index).in_use);
+    cuda::reset_peak(device.index);
+    step();
+    cuda::synchronize(device.index);
+    peak = static_cast<std::int64_t>(cuda::allocator_stats(device.index).peak_in_use) - before;
+    source = "cuda allocator";
+#endif
+  }
+  row["ms"] = median_ms(step, o.repeats, 0, sync);
+  row["peak_B_per_dim"] = peak < 0
+                              ? nlohmann::json(nullptr)
+                              : nlohmann::json(static_cast<double>(peak) / static_cast<double>(n));
+  row["memory"] = source;
+  row["params"] = model->parameter_count();
+  return row;
+}
+
+int run(const CovarianceBenchOptions& o) {
+  const Device device = Device::parse(o.device);
+  if (o.batch < 1) throw UsageError("--batch: must be >= 1");
+  // Blocks of 64 KiB and more straight from mmap, returned on free, so the resident-set
+  // peak of a step is its own and not a leftover of an earlier one.
+  mallopt(M_MMAP_THRESHOLD, 64 << 10);
+  std::vector<nlohmann::json> rows;
+  for (const std::int64_t n : o.n) {
+    if (n < 1) throw UsageError("--n: sizes must be >= 1");
+    for (const auto& name : o.models) {
+      rows.push_back(measure(o, name, n, device));
+      if (o.json) print_rows({rows.back()}, {}, true);
+      std::fflush(stdout);
+    }
+  }
+  if (!o.json)
+    print_rows(rows, {"model", "n", "batch", "device", "ms", "peak_B_per_dim", "memory", "note"},
+               false);
+  return 0;
+}
+
+const BenchRegistration registration(
+    "covariance", "density models: NLL + gradient time and peak memory per dimension",
+    [](CLI::App& cmd) -> std::function<int()> {
+      auto o = std::make_shared<CovarianceBenchOptions>();
+      cmd.add_option("--n", o->n, "dimensions (several allowed; default 784 100000 3000000)");
+      cmd.add_option("--batch", o->batch, "rows per step (default 8)");
+      cmd.add_option("--rank", o->rank, "PPCA rank (default 64)");
+      cmd.add_option("--device", o->device, "cpu, cuda or cuda:N");
+      cmd.add_option("--models", o->models,
+                     "subset of laplex_ou_fused laplex_ou_composed diagonal ppca full");
+      cmd.add_option("--repeats", o->repeats, "timed steps (median reported)");
+      cmd.add_flag("--json", o->json, "JSON Lines output");
+      return [o] { return run(*o); };
+    });
+
+}  // namespace
+
+}  // namespace laplex::bench

@@ -1,0 +1,93 @@
+#include "layers/covariance/full_gaussian.h"
+
+#include <cmath>
+#include <numbers>
+#include <string>
+#include <vector>
+
+#include "core/autograd/grad_mode.h"
+#include "core/ops/elementwise.h"
+#include "core/ops/index.h"
+#include "core/ops/matmul.h"
+#include "core/ops/reduce.h"
+#include "core/ops/view.h"
+#include "layers/covariance/cholesky_op.h"
+#include "layers/covariance/density_config.h"
+#include "layers/registry.h"
+
+namespace laplex {
+
+FullGaussian::FullGaussian(const FullGaussianOptions& o) : options_(o) {
+  if (o.dims < 1) throw UsageError("full: dims must be >= 1");
+  if (o.dims > o.max_dims)
+    throw UsageError("full: dims = " + std::to_string(o.dims) +
+                     " exceeds max_dims = " + std::to_string(o.max_dims) + " (O(dims^2) memory)");
+  if (!(o.scale_init > 0)) throw UsageError("full: scale_init must be > 0");
+  if (o.image) set_image_shape(*o.image);
+  const std::int64_t n = o.dims;
+  mu = Tensor::full({n}, o.mean_init, o.dtype);
+  std::vector<double> init(n * n, 0.0);
+  std::vector<std::int64_t> diagonal(n);
+  for (std::int64_t i = 0; i < n; ++i) {
+    init[i * n + i] = inverse_softplus(o.scale_init);
+    diagonal[i] = i * (n + 1);
+  }
+  l = Tensor::from_vector(init, {n, n}).to(o.dtype);
+  diagonal_ = Tensor::from_vector(diagonal, {n});
+  register_parameter("mu", &mu);
+  register_parameter("l", &l);
+}
+
+// l with its diagonal replaced by softplus(diag(l)); the strictly upper part
+// stays, which triangular_solve ignores (and gives no gradient).
+Tensor FullGaussian::solve_factor() const {
+  const std::int64_t n = dims();
+  const Tensor index = diagonal_.to(l.device());
+  const Tensor diag = index_select(reshape(l, {n * n}), 0, index);
+  const Tensor shift = scatter_add(Tensor::zeros({n * n}, l.dtype(), l.device()), 0, index,
+                                   sub(softplus(diag), diag));
+  return add(l, reshape(shift, {n, n}));
+}
+
+Tensor FullGaussian::factor() const {
+  const std::int64_t n = dims();
+  std::vector<double> mask(n * n, 0.0);
+  for (std::int64_t i = 0; i < n; ++i)
+    for (std::int64_t j = 0; j <= i; ++j) mask[i * n + j] = 1.0;
+  return mul(solve_factor(), Tensor::from_vector(mask, {n, n}, l.device()).to(l.dtype()));
+}
+
+Tensor FullGaussian::nll(const Tensor& x) {
+  check_input(x, mu);
+  const std::int64_t n = dims();
+  const Tensor factor_l = solve_factor();
+  const Tensor z = triangular_solve(factor_l, transpose(sub(x, mu), 0, 1));  // (n, B)
+  const Tensor diag = index_select(reshape(factor_l, {n * n}), 0, diagonal_.to(l.device()));
+  const double constant = 0.5 * static_cast<double>(n) * std::log(2 * std::numbers::pi);
+  return add(add(mul(sum(square(z), {0}), 0.5), sum(log(diag))), constant);
+}
+
+Tensor FullGaussian::sample(std::int64_t count, Generator& generator) {
+  NoGradGuard no_grad;
+  const Tensor e = randn({count, dims()}, generator, mu.dtype(), mu.device());
+  return add(matmul(e, transpose(factor(), 0, 1)), mu);
+}
+
+namespace {
+const ModuleRegistration registration("full", [](config::ConfigNode& node, BuildContext&) {
+  const DensityShape shape = read_density_shape(node);
+  FullGaussianOptions o;
+  o.dims = shape.dims;
+  o.image = shape.image;
+  o.scale_init = node.get_or<double>("scale_init", 1.0);
+  o.mean_init = node.get_or<double>("mean_init", 0.0);
+  o.max_dims = node.get_or<std::int64_t>("max_dims", kFullGaussianMaxDims);
+  if (o.dims > o.max_dims)
+    node.fail("dims", std::to_string(o.dims) + " exceeds max_dims = " + std::to_string(o.max_dims) +
+                          " (a full covariance needs O(dims^2) memory; raise max_dims to insist)");
+  if (!(o.scale_init > 0)) node.fail("scale_init", "must be > 0");
+  return std::make_shared<FullGaussian>(o);
+});
+}  // namespace
+
+}  // namespace laplex
