@@ -72,8 +72,11 @@ Image read_image(const std::string& path, int channels) {
   int width = 0, height = 0, stored = 0;
   stbi_uc* pixels = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width,
                                           &height, &stored, channels);
-  if (!pixels)
-    throw UsageError(path + ": not a readable PNG/JPEG image (" + stbi_failure_reason() + ")");
+  if (!pixels) {
+    const char* reason = stbi_failure_reason();
+    throw UsageError(path + ": not a readable PNG/JPEG image (" +
+                     (reason ? reason : "unknown error") + ")");
+  }
   Image image;
   image.height = height;
   image.width = width;
