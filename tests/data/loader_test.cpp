@@ -259,6 +259,13 @@ TEST(LoaderPrefetch, UnlabelledDatasetsGiveUndefinedLabelsAndNextNeedsAnEpoch) {
   EXPECT_EQ(batch->inputs.shape(), (Shape{6, 3}));
 }
 
+TEST(LoaderOrder, AnEmptyDatasetHasNoBatches) {
+  Loader loader(std::make_shared<IndexDataset>(0), LoaderOptions{});
+  EXPECT_EQ(loader.batches_per_epoch(), 0);
+  loader.start_epoch(0);
+  EXPECT_FALSE(loader.next().has_value());
+}
+
 TEST(LoaderPinnedMemory, HostBufferIsUsableWithOrWithoutAGpu) {
   for (bool pinned : {false, true}) {
     HostBuffer buffer(1000, pinned);
