@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <iterator>
 #include <limits>
 
 #include "core/error.h"
@@ -32,11 +31,14 @@ namespace laplex::data {
 namespace {
 
 std::vector<std::uint8_t> read_bytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file) throw UsageError(path + ": cannot open image file");
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(file)),
-                                  std::istreambuf_iterator<char>());
-  if (file.bad()) throw UsageError(path + ": read error");
+  const std::streamoff size = file.tellg();
+  if (size < 0) throw UsageError(path + ": cannot read image file");
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  file.seekg(0);
+  file.read(reinterpret_cast<char*>(bytes.data()), size);
+  if (file.gcount() != size) throw UsageError(path + ": read error");
   return bytes;
 }
 
