@@ -42,6 +42,11 @@ mode_t process_umask() {
 }  // namespace
 
 void write_file_atomically(const std::string& path, std::span<const std::uint8_t> bytes) {
+  write_file_atomically(path, {bytes});
+}
+
+void write_file_atomically(const std::string& path,
+                           std::initializer_list<std::span<const std::uint8_t>> parts) {
   const fs::path target(path);
   const fs::path directory = target.has_parent_path() ? target.parent_path() : fs::path(".");
   std::string hidden = ".";  // built in steps: GCC 12 warns falsely (-Wrestrict) on "." + string
@@ -59,12 +64,14 @@ void write_file_atomically(const std::string& path, std::span<const std::uint8_t
     ::unlink(temp.c_str());
     throw UsageError(message);
   };
-  std::size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t got = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) fail("write failed");
-    written += static_cast<std::size_t>(got);
+  for (const auto& bytes : parts) {
+    std::size_t written = 0;
+    while (written < bytes.size()) {
+      const ssize_t got = ::write(fd, bytes.data() + written, bytes.size() - written);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) fail("write failed");
+      written += static_cast<std::size_t>(got);
+    }
   }
   // mkstemp makes the file 0600; give it the permissions an ordinary file would get.
   ::fchmod(fd, 0666 & ~process_umask());

@@ -5,12 +5,17 @@
 // old file or the new one, never a half-written file that looks complete.
 //
 //   write_file_atomically(path, bytes)   throws UsageError naming path
+//   write_file_atomically(path, parts)   the parts one after another (a header
+//                                        and a tensor's bytes, without a copy)
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 #include <string>
 
 namespace laplex::data {
 
 void write_file_atomically(const std::string& path, std::span<const std::uint8_t> bytes);
+void write_file_atomically(const std::string& path,
+                           std::initializer_list<std::span<const std::uint8_t>> parts);
 
 }  // namespace laplex::data

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <iterator>
 #include <limits>
 
 #include "core/error.h"
@@ -32,11 +31,14 @@ namespace laplex::data {
 namespace {
 
 std::vector<std::uint8_t> read_bytes(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
   if (!file) throw UsageError(path + ": cannot open image file");
-  std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(file)),
-                                  std::istreambuf_iterator<char>());
-  if (file.bad()) throw UsageError(path + ": read error");
+  const std::streamoff size = file.tellg();
+  if (size < 0) throw UsageError(path + ": cannot read image file");
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
+  file.seekg(0);
+  file.read(reinterpret_cast<char*>(bytes.data()), size);
+  if (file.gcount() != size) throw UsageError(path + ": read error");
   return bytes;
 }
 
@@ -46,19 +48,25 @@ void append(void* context, void* data, int size) {
   out->insert(out->end(), bytes, bytes + size);
 }
 
-// Viridis sampled at t = 0, 0.1, ..., 1 (sRGB); linear interpolation between
-// neighbours stays within a few levels of the full map.
-constexpr std::array<std::array<std::uint8_t, 3>, 11> kControl = {{{0x44, 0x01, 0x54},
-                                                                   {0x48, 0x25, 0x76},
-                                                                   {0x41, 0x44, 0x87},
-                                                                   {0x35, 0x60, 0x8d},
-                                                                   {0x2a, 0x78, 0x8e},
-                                                                   {0x21, 0x90, 0x8c},
-                                                                   {0x22, 0xa8, 0x84},
-                                                                   {0x43, 0xbf, 0x71},
-                                                                   {0x7a, 0xd1, 0x51},
-                                                                   {0xbb, 0xdf, 0x27},
-                                                                   {0xfd, 0xe7, 0x25}}};
+// Viridis sampled at t = 0, 0.1, ..., 0.9, 0.95, 1 (sRGB; the extra point
+// follows the bend of the red channel towards yellow). Linear interpolation
+// between neighbours stays within 5 levels of the full map.
+struct ControlPoint {
+  float t;
+  std::array<std::uint8_t, 3> rgb;
+};
+constexpr std::array<ControlPoint, 12> kControl = {{{0.0f, {0x44, 0x01, 0x54}},
+                                                    {0.1f, {0x48, 0x25, 0x76}},
+                                                    {0.2f, {0x41, 0x44, 0x87}},
+                                                    {0.3f, {0x35, 0x60, 0x8d}},
+                                                    {0.4f, {0x2a, 0x78, 0x8e}},
+                                                    {0.5f, {0x21, 0x90, 0x8c}},
+                                                    {0.6f, {0x22, 0xa8, 0x84}},
+                                                    {0.7f, {0x43, 0xbf, 0x71}},
+                                                    {0.8f, {0x7a, 0xd1, 0x51}},
+                                                    {0.9f, {0xbb, 0xdf, 0x27}},
+                                                    {0.95f, {0xdf, 0xe3, 0x18}},
+                                                    {1.0f, {0xfd, 0xe7, 0x25}}}};
 
 }  // namespace
 
@@ -72,8 +80,11 @@ Image read_image(const std::string& path, int channels) {
   int width = 0, height = 0, stored = 0;
   stbi_uc* pixels = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width,
                                           &height, &stored, channels);
-  if (!pixels)
-    throw UsageError(path + ": not a readable PNG/JPEG image (" + stbi_failure_reason() + ")");
+  if (!pixels) {
+    const char* reason = stbi_failure_reason();
+    throw UsageError(path + ": not a readable PNG/JPEG image (" +
+                     (reason ? reason : "unknown error") + ")");
+  }
   Image image;
   image.height = height;
   image.width = width;
@@ -105,14 +116,14 @@ void write_png(const std::string& path, const Image& image) {
 
 std::array<std::uint8_t, 3> colormap_rgb(float t) {
   if (std::isnan(t)) return {128, 128, 128};
-  const float x = std::clamp(t, 0.0f, 1.0f) * static_cast<float>(kControl.size() - 1);
-  const std::size_t i = std::min(static_cast<std::size_t>(x), kControl.size() - 2);
-  const float f = x - static_cast<float>(i);
+  const float x = std::clamp(t, 0.0f, 1.0f);
+  std::size_t i = 0;
+  while (i + 2 < kControl.size() && x > kControl[i + 1].t) ++i;
+  const ControlPoint &a = kControl[i], &b = kControl[i + 1];
+  const float f = (x - a.t) / (b.t - a.t);
   std::array<std::uint8_t, 3> rgb{};
-  for (int c = 0; c < 3; ++c) {
-    const float v = (1.0f - f) * kControl[i][c] + f * kControl[i + 1][c];
-    rgb[c] = static_cast<std::uint8_t>(std::lround(v));
-  }
+  for (int c = 0; c < 3; ++c)
+    rgb[c] = static_cast<std::uint8_t>(std::lround((1.0f - f) * a.rgb[c] + f * b.rgb[c]));
   return rgb;
 }
 

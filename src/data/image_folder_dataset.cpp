@@ -39,7 +39,10 @@ ImageFolderDataset::ImageFolderDataset(const std::string& root, int channels) {
                        std::to_string(image.width) + "x" + std::to_string(image.channels) +
                        " (HxWxC); expected " + std::to_string(height_) + "x" +
                        std::to_string(width_) + "x" + std::to_string(channels_) + " like " +
-                       files_.front());
+                       files_.front() +
+                       (image.height == height_ && image.width == width_
+                            ? " (ask for 1 or 3 channels to convert them all)"
+                            : ""));
   }
 }
 

@@ -312,17 +312,15 @@ void write_npy(const std::string& path, const Tensor& tensor) {
   header.push_back('\n');
 
   const std::size_t data_bytes = static_cast<std::size_t>(host.numel()) * dtype_size(host.dtype());
-  std::vector<std::uint8_t> bytes;
-  bytes.reserve(total + data_bytes);
-  bytes.insert(bytes.end(), kMagic, kMagic + kMagicSize);
-  bytes.push_back(version2 ? 2 : 1);
-  bytes.push_back(0);
+  std::vector<std::uint8_t> prelude(kMagic, kMagic + kMagicSize);
+  prelude.push_back(version2 ? 2 : 1);
+  prelude.push_back(0);
   const std::uint64_t length = header.size();
-  for (std::size_t k = 0; k < prefix - 8; ++k) bytes.push_back((length >> (8 * k)) & 0xFF);
-  bytes.insert(bytes.end(), header.begin(), header.end());
+  for (std::size_t k = 0; k < prefix - 8; ++k) prelude.push_back((length >> (8 * k)) & 0xFF);
+  prelude.insert(prelude.end(), header.begin(), header.end());
   const auto* data = static_cast<const std::uint8_t*>(host.raw_data());
-  if (data_bytes) bytes.insert(bytes.end(), data, data + data_bytes);
-  write_file_atomically(path, bytes);
+  write_file_atomically(path, {std::span<const std::uint8_t>(prelude),
+                               std::span<const std::uint8_t>(data, data_bytes)});
 }
 
 }  // namespace laplex::data

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -118,6 +120,33 @@ TEST(ImageColormap, EndsAreViridisAndLightnessRises) {
     EXPECT_GT(luma, previous) << "t = " << k / 100.0;
     previous = luma;
   }
+}
+
+TEST(ImageColormap, StaysWithinFiveLevelsOfMatplotlibsViridis) {
+  std::string python;
+  for (const char* candidate : {"/usr/bin/python3", "python3"})
+    if (std::system((std::string(candidate) + " -c 'import matplotlib' >/dev/null 2>&1").c_str()) ==
+        0) {
+      python = candidate;
+      break;
+    }
+  if (python.empty()) GTEST_SKIP() << "python3 with matplotlib is not installed";
+  const std::string path = temp_path("viridis.txt");
+  const std::string script = python +
+                             " -c 'import matplotlib.cm as cm\nfor k in range(201): print(*("
+                             "round(255 * c, 3) for c in cm.viridis(k / 200)[:3]))' > " +
+                             path;
+  ASSERT_EQ(std::system(script.c_str()), 0);
+  std::ifstream in(path);
+  double worst = 0;
+  for (int k = 0; k <= 200; ++k) {
+    double reference[3];
+    ASSERT_TRUE(in >> reference[0] >> reference[1] >> reference[2]);
+    const auto rgb = colormap_rgb(static_cast<float>(k / 200.0));
+    for (int c = 0; c < 3; ++c) worst = std::max(worst, std::abs(rgb[c] - reference[c]));
+  }
+  EXPECT_LE(worst, 5.0);
+  fs::remove(path);
 }
 
 TEST(ImageColormap, NormalisesToTheRangeOfTheValues) {

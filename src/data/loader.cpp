@@ -1,0 +1,185 @@
+#include "data/loader.h"
+
+#include "core/error.h"
+#include "data/sampler.h"
+
+namespace laplex::data {
+
+Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options)
+    : dataset_(std::move(dataset)), options_(options) {
+  if (!dataset_) throw Error("Loader: no dataset");
+  if (options_.batch_size < 1) throw UsageError("loader: batch_size must be at least 1");
+  if (options_.world_size < 1 || options_.rank < 0 || options_.rank >= options_.world_size)
+    throw UsageError("loader: rank " + std::to_string(options_.rank) + " of world size " +
+                     std::to_string(options_.world_size));
+  if (options_.batch_size < options_.world_size)
+    throw UsageError("loader: the global batch_size (" + std::to_string(options_.batch_size) +
+                     ") must be at least the number of ranks (" +
+                     std::to_string(options_.world_size) + ")");
+  if (options_.prefetch < 0) throw UsageError("loader: prefetch must be >= 0");
+  batches_ = batch_count(dataset_->size(), options_.batch_size, options_.drop_last);
+  example_shape_ = dataset_->example_shape();
+  example_numel_ = numel(example_shape_);
+  has_labels_ = dataset_->has_labels();
+  const std::int64_t largest_local =
+      (options_.batch_size + options_.world_size - 1) / options_.world_size;
+  staging_bytes_ = static_cast<std::size_t>(largest_local * example_numel_) * sizeof(float);
+}
+
+Loader::~Loader() { stop_worker(); }
+
+void Loader::start_epoch(std::int64_t epoch, std::int64_t first_batch) {
+  if (first_batch < 0 || first_batch > batches_)
+    throw UsageError("loader: cannot start epoch " + std::to_string(epoch) + " at batch " +
+                     std::to_string(first_batch) + " of " + std::to_string(batches_));
+  stop_worker();
+  epoch_ = epoch;
+  position_ = first_batch;
+  started_ = true;
+  error_ = nullptr;
+  order_ = epoch_order(dataset_->size(), options_.seed, epoch, options_.shuffle);
+  if (options_.prefetch > 0) {
+    produced_all_ = false;
+    worker_ = std::thread(&Loader::produce, this, first_batch);
+  }
+}
+
+std::optional<Batch> Loader::next() {
+  if (!started_) throw Error("Loader::next() before start_epoch()");
+  if (error_) std::rethrow_exception(error_);
+  if (position_ >= batches_) return std::nullopt;
+  Staged staged;
+  if (options_.prefetch == 0) {
+    try {
+      staged = stage(position_);
+    } catch (...) {
+      error_ = std::current_exception();
+      throw;
+    }
+  } else {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return !ready_.empty() || produced_all_; });
+    if (ready_.empty()) throw Error("Loader: prefetch thread ended early");
+    staged = std::move(ready_.front());
+    ready_.pop_front();
+    lock.unlock();
+    changed_.notify_all();
+    if (staged.error) {
+      error_ = staged.error;
+      std::rethrow_exception(error_);
+    }
+  }
+  ++position_;
+  return deliver(std::move(staged));
+}
+
+Loader::Staged Loader::stage(std::int64_t batch) {
+  const Slice global = global_batch(dataset_->size(), options_.batch_size, batch);
+  const Slice local = rank_slice(global, options_.rank, options_.world_size);
+  Staged staged;
+  staged.index = batch;
+  staged.global_size = global.size();
+  staged.count = local.size();
+  Shape shape = example_shape_;
+  shape.insert(shape.begin(), local.size());
+  float* out = nullptr;
+  if (options_.device.is_cpu()) {
+    staged.inputs = Tensor::empty(shape, DType::f32);
+    out = staged.inputs.data<float>();
+  } else {
+    staged.staging = take_buffer();
+    out = static_cast<float*>(staged.staging->data());
+  }
+  std::int64_t* labels = nullptr;
+  if (has_labels_) {
+    staged.labels = Tensor::empty({local.size()}, DType::i64);
+    labels = staged.labels.data<std::int64_t>();
+  }
+  for (std::int64_t k = 0; k < local.size(); ++k)
+    dataset_->read(order_[local.begin + k], epoch_, out + k * example_numel_,
+                   labels ? labels + k : nullptr);
+  return staged;
+}
+
+Batch Loader::deliver(Staged staged) {
+  Batch batch;
+  batch.index = staged.index;
+  batch.global_size = staged.global_size;
+  if (options_.device.is_cpu()) {
+    batch.inputs = std::move(staged.inputs);
+  } else {
+    Shape shape = example_shape_;
+    shape.insert(shape.begin(), staged.count);
+    batch.inputs = Tensor::empty(shape, DType::f32, options_.device);
+    copy_bytes(batch.inputs.raw_data(), options_.device, staged.staging->data(), Device::cpu(),
+               static_cast<std::size_t>(batch.inputs.numel()) * sizeof(float));
+    give_buffer(std::move(staged.staging));
+  }
+  if (staged.labels.defined()) batch.labels = staged.labels.to(options_.device);
+  return batch;
+}
+
+void Loader::produce(std::int64_t first_batch) {
+  for (std::int64_t b = first_batch; b < batches_; ++b) {
+    {
+      std::unique_lock lock(mutex_);
+      changed_.wait(lock,
+                    [&] { return stop_ || static_cast<int>(ready_.size()) < options_.prefetch; });
+      if (stop_) return;
+    }
+    Staged staged;
+    try {
+      staged = stage(b);
+    } catch (...) {
+      staged.index = b;
+      staged.error = std::current_exception();
+    }
+    const bool failed = staged.error != nullptr;
+    {
+      std::lock_guard lock(mutex_);
+      ready_.push_back(std::move(staged));
+      if (failed) produced_all_ = true;
+    }
+    changed_.notify_all();
+    if (failed) return;
+  }
+  {
+    std::lock_guard lock(mutex_);
+    produced_all_ = true;
+  }
+  changed_.notify_all();
+}
+
+void Loader::stop_worker() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  changed_.notify_all();
+  if (worker_.joinable()) worker_.join();
+  std::lock_guard lock(mutex_);
+  for (auto& staged : ready_)
+    if (staged.staging) give_buffer(std::move(staged.staging));
+  ready_.clear();
+  stop_ = false;
+  produced_all_ = false;
+}
+
+std::unique_ptr<HostBuffer> Loader::take_buffer() {
+  {
+    std::lock_guard lock(buffers_mutex_);
+    if (!free_buffers_.empty()) {
+      auto buffer = std::move(free_buffers_.back());
+      free_buffers_.pop_back();
+      return buffer;
+    }
+  }
+  return std::make_unique<HostBuffer>(staging_bytes_, options_.pin_memory);
+}
+
+void Loader::give_buffer(std::unique_ptr<HostBuffer> buffer) {
+  std::lock_guard lock(buffers_mutex_);
+  free_buffers_.push_back(std::move(buffer));
+}
+
+}  // namespace laplex::data
