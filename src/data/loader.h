@@ -1,7 +1,7 @@
 #pragma once
 // Batches of a Dataset for training and evaluation: a seeded order per
-// epoch, this rank's slice of every global batch, examples read ahead on a
-// background thread into (pinned, for a GPU) host memory, and each batch
+// epoch, this rank's slice of every global batch, examples read ahead on
+// background threads into (pinned, for a GPU) host memory, and each batch
 // handed over on the requested device.
 //
 //   struct LoaderOptions { batch_size (global, all ranks), shuffle, seed, drop_last,
