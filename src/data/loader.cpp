@@ -1,5 +1,7 @@
 #include "data/loader.h"
 
+#include <algorithm>
+
 #include "core/error.h"
 #include "data/sampler.h"
 
@@ -17,6 +19,7 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options)
                      ") must be at least the number of ranks (" +
                      std::to_string(options_.world_size) + ")");
   if (options_.prefetch < 0) throw UsageError("loader: prefetch must be >= 0");
+  if (options_.workers < 1) throw UsageError("loader: workers must be at least 1");
   batches_ = batch_count(dataset_->size(), options_.batch_size, options_.drop_last);
   example_shape_ = dataset_->example_shape();
   example_numel_ = numel(example_shape_);
@@ -26,21 +29,23 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options)
   staging_bytes_ = static_cast<std::size_t>(largest_local * example_numel_) * sizeof(float);
 }
 
-Loader::~Loader() { stop_worker(); }
+Loader::~Loader() { stop_workers(); }
 
 void Loader::start_epoch(std::int64_t epoch, std::int64_t first_batch) {
   if (first_batch < 0 || first_batch > batches_)
     throw UsageError("loader: cannot start epoch " + std::to_string(epoch) + " at batch " +
                      std::to_string(first_batch) + " of " + std::to_string(batches_));
-  stop_worker();
+  stop_workers();
   epoch_ = epoch;
   position_ = first_batch;
   started_ = true;
   error_ = nullptr;
   order_ = epoch_order(dataset_->size(), options_.seed, epoch, options_.shuffle);
+  wanted_ = first_batch;
   if (options_.prefetch > 0) {
-    produced_all_ = false;
-    worker_ = std::thread(&Loader::produce, this, first_batch);
+    const int threads = std::min(options_.workers, options_.prefetch);
+    for (int w = 0; w < threads; ++w)
+      workers_.emplace_back(&Loader::produce, this, first_batch + w);
   }
 }
 
@@ -58,10 +63,13 @@ std::optional<Batch> Loader::next() {
     }
   } else {
     std::unique_lock lock(mutex_);
-    changed_.wait(lock, [&] { return !ready_.empty() || produced_all_; });
-    if (ready_.empty()) throw Error("Loader: prefetch thread ended early");
-    staged = std::move(ready_.front());
-    ready_.pop_front();
+    // Batch position_ always comes: its worker reads every batch of its
+    // stride up to the first failure, and a failure is itself an entry.
+    changed_.wait(lock, [&] { return ready_.count(position_) > 0; });
+    auto entry = ready_.find(position_);
+    staged = std::move(entry->second);
+    ready_.erase(entry);
+    wanted_ = position_ + 1;
     lock.unlock();
     changed_.notify_all();
     if (staged.error) {
@@ -120,49 +128,44 @@ Batch Loader::deliver(Staged staged) {
 }
 
 void Loader::produce(std::int64_t first_batch) {
-  for (std::int64_t b = first_batch; b < batches_; ++b) {
+  const int stride = std::min(options_.workers, options_.prefetch);
+  for (std::int64_t b = first_batch; b < batches_; b += stride) {
     {
       std::unique_lock lock(mutex_);
-      changed_.wait(lock,
-                    [&] { return stop_ || static_cast<int>(ready_.size()) < options_.prefetch; });
+      changed_.wait(lock, [&] { return stop_ || b < wanted_ + options_.prefetch; });
       if (stop_) return;
     }
     Staged staged;
     try {
       staged = stage(b);
     } catch (...) {
+      staged = Staged{};
       staged.index = b;
       staged.error = std::current_exception();
     }
     const bool failed = staged.error != nullptr;
     {
       std::lock_guard lock(mutex_);
-      ready_.push_back(std::move(staged));
-      if (failed) produced_all_ = true;
+      ready_.emplace(b, std::move(staged));
     }
     changed_.notify_all();
     if (failed) return;
   }
-  {
-    std::lock_guard lock(mutex_);
-    produced_all_ = true;
-  }
-  changed_.notify_all();
 }
 
-void Loader::stop_worker() {
+void Loader::stop_workers() {
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
   }
   changed_.notify_all();
-  if (worker_.joinable()) worker_.join();
+  for (auto& worker : workers_) worker.join();
+  workers_.clear();
   std::lock_guard lock(mutex_);
-  for (auto& staged : ready_)
+  for (auto& [index, staged] : ready_)
     if (staged.staging) give_buffer(std::move(staged.staging));
   ready_.clear();
   stop_ = false;
-  produced_all_ = false;
 }
 
 std::unique_ptr<HostBuffer> Loader::take_buffer() {

@@ -1,11 +1,12 @@
 #pragma once
 // Batches of a Dataset for training and evaluation: a seeded order per
-// epoch, this rank's slice of every global batch, examples read ahead on a
-// background thread into (pinned, for a GPU) host memory, and each batch
+// epoch, this rank's slice of every global batch, examples read ahead on
+// background threads into (pinned, for a GPU) host memory, and each batch
 // handed over on the requested device.
 //
 //   struct LoaderOptions { batch_size (global, all ranks), shuffle, seed, drop_last,
 //                          rank, world_size, prefetch (batches ahead; 0 = read in next()),
+//                          workers (prefetch threads, each reading whole batches),
 //                          pin_memory, device }
 //   struct Batch { Tensor inputs;   (b, ...) float32 on the device
 //                  Tensor labels;   (b,) int64 on the device; undefined without labels
@@ -23,14 +24,18 @@
 // with batch B, and start_epoch(e, k) continues an interrupted epoch with
 // bit-identical batches. The local batch size b can differ by one between
 // ranks (and be 0 for a short last batch with more ranks than examples);
-// every rank gets the same number of batches. An exception thrown by
-// Dataset::read() on the prefetch thread is rethrown by next() on the
-// caller's thread, and again by every later next() until start_epoch().
-// A Loader is used from one thread.
+// every rank gets the same number of batches. With prefetch > 0, `workers`
+// threads read batches ahead (worker w reads batches w, w + workers, ...;
+// at most `prefetch` batches are read or being read ahead of next()) and
+// next() hands them out in order, so the batches do not depend on the number
+// of threads or their timing. An exception thrown by Dataset::read() on a
+// worker is rethrown by next() on the caller's thread when it reaches that
+// batch, and again by every later next() until start_epoch(). A Loader is
+// used from one thread.
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <exception>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -50,6 +55,7 @@ struct LoaderOptions {
   bool drop_last = false;
   int rank = 0, world_size = 1;
   int prefetch = 2;
+  int workers = 1;
   bool pin_memory = true;  // for a CUDA device only
   Device device = Device::cpu();
 };
@@ -89,7 +95,7 @@ class Loader {
   Staged stage(std::int64_t batch);
   Batch deliver(Staged staged);
   void produce(std::int64_t first_batch);
-  void stop_worker();
+  void stop_workers();
   std::unique_ptr<HostBuffer> take_buffer();
   void give_buffer(std::unique_ptr<HostBuffer> buffer);
 
@@ -105,12 +111,14 @@ class Loader {
   std::vector<std::int64_t> order_;
   std::exception_ptr error_;
 
-  // Shared with the prefetch thread.
+  // Shared with the workers: batches read ahead, by index, and the index
+  // next() hands out next (position_, published for the workers' window).
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::deque<Staged> ready_;
-  bool stop_ = false, produced_all_ = false;
-  std::thread worker_;
+  std::map<std::int64_t, Staged> ready_;
+  std::int64_t wanted_ = 0;
+  bool stop_ = false;
+  std::vector<std::thread> workers_;
 
   std::mutex buffers_mutex_;
   std::vector<std::unique_ptr<HostBuffer>> free_buffers_;

@@ -184,19 +184,23 @@ TEST(LoaderPrefetch, PrefetchedBatchesEqualSynchronousOnes) {
   options.seed = 1;
   options.prefetch = 0;
   const Seen synchronous = run_epoch(37, options, 6);
-  for (int prefetch : {1, 2, 8}) {
-    options.prefetch = prefetch;
-    EXPECT_EQ(run_epoch(37, options, 6), synchronous) << "prefetch " << prefetch;
-  }
+  for (int prefetch : {1, 2, 8})
+    for (int workers : {1, 3}) {
+      options.prefetch = prefetch;
+      options.workers = workers;
+      EXPECT_EQ(run_epoch(37, options, 6), synchronous)
+          << "prefetch " << prefetch << ", workers " << workers;
+    }
 }
 
 TEST(LoaderPrefetch, AnExceptionInReadSurfacesInNextOnTheCallersThread) {
-  for (int prefetch : {0, 2}) {
+  for (int prefetch : {0, 2, 4}) {
     SCOPED_TRACE("prefetch " + std::to_string(prefetch));
     LoaderOptions options;
     options.batch_size = 4;
     options.shuffle = false;
     options.prefetch = prefetch;
+    options.workers = prefetch == 4 ? 3 : 1;
     Loader loader(std::make_shared<IndexDataset>(20, 9), options);  // batch 2 holds example 9
     loader.start_epoch(0);
     ASSERT_TRUE(loader.next().has_value());
@@ -225,7 +229,10 @@ TEST(LoaderResume, StartingMidEpochGivesTheRemainingBatchesBitIdentically) {
   EXPECT_TRUE(std::equal(tail.labels.begin(), tail.labels.end(), full.labels.begin() + 12));
   EXPECT_TRUE(std::equal(tail.inputs.begin(), tail.inputs.end(), full.inputs.begin() + 36));
 
-  // Interrupting an epoch while the prefetch thread is ahead, then resuming.
+  options.workers = 2;
+  EXPECT_EQ(run_epoch(30, options, 2, 3), tail);
+
+  // Interrupting an epoch while the workers are ahead, then resuming.
   Loader loader(std::make_shared<IndexDataset>(30), options);
   loader.start_epoch(2);
   ASSERT_TRUE(loader.next().has_value());
