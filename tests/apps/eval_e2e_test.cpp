@@ -159,6 +159,23 @@ TEST(EvalE2E, CovarianceTaskLaplexOuBeatsDiagonalAndGivesPerRowNll) {
     EXPECT_GT(data::read_image((dir / "pictures" / name).string()).width, 0) << name;
 }
 
+TEST(EvalE2E, CovarianceResumeEqualsUninterruptedBitForBit) {
+  // The dequantisation noise and the loader order must continue exactly.
+  const fs::path dir = fresh_dir("covariance_resume");
+  const std::string config = covariance_config(dir, "laplex_ou");
+  ASSERT_EQ(testing::run_command(kTrain + " --config " + config).exit_code, 0);
+  const fs::path resumed = dir / "resumed";
+  const auto r = testing::run_command(kTrain + " --config " + config + " --set run_dir=" +
+                                      resumed.string() + " --resume " +
+                                      (dir / "run_laplex_ou/checkpoints/step-00000032").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto a = train::read_checkpoint((dir / "run_laplex_ou/checkpoints/step-00000064").string(), false);
+  const auto b = train::read_checkpoint((resumed / "checkpoints/step-00000064").string(), false);
+  ASSERT_EQ(a.model.size(), 4u);
+  for (const auto& [name, t] : a.model)
+    EXPECT_EQ(t.to_vector<float>(), b.model.at(name).to_vector<float>()) << name;
+}
+
 TEST(EvalE2E, ExplainDrawsTheLaplexLayersThatSeeImages) {
   const fs::path dir = fresh_dir("explain");
   // 8x8 one-channel "images" as an .npy data set, pixels into a LAPLEX head.
@@ -171,7 +188,8 @@ TEST(EvalE2E, ExplainDrawsTheLaplexLayersThatSeeImages) {
   }
   const fs::path config = dir / "config.yaml";
   std::ofstream(config) << "device: cpu\nrun_dir: " << (dir / "run").string() << "\n"
-                        << "data: {dataset: npy, root: " << dir.string() << ", batch_size: 16}\n"
+                        << "data: {dataset: npy, root: " << dir.string()
+                        << ", batch_size: 16, random_crop: 1, hflip: true, mean: [0.5], std: [0.3]}\n"
                         << R"(model:
   type: sequential
   layers:

@@ -32,22 +32,6 @@ ClassificationData make_synthetic(std::int64_t train, std::int64_t test, std::in
   return {make(train, 1001), make(test, 1002), classes};
 }
 
-std::vector<std::int64_t> epoch_order(std::int64_t size, std::uint64_t seed, std::int64_t epoch,
-                                      bool shuffle) {
-  std::vector<std::int64_t> order(size);
-  std::iota(order.begin(), order.end(), 0);
-  if (shuffle) {
-    std::mt19937_64 rng(derive_seed(seed, 0x5EED0000ull + static_cast<std::uint64_t>(epoch)));
-    // Fisher-Yates by hand: std::shuffle's algorithm is not specified, and the
-    // order must not change with the standard library.
-    for (std::int64_t i = size - 1; i > 0; --i) {
-      const std::int64_t j = static_cast<std::int64_t>(rng() % static_cast<std::uint64_t>(i + 1));
-      std::swap(order[i], order[j]);
-    }
-  }
-  return order;
-}
-
 std::pair<Tensor, Tensor> gather_batch(const Split& split, const std::vector<std::int64_t>& indices,
                                        std::int64_t begin, std::int64_t end, Device device) {
   const std::int64_t count = end - begin;

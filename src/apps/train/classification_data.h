@@ -1,8 +1,7 @@
 #pragma once
 // The in-memory splits a classification run trains and evaluates on:
-// inputs (N, ...) float32 and labels (N,) int64 on the host, and the
-// per-epoch batch order, a pure function of (seed, epoch) so that a resumed
-// run sees exactly the batches an uninterrupted one would.
+// inputs (N, ...) float32 and labels (N,) int64 on the host. The batch order
+// of an epoch is data::epoch_order (data/sampler.h).
 #include <cstdint>
 #include <vector>
 
@@ -31,9 +30,9 @@ ClassificationData load_classification_data(const DataConfig& config, std::uint6
 ClassificationData make_synthetic(std::int64_t train, std::int64_t test, std::int64_t features,
                                   std::int64_t classes, std::uint64_t seed);
 
-// The order of the training examples in `epoch`.
-std::vector<std::int64_t> epoch_order(std::int64_t size, std::uint64_t seed, std::int64_t epoch,
-                                      bool shuffle);
+// Per-channel (x - mean) / std of (N, C, ...) inputs, in place (nothing
+// when the config has no mean).
+void normalize_inputs(Tensor& inputs, const DataConfig& config);
 
 // Copies the rows `indices[begin, end)` of a split into a batch on `device`.
 std::pair<Tensor, Tensor> gather_batch(const Split& split, const std::vector<std::int64_t>& indices,

@@ -6,11 +6,53 @@
 #include "core/ops/elementwise.h"
 #include "core/ops/loss.h"
 #include "core/ops/reduce.h"
+#include "core/random.h"
+#include "data/tensor_dataset.h"
+#include "data/transforms.h"
 
 namespace laplex::train {
 
+namespace {
+
+// The training examples as the model sees them: augmented, then normalised.
+std::shared_ptr<const data::Dataset> training_set(const Split& raw, const DataConfig& config,
+                                                  std::uint64_t seed) {
+  std::vector<std::shared_ptr<const data::Transform>> transforms;
+  if (config.random_crop > 0) transforms.push_back(std::make_shared<data::RandomCrop>(config.random_crop));
+  if (config.hflip) transforms.push_back(std::make_shared<data::RandomHorizontalFlip>());
+  if (!config.mean.empty())
+    transforms.push_back(std::make_shared<data::Normalize>(
+        std::vector<float>(config.mean.begin(), config.mean.end()),
+        std::vector<float>(config.std.begin(), config.std.end())));
+  auto base = std::make_shared<data::TensorDataset>(raw.inputs, raw.labels);
+  if (transforms.empty()) return base;
+  return std::make_shared<data::TransformedDataset>(base, transforms, derive_seed(seed, 3001));
+}
+
+DataConfig without_normalisation(DataConfig config) {
+  config.mean.clear();
+  config.std.clear();
+  return config;
+}
+
+}  // namespace
+
 ClassificationTask::ClassificationTask(const TrainConfig& config, Device device)
-    : config_(config), device_(device), data_(load_classification_data(config.data, config.seed)) {}
+    : config_(config),
+      device_(device),
+      data_(load_classification_data(without_normalisation(config.data), config.seed)) {
+  if ((config.data.random_crop > 0 || config.data.hflip) && data_.train.inputs.dim() < 3)
+    throw UsageError("data.random_crop/hflip: need image inputs (N, C, H, W), got " +
+                     shape_str(data_.train.inputs.shape()));
+  normalize_inputs(data_.test.inputs, config.data);
+  data::LoaderOptions o;
+  o.batch_size = config.data.batch_size;
+  o.shuffle = config.data.shuffle;
+  o.seed = config.seed;
+  o.prefetch = 2;
+  o.device = device;
+  loader_ = std::make_unique<data::Loader>(training_set(data_.train, config.data, config.seed), o);
+}
 
 std::string ClassificationTask::describe_data() const {
   return std::to_string(data_.train.size()) + " train / " + std::to_string(data_.test.size()) +
@@ -29,21 +71,16 @@ Shape ClassificationTask::example_shape() const {
   return Shape(data_.train.inputs.shape().begin() + 1, data_.train.inputs.shape().end());
 }
 
-std::int64_t ClassificationTask::batches_per_epoch() const {
-  return (data_.train.size() + config_.data.batch_size - 1) / config_.data.batch_size;
-}
+std::int64_t ClassificationTask::batches_per_epoch() const { return loader_->batches_per_epoch(); }
 
 void ClassificationTask::start_epoch(std::int64_t epoch, std::int64_t first_batch) {
-  order_ = epoch_order(data_.train.size(), config_.seed, epoch, config_.data.shuffle);
-  next_ = first_batch;
+  loader_->start_epoch(epoch, first_batch);
 }
 
 TaskBatch ClassificationTask::next_batch() {
-  const std::int64_t begin = next_ * config_.data.batch_size;
-  const std::int64_t end = std::min(data_.train.size(), begin + config_.data.batch_size);
-  ++next_;
-  auto [x, y] = gather_batch(data_.train, order_, begin, end, device_);
-  return {x, y, begin};
+  auto batch = loader_->next();
+  check(batch.has_value(), "ClassificationTask: asked for a batch past the end of the epoch");
+  return {batch->inputs, batch->labels, batch->index * config_.data.batch_size};
 }
 
 Tensor ClassificationTask::loss(Module& model, const TaskBatch& batch, std::int64_t /*epoch*/) {

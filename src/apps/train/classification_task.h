@@ -1,8 +1,13 @@
 #pragma once
 // Task `classification`: cross-entropy (with optional label smoothing) on
-// labelled examples; evaluation reports test loss and accuracy.
+// labelled examples; evaluation reports test loss and accuracy. Training
+// batches come from a data::Loader (seeded order, background prefetch) over
+// the training split with the configured augmentation (random crop with
+// zero padding, horizontal flip) followed by the normalisation, the order
+// torchvision users know; the test split is normalised once in memory.
 #include "apps/train/classification_data.h"
 #include "apps/train/task.h"
+#include "data/loader.h"
 
 namespace laplex::train {
 
@@ -22,9 +27,8 @@ class ClassificationTask : public Task {
  private:
   const TrainConfig& config_;
   Device device_;
-  ClassificationData data_;
-  std::vector<std::int64_t> order_;
-  std::int64_t next_ = 0;
+  ClassificationData data_;  // the train split raw, the test split normalised
+  std::unique_ptr<data::Loader> loader_;
 };
 
 }  // namespace laplex::train

@@ -8,6 +8,7 @@
 // dimension, bpd = (NLL + n ln 256) / (n ln 2) (laplex-math.md section 4).
 #include "apps/train/pixel_data.h"
 #include "apps/train/task.h"
+#include "data/loader.h"
 
 namespace laplex::train {
 
@@ -32,8 +33,7 @@ class CovarianceTask : public Task {
   const TrainConfig& config_;
   Device device_;
   PixelData data_;
-  std::int64_t epoch_ = 0, next_ = 0;
-  std::vector<std::int64_t> order_;
+  std::unique_ptr<data::Loader> train_, test_;  // over the dequantised splits
 };
 
 }  // namespace laplex::train

@@ -11,8 +11,9 @@ namespace laplex::train {
 
 namespace {
 
-// Per-channel (x - mean) / std on (N, C, ...) inputs.
-void normalize(Tensor& inputs, const DataConfig& config) {
+}  // namespace
+
+void normalize_inputs(Tensor& inputs, const DataConfig& config) {
   if (config.mean.empty()) return;
   const std::int64_t n = inputs.size(0), c = inputs.dim() > 1 ? inputs.size(1) : 1;
   if (static_cast<std::int64_t>(config.mean.size()) != c)
@@ -27,6 +28,8 @@ void normalize(Tensor& inputs, const DataConfig& config) {
       for (std::int64_t k = 0; k < per_channel; ++k) q[k] = (q[k] - m) / s;
     }
 }
+
+namespace {
 
 // Every example of a dataset in memory, as a split.
 Split read_all(const data::Dataset& dataset) {
@@ -90,8 +93,8 @@ ClassificationData load_classification_data(const DataConfig& config, std::uint6
     data.test = {test.images, test.labels};
     data.classes = 10;
   }
-  normalize(data.train.inputs, config);
-  normalize(data.test.inputs, config);
+  normalize_inputs(data.train.inputs, config);
+  normalize_inputs(data.test.inputs, config);
   return data;
 }
 

@@ -93,18 +93,4 @@ PixelData load_pixel_data(const DataConfig& config, std::uint64_t seed) {
   return data;
 }
 
-Tensor read_examples(const data::Dataset& dataset, const std::vector<std::int64_t>& indices,
-                     std::int64_t begin, std::int64_t end, std::int64_t epoch) {
-  Shape shape = dataset.example_shape();
-  const std::int64_t row = numel(shape);
-  shape.insert(shape.begin(), end - begin);
-  Tensor out = Tensor::empty(shape);
-  float* p = out.data<float>();
-  // Rows are independent reads (a photo crop copies megabytes).
-#pragma omp parallel for schedule(dynamic)
-  for (std::int64_t k = begin; k < end; ++k)
-    dataset.read(indices[k], epoch, p + (k - begin) * row, nullptr);
-  return out;
-}
-
 }  // namespace laplex::train

@@ -23,8 +23,4 @@ struct PixelData {
 // The datasets config.data names (fashion_mnist, synthetic or photos).
 PixelData load_pixel_data(const DataConfig& config, std::uint64_t seed);
 
-// Examples `indices[begin, end)` of `dataset` in `epoch` as a (count, ...) CPU tensor.
-Tensor read_examples(const data::Dataset& dataset, const std::vector<std::int64_t>& indices,
-                     std::int64_t begin, std::int64_t end, std::int64_t epoch);
-
 }  // namespace laplex::train

@@ -39,6 +39,9 @@ DataConfig parse_data(ConfigNode node) {
   d.shuffle = node.get_or<bool>("shuffle", d.shuffle);
   d.mean = node.get_or<std::vector<double>>("mean", {});
   d.std = node.get_or<std::vector<double>>("std", {});
+  d.random_crop = node.get_or<std::int64_t>("random_crop", 0);
+  d.hflip = node.get_or<bool>("hflip", false);
+  if (d.random_crop < 0) node.fail("random_crop", "must be >= 0 (padding in pixels; 0: off)");
   d.synthetic_train = node.get_or<std::int64_t>("synthetic_train", d.synthetic_train);
   d.synthetic_test = node.get_or<std::int64_t>("synthetic_test", d.synthetic_test);
   d.synthetic_features = node.get_or<std::int64_t>("synthetic_features", d.synthetic_features);

@@ -22,6 +22,8 @@ struct DataConfig {
   std::int64_t eval_batch_size = 1000;
   bool shuffle = true;
   std::vector<double> mean, std; // per-channel normalisation; empty: none
+  std::int64_t random_crop = 0;  // training augmentation: pad by this much, crop back (0: off)
+  bool hflip = false;            // training augmentation: mirror half the images
   // synthetic: a generated classification problem, for tests and demos.
   std::int64_t synthetic_train = 2048, synthetic_test = 512, synthetic_features = 32,
                synthetic_classes = 4;
