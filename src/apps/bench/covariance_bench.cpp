@@ -5,9 +5,10 @@
 // full. Reports the median step time and the peak memory of a step in bytes
 // per dimension above what was resident before it (x, the parameters):
 // on the CPU the kernel's peak resident set (VmHWM of /proc/self/status,
-// reset through /proc/self/clear_refs before the step; large blocks are
-// mmapped so that freed memory leaves the resident set), on CUDA the caching
-// allocator's peak of bytes in use.
+// reset through /proc/self/clear_refs before the step, after malloc_trim has
+// handed every free page back, so that memory the step reuses from the heap
+// counts too), on CUDA the caching allocator's peak of bytes in use. Timing
+// runs with the default allocator settings.
 #include <malloc.h>
 
 #include <cstdio>
@@ -128,6 +129,7 @@ nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name,
   std::string source;
   for (Tensor p : model->parameters()) p.zero_grad();
   if (device.is_cpu()) {
+    malloc_trim(0);
     if (reset_peak_rss()) {
       const std::int64_t before = status_bytes("VmRSS");
       step();
@@ -158,9 +160,6 @@ nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name,
 int run(const CovarianceBenchOptions& o) {
   const Device device = Device::parse(o.device);
   if (o.batch < 1) throw UsageError("--batch: must be >= 1");
-  // Blocks of 64 KiB and more straight from mmap, returned on free, so the resident-set
-  // peak of a step is its own and not a leftover of an earlier one.
-  mallopt(M_MMAP_THRESHOLD, 64 << 10);
   std::vector<nlohmann::json> rows;
   for (const std::int64_t n : o.n) {
     if (n < 1) throw UsageError("--n: sizes must be >= 1");

@@ -3,7 +3,10 @@
 // (C-major: i = c*H*W + h*W + w) gets a rank in a visiting order, and
 // t_i = rank - (n - 1)/2: unit spacing, centred on 0 (the centre halves the
 // largest |t| and so doubles float32's resolution of the gaps; at n = 3e6
-// the gap resolution is still only 1/8 unit, a float32 limit).
+// the gap resolution is still only 1/8 unit, a float32 limit). Beyond
+// n = 2^25 (3.4e7) float32 cannot hold unit gaps at all (|t| > 2^24 rounds
+// to even integers and coarser), so neighbours tie and their 1 - r^2 is
+// clamped: such models are only good for timing, or need float64 anchors.
 //   raster:     rows top to bottom, each row left to right, the C channels
 //               of a pixel consecutive (distance 1), horizontal neighbours
 //               at distance C, vertical ones at about W*C;
