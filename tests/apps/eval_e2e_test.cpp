@@ -120,6 +120,31 @@ TEST(EvalE2E, InputsOutputsRoundTripOnAClassifier) {
   EXPECT_FALSE(fs::exists(dir / "o.npy"));
 }
 
+TEST(EvalE2E, CheckpointRewrittenByThePythonSafetensorsLibraryLoads) {
+  const std::string python = std::string(LAPLEX_SOURCE_DIR) + "/.venv/bin/python";
+  if (!fs::exists(python)) GTEST_SKIP() << "no .venv with safetensors (run scripts/setup.sh --python)";
+  const fs::path dir = fresh_dir("python_checkpoint");
+  ASSERT_EQ(testing::run_command(kTrain + " --config " + classifier_config(dir)).exit_code, 0);
+  const std::string ours = train::resolve_checkpoint_dir((dir / "run").string());
+  const fs::path theirs = dir / "python-step";
+  const auto copy = testing::run_command(python + " " + LAPLEX_SOURCE_DIR +
+                                         "/scripts/safetensors_checkpoint_copy.py " + ours + " " +
+                                         theirs.string());
+  ASSERT_EQ(copy.exit_code, 0) << copy.output;
+  // Python read the LAPLEX tensors under their laplex-math.md names.
+  EXPECT_NE(copy.output.find("model.safetensors model.0.t float32 [2, 8]"), std::string::npos) << copy.output;
+  EXPECT_NE(copy.output.find("model.safetensors model.0.s float32 [2, 16]"), std::string::npos) << copy.output;
+  const auto a = train::read_checkpoint(ours, true), b = train::read_checkpoint(theirs.string(), true);
+  ASSERT_EQ(a.model.size(), b.model.size());
+  for (const auto& [name, t] : a.model) EXPECT_EQ(t.to_vector<float>(), b.model.at(name).to_vector<float>()) << name;
+  EXPECT_EQ(a.model_metadata, b.model_metadata);
+  const auto original = testing::run_command(kEval + " --checkpoint " + ours + " --json");
+  const auto rewritten = testing::run_command(kEval + " --checkpoint " + theirs.string() + " --json");
+  ASSERT_EQ(rewritten.exit_code, 0) << rewritten.output;
+  const auto accuracy = [](const std::string& json) { return json.substr(json.find("\"accuracy\":"), 30); };
+  EXPECT_EQ(accuracy(original.output), accuracy(rewritten.output));
+}
+
 TEST(EvalE2E, CovarianceTaskLaplexOuBeatsDiagonalAndGivesPerRowNll) {
   const fs::path dir = fresh_dir("covariance");
   for (const std::string model : {"laplex_ou", "diagonal"}) {
