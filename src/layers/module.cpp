@@ -101,6 +101,12 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, const s
     Tensor target = t.detach();
     target.copy_(state.at(name));
   }
+  notify_state_loaded(*this);
+}
+
+void Module::notify_state_loaded(Module& module) {
+  module.on_state_loaded();
+  for (auto& [name, child] : module.children_) notify_state_loaded(*child);
 }
 
 }  // namespace laplex

@@ -51,6 +51,10 @@ class Module {
   void load_state_dict(const std::map<std::string, Tensor>& state, const std::string& prefix = "");
 
  protected:
+  // Called on every module of the tree after load_state_dict copied the
+  // values in: for state a module also keeps on the host (e.g. a counter).
+  virtual void on_state_loaded() {}
+
   // `tensor` becomes a leaf that requires grad.
   void register_parameter(const std::string& name, Tensor* tensor);
   void register_buffer(const std::string& name, Tensor* tensor);
@@ -61,6 +65,8 @@ class Module {
   }
 
  private:
+  static void notify_state_loaded(Module& module);
+
   std::vector<std::pair<std::string, Tensor*>> parameters_;
   std::vector<std::pair<std::string, Tensor*>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;

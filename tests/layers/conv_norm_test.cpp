@@ -214,5 +214,21 @@ TEST(Dropout, SeededTrainAndIdentityInEval) {
   EXPECT_THROW(build("type: dropout\np: 1.0\n"), UsageError);
 }
 
+TEST(Dropout, TheDrawCounterTravelsInTheStateDict) {
+  // A resumed run must draw the masks an uninterrupted one draws next.
+  Dropout a(0.4, 3), resumed(0.4, 3);
+  const Tensor x = Tensor::ones({50, 50});
+  a.forward(x);
+  a.forward(x);
+  const auto state = a.state_dict();
+  ASSERT_EQ(state.count("draws"), 1u);
+  EXPECT_EQ(state.at("draws").to_vector<std::int64_t>(), (std::vector<std::int64_t>{2}));
+  resumed.load_state_dict(state);
+  EXPECT_TRUE(all_close(resumed.forward(x), a.forward(x), 0, 0));
+  auto bad = state;
+  bad["draws"] = Tensor::from_vector<std::int64_t>({-1}, {1});
+  EXPECT_THROW(resumed.load_state_dict(bad), UsageError);
+}
+
 }  // namespace
 }  // namespace laplex::testing
