@@ -12,10 +12,9 @@
 // Initialisation:
 // - t: anchors at unit spacing from the pixel grid in the chosen order
 //   (ou_anchors.h).
-// - rho: alpha = -log(correlation), so anchors one unit apart (a pixel's
-//   channels in raster order, or consecutive pixels without an image) start
-//   with correlation `correlation`; neighbours C units apart with
-//   correlation^C.
+// - rho: alpha = -log(correlation), so anchors one unit apart (horizontal
+//   neighbours of one channel in raster order, or consecutive values without
+//   an image) start with correlation `correlation`.
 // - d: softplus(d) = scale_init (the marginal standard deviation), mu = mean_init.
 // Kernel: `auto` runs the fused CPU op on the CPU and the composed engine ops
 // on CUDA; `fused` demands the CPU op, `composed` forces the reference.

@@ -15,11 +15,12 @@ std::vector<double> ou_initial_anchors(std::int64_t n, const ImageShape& image,
     for (std::int64_t k = 0; k < n; ++k) rank[r[k]] = k;
   } else if (order == "raster" || order == "serpentine") {
     std::int64_t next = 0;
-    for (std::int64_t h = 0; h < height; ++h)
-      for (std::int64_t step = 0; step < width; ++step) {
-        const std::int64_t w = (order == "serpentine" && h % 2 == 1) ? width - 1 - step : step;
-        for (std::int64_t c = 0; c < channels; ++c) rank[(c * height + h) * width + w] = next++;
-      }
+    for (std::int64_t c = 0; c < channels; ++c)
+      for (std::int64_t h = 0; h < height; ++h)
+        for (std::int64_t step = 0; step < width; ++step) {
+          const std::int64_t w = (order == "serpentine" && h % 2 == 1) ? width - 1 - step : step;
+          rank[(c * height + h) * width + w] = next++;
+        }
   } else {
     throw Error("ou_initial_anchors: unknown order " + order);
   }

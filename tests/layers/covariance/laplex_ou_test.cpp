@@ -271,18 +271,18 @@ TEST(LaplexOu, YamlInitialisationFollowsThePixelGrid) {
     EXPECT_EQ(p.dtype(), DType::f32);
   }
   EXPECT_EQ(names, (std::vector<std::string>{"mu", "t", "d", "rho"}));
-  // Serpentine ranks (c, h, w): row 0 left to right, row 1 right to left,
-  // the two channels of a pixel consecutive; t = rank - 5.5.
+  // Serpentine ranks (c, h, w): plane by plane, row 0 left to right, row 1
+  // right to left; t = rank - 5.5.
   const auto t = m->t.to_vector<double>();
-  const std::vector<double> rank{0, 2, 4, 10, 8, 6, 1, 3, 5, 11, 9, 7};
+  const std::vector<double> rank{0, 1, 2, 5, 4, 3, 6, 7, 8, 11, 10, 9};
   for (int i = 0; i < 12; ++i) EXPECT_EQ(t[i], rank[i] - 5.5) << i;
   EXPECT_NEAR(std::exp(-softplus_d(m->rho.item())), 0.8, 1e-6);
   EXPECT_NEAR(softplus_d(m->d.to_vector<double>()[0]), 0.5, 1e-6);
   EXPECT_NEAR(m->mu.to_vector<double>()[0], 0.25, 1e-7);
-  // Raster: ranks in (h, w, c) order; random: a permutation of the ranks.
+  // Raster: ranks in index (c, h, w) order; random: a permutation of the ranks.
   auto r =
       std::dynamic_pointer_cast<LaplexOu>(build("{type: laplex_ou, dims: 12, image: [2, 2, 3]}"));
-  EXPECT_EQ(r->t.to_vector<double>()[3], 3 * 2 + 0 - 5.5);  // (c0, h1, w0)
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(r->t.to_vector<double>()[i], i - 5.5) << i;
   auto q =
       std::dynamic_pointer_cast<LaplexOu>(build("{type: laplex_ou, dims: 50, anchors: random}"));
   auto sorted = q->t.to_vector<double>();
