@@ -11,7 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libopenmpi-dev openmpi-bin
   python3 python3-venv python3-numpy python3-torch python3-matplotlib
-  dataset-fashion-mnist
+  dataset-fashion-mnist mate-backgrounds
 )
 
 sudo_cmd=()
