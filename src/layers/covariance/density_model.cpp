@@ -1,5 +1,6 @@
 #include "layers/covariance/density_model.h"
 
+#include <cmath>
 #include <string>
 
 namespace laplex {
@@ -17,6 +18,11 @@ void DensityModel::check_input(const Tensor& x, const Tensor& like) const {
                 x.str());
   if (x.dtype() != like.dtype() || x.device() != like.device())
     throw Error(type_name() + ".nll: x is " + x.str() + " but the parameters are " + like.str());
+}
+
+double bits_per_dimension(double nll, std::int64_t n) {
+  const double dims = static_cast<double>(n);
+  return (nll + dims * std::log(256.0)) / (dims * std::log(2.0));
 }
 
 }  // namespace laplex

@@ -40,4 +40,9 @@ class DensityModel : public Module {
   std::optional<ImageShape> image_;
 };
 
+// Bits per dimension of an NLL (nats, one row of n values) on 8-bit data
+// dequantised uniformly and scaled to [0, 1] (laplex-math.md section 4):
+// (nll + n log 256) / (n ln 2).
+double bits_per_dimension(double nll, std::int64_t n);
+
 }  // namespace laplex

@@ -12,6 +12,9 @@ namespace laplex {
 namespace {
 
 constexpr std::int64_t kChunk = 2048;
+// Below this many chunks a parallel region costs more than it saves (and on
+// a busy machine waits for a second core).
+constexpr std::int64_t kParallelChunks = 8;
 
 template <class T>
 T softplus_of(T x) {
@@ -113,7 +116,7 @@ template <class T>
 void forward(const Kernel<T>& k, T* nll) {
   const std::int64_t chunks = (k.n + kChunk - 1) / kChunk;
   std::vector<double> quad(chunks * k.batch), logdet(chunks);
-#pragma omp parallel
+#pragma omp parallel if (chunks >= kParallelChunks)
   {
     Chunk<T> c;
     std::vector<T> y;
@@ -186,7 +189,7 @@ double backward(const Kernel<T>& k, const T* g, const Outputs& out) {
   T* d_draw = static_cast<T*>(out.d_draw);
   const double alpha = k.alpha;
   double dalpha = 0;
-#pragma omp parallel reduction(+ : dalpha)
+#pragma omp parallel reduction(+ : dalpha) if (chunks >= kParallelChunks)
   {
     Chunk<T> c;
     std::vector<T> y, e;

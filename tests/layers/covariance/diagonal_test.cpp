@@ -71,5 +71,14 @@ TEST(DiagonalGaussian, SamplesAndYaml) {
   EXPECT_NE(usage_error("{type: diagonal, dims: 3, rank: 2}").find("rank"), std::string::npos);
 }
 
+// A unit-variance Gaussian over [0, 1]-scaled 8-bit pixels: its NLL per
+// dimension in nats plus log 256, in bits.
+TEST(DiagonalGaussian, BitsPerDimension) {
+  const double nll = 10 * 0.5 * std::log(2 * M_PI);
+  EXPECT_NEAR(bits_per_dimension(nll, 10),
+              (0.5 * std::log(2 * M_PI) + std::log(256.0)) / std::log(2.0), 1e-12);
+  EXPECT_NEAR(bits_per_dimension(-784 * std::log(256.0), 784), 0.0, 1e-12);
+}
+
 }  // namespace
 }  // namespace laplex::testing

@@ -171,6 +171,38 @@ TEST(LaplexOu, FusedKernelEqualsComposedOps) {
   }
 }
 
+// Anchors in index order over several chunks: the fused kernel reads rows as
+// slices there (its contiguous path), and a model whose anchors move between
+// calls must re-sort (its cached permutation no longer sorts t).
+TEST(LaplexOu, FusedKernelContiguousPathAndStaleCache) {
+  const std::int64_t n = 6000, batch = 3;
+  std::vector<double> t(n);
+  for (std::int64_t i = 0; i < n; ++i) t[i] = 0.5 * static_cast<double>(i);
+  const auto x = uniform(batch * n, 4, -1.0, 1.0);
+  const std::vector<double> w{1.0, 2.0, -1.0};
+  auto fused = make_model(n, "fused", t, 6);
+  auto composed = make_model(n, "composed", t, 6);
+  const Tensor xt = Tensor::from_vector(x, {batch, n});
+  expect_close(run(*fused, xt, w), run(*composed, xt, w), 1e-10);
+  std::reverse(t.begin(), t.end());
+  for (auto* m : {fused.get(), composed.get()}) m->t.copy_(Tensor::from_vector(t, {n}));
+  expect_close(run(*fused, xt, w), run(*composed, xt, w), 1e-10);
+}
+
+// K depends on alpha (t_i - t_j) only, so scaling t by c and alpha by 1/c
+// changes nothing: sum_i t_i dt_i = alpha dalpha.
+TEST(LaplexOu, AnchorScaleInvariance) {
+  const std::int64_t n = 300;
+  auto m = make_model(n, "fused", distinct_anchors(n, 12), 3);
+  const OuGradients g = run(*m, Tensor::from_vector(uniform(2 * n, 5, -1, 1), {2, n}), {1.0, 0.5});
+  const auto t = m->t.to_vector<double>();
+  double lhs = 0;
+  for (std::int64_t i = 0; i < n; ++i) lhs += t[i] * g.dt[i];
+  const double rho = m->rho.item();
+  const double alpha_dalpha = softplus_d(rho) * g.drho[0] / sigmoid_d(rho);
+  EXPECT_NEAR(lhs, alpha_dalpha, 1e-9 * (std::fabs(lhs) + 1));
+}
+
 TEST(LaplexOu, TiedAnchorsGiveFiniteValues) {
   const std::int64_t n = 64;
   std::vector<double> t(n);
