@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "data/dequantized_dataset.h"
+#include "layers/covariance/density_model.h"
 #include "core/autograd/grad_mode.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/reduce.h"
@@ -43,8 +44,6 @@ void check_nll_shape(const Tensor& nll, std::int64_t batch) {
 
 }  // namespace
 
-double bits_per_dim(double nll_per_dim) { return (nll_per_dim + std::log(256.0)) / std::log(2.0); }
-
 CovarianceTask::CovarianceTask(const TrainConfig& config, Device device)
     : config_(config), device_(device), data_(load_pixel_data(config.data, config.seed)) {
   train_ = loader(data_.train, derive_seed(config.seed, kTrainNoiseStream), false,
@@ -78,7 +77,7 @@ Tensor CovarianceTask::loss(Module& model, const TaskBatch& batch, std::int64_t 
 }
 
 nlohmann::json CovarianceTask::train_fields(double mean_loss) const {
-  return {{"bpd", bits_per_dim(mean_loss)}};
+  return {{"bpd", bits_per_dimension(mean_loss, 1)}};
 }
 
 nlohmann::json CovarianceTask::evaluate(Module& model) {
@@ -95,7 +94,7 @@ nlohmann::json CovarianceTask::evaluate(Module& model) {
   model.train();
   const double per_dim =
       total / (static_cast<double>(std::max<std::int64_t>(data_.test->size(), 1)) * n);
-  return {{"loss", per_dim}, {"bpd", bits_per_dim(per_dim)}};
+  return {{"loss", per_dim}, {"bpd", bits_per_dimension(per_dim, 1)}};
 }
 
 std::string CovarianceTask::format_evaluation(const nlohmann::json& e) const {

@@ -12,9 +12,6 @@
 
 namespace laplex::train {
 
-// Bits per dimension of a mean NLL per dimension in nats (of x in [0, 1]^n).
-double bits_per_dim(double nll_per_dim);
-
 class CovarianceTask : public Task {
  public:
   CovarianceTask(const TrainConfig& config, Device device);
