@@ -1,6 +1,9 @@
 #include "apps/eval/explain_density.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <numeric>
 
 #include "apps/eval/picture.h"
 #include "core/autograd/grad_mode.h"
@@ -69,6 +72,19 @@ class Pictures {
   std::vector<std::string> written_;
 };
 
+// r = exp(-alpha (t_next - t_i)) of each dimension with the next anchor in
+// sorted order (0 for the last): how strongly the learned chain couples a
+// pixel to its successor, where t itself only shows the order.
+std::vector<float> chain_links(const std::vector<float>& t, double alpha) {
+  std::vector<std::int64_t> order(t.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return t[a] < t[b]; });
+  std::vector<float> link(t.size(), 0.0f);
+  for (std::size_t k = 0; k + 1 < order.size(); ++k)
+    link[order[k]] = static_cast<float>(std::exp(-alpha * (t[order[k + 1]] - t[order[k]])));
+  return link;
+}
+
 // A few pixels worth looking at: the centre, two off-centre points, a corner region.
 std::vector<std::int64_t> chosen_pixels(const Grid& g) {
   const auto at = [&](std::int64_t y, std::int64_t x) { return y * g.width + x; };
@@ -100,7 +116,9 @@ std::vector<std::string> explain_density_model(Module& model, const Shape& examp
 
   if (auto* ou = dynamic_cast<LaplexOu*>(density)) {
     pictures.field("mean.png", ou->mu.to_vector<float>(), false);
-    pictures.field("t.png", ou->t.to_vector<float>(), false);
+    const auto t = ou->t.to_vector<float>();
+    pictures.field("t.png", t, false);
+    pictures.field("links.png", chain_links(t, softplus(ou->rho).item()), false);
     pictures.field("d.png", softplus(ou->d).to_vector<float>(), false);
     for (std::int64_t p : chosen_pixels(layout))
       pictures.field("cov_row_" + std::to_string(p) + ".png", ou->covariance_row(p).to_vector<float>(),
