@@ -12,17 +12,20 @@ data::Image field_picture(const std::vector<float>& values, std::int64_t channel
   const std::int64_t plane = height * width;
   check(static_cast<std::int64_t>(values.size()) == channels * plane,
         "field_picture: values do not match the field's shape");
+  // One range for every panel: panels of one field must be comparable.
+  float low = INFINITY, high = -INFINITY;
+  for (float v : values)
+    if (std::isfinite(v)) low = std::min(low, v), high = std::max(high, v);
+  if (!(low <= high)) low = high = 0.0f;
+  if (symmetric) {
+    high = std::max(std::abs(low), std::abs(high));
+    if (high == 0.0f) high = 1.0f;
+    low = -high;
+  }
   std::vector<data::Image> tiles;
   for (std::int64_t c = 0; c < channels; ++c) {
     std::vector<float> field(values.begin() + c * plane, values.begin() + (c + 1) * plane);
-    if (symmetric) {
-      float bound = 0.0f;
-      for (float v : field) bound = std::max(bound, std::abs(v));
-      if (bound == 0.0f) bound = 1.0f;
-      tiles.push_back(data::colormap(field, height, width, -bound, bound));
-    } else {
-      tiles.push_back(data::colormap(field, height, width));
-    }
+    tiles.push_back(data::colormap(field, height, width, low, high));
   }
   return tiles.size() == 1 ? tiles[0] : grid(tiles, channels);
 }
