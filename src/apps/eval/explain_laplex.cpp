@@ -16,7 +16,6 @@ constexpr std::int64_t kRowsWithOwnFile = 32;
 std::vector<std::string> explain_one(const LaplexLayer& layer, const std::string& name,
                                      const Shape& image, const std::string& out_dir) {
   const std::int64_t c = image[0], h = image[1], w = image[2];
-  const std::int64_t zoom = enlargement_for(h, c * w);
   std::vector<std::string> written;
   auto save = [&](const std::string& file, const data::Image& picture) {
     const std::string path = (std::filesystem::path(out_dir) / file).string();
@@ -28,9 +27,11 @@ std::vector<std::string> explain_one(const LaplexLayer& layer, const std::string
   const std::int64_t heads = layer.s.size(0), n = layer.s.size(1);
   std::vector<data::Image> head_tiles;
   for (std::int64_t k = 0; k < heads; ++k)
-    head_tiles.push_back(enlarge(
-        field_picture(std::vector<float>(s.begin() + k * n, s.begin() + (k + 1) * n), c, h, w, false),
-        zoom));
+    head_tiles.push_back(
+        field_picture(std::vector<float>(s.begin() + k * n, s.begin() + (k + 1) * n), c, h, w, false));
+  // Enlarged so one head's panel is about 224 pixels a side.
+  const std::int64_t zoom = enlargement_for(head_tiles[0].height, head_tiles[0].width);
+  for (auto& tile : head_tiles) tile = enlarge(tile, zoom);
   save(name + ".s.png", grid(head_tiles, std::min<std::int64_t>(heads, 4), 4));
 
   const Tensor dense = layer.to_dense();  // (out, in)
@@ -46,7 +47,8 @@ std::vector<std::string> explain_one(const LaplexLayer& layer, const std::string
   const std::int64_t columns = rows <= 10 ? rows : 16;
   // About 96 pixels a tile: a grid of 256 rows stays a screen wide.
   std::vector<data::Image> small_tiles;
-  for (const auto& tile : row_tiles) small_tiles.push_back(enlarge(tile, enlargement_for(h, c * w, 96)));
+  for (const auto& tile : row_tiles)
+    small_tiles.push_back(enlarge(tile, enlargement_for(tile.height, tile.width, 96)));
   save(name + ".rows.png", grid(small_tiles, columns));
   return written;
 }

@@ -27,7 +27,11 @@ data::Image field_picture(const std::vector<float>& values, std::int64_t channel
     std::vector<float> field(values.begin() + c * plane, values.begin() + (c + 1) * plane);
     tiles.push_back(data::colormap(field, height, width, low, high));
   }
-  return tiles.size() == 1 ? tiles[0] : grid(tiles, channels);
+  if (tiles.size() == 1) return tiles[0];
+  // RGB side by side; many feature maps (a CNN's) in a near-square grid.
+  const auto columns = channels <= 4 ? channels
+                                     : static_cast<std::int64_t>(std::ceil(std::sqrt(channels)));
+  return grid(tiles, columns);
 }
 
 data::Image unit_image_picture(const std::vector<float>& values, std::int64_t channels,

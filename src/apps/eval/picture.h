@@ -9,8 +9,8 @@
 
 namespace laplex::eval {
 
-// A (channels, height, width) field as `channels` colour-mapped tiles side
-// by side, all over the field's min..max (or the symmetric range
+// A (channels, height, width) field as `channels` colour-mapped tiles (side
+// by side up to 4, else in a near-square grid), all over the field's min..max (or the symmetric range
 // [-max|v|, max|v|] when `symmetric`, for signed weights).
 data::Image field_picture(const std::vector<float>& values, std::int64_t channels,
                           std::int64_t height, std::int64_t width, bool symmetric);
