@@ -92,10 +92,10 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   install_stop_handlers();
   Progress progress(total_steps, config.loop.log_every, Progress::stderr_is_terminal());
   TrainSummary summary;
-  std::int64_t saved_step = -1;  // a checkpoint of this step exists already
+  Position saved{-1, -1, -1};  // the position the newest checkpoint holds
   auto save = [&](const Position& next) {
-    if (next.step == saved_step) return;
-    saved_step = next.step;
+    if (next.step == saved.step && next.epoch == saved.epoch && next.batch == saved.batch) return;
+    saved = next;
     summary.last_checkpoint = write_checkpoint(config.run_dir, next.step,
                                                make_checkpoint(config, *model, *optimizer, next),
                                                config.loop.keep_last);
