@@ -95,40 +95,51 @@ int run_eval(const EvalOptions& options) {
   if (!options.data_root.empty()) document["data"]["root"] = options.data_root;
   const train::TrainConfig config = train::parse_train_config(document, c.source);
   const Device device = Device::parse(options.device.empty() ? config.device : options.device);
-  const auto task = train::make_task(config, device);
-
-  if (!options.explain_dir.empty()) {
-    model->to(Device::cpu());
-    const auto files = task_name == "covariance"
-                           ? explain_density_model(*model, task->example_shape(), config.seed,
-                                                   options.explain_dir)
-                           : explain_laplex_layers(*model, task->sample_shape(), options.explain_dir);
+  const std::string header = "checkpoint " + c.dir + "\n";
+  auto print_pictures = [&](const std::vector<std::string>& files) {
     std::string text;
     for (const auto& f : files) text += f + "\n";
     if (files.empty()) text = "no picture: the model has no LAPLEX layer that sees an image\n";
     print({{"checkpoint", c.dir}, {"pictures", files}}, options.json, text);
-    return 0;
-  }
+  };
 
-  model->to(device);
-  const auto rows = summarize(*model, task->sample_shape());
   if (task_name == "covariance") {
+    const auto task = train::make_task(config, device);
+    if (!options.explain_dir.empty()) {
+      model->to(Device::cpu());
+      print_pictures(explain_density_model(*model, task->example_shape(), config.seed,
+                                           options.explain_dir));
+      return 0;
+    }
+    model->to(device);
+    const auto rows = summarize(*model, task->sample_shape());
     nlohmann::json out = task->evaluate(*model);
     out["parameters"] = model->parameter_count();
     out["checkpoint"] = c.dir;
     out["layers"] = layer_table(rows);
     print(out, options.json,
-          "checkpoint " + c.dir + "\n" + format_summary(rows) + task->format_evaluation(out) +
-              "  parameters " + std::to_string(model->parameter_count()) + "\n");
+          header + format_summary(rows) + task->format_evaluation(out) + "  parameters " +
+              std::to_string(model->parameter_count()) + "\n");
     return 0;
   }
+
+  // Classification: the splits are read once, for the sample shape and the report.
   const auto data = train::load_classification_data(config.data, config.seed);
+  Shape sample = data.test.inputs.shape();
+  sample[0] = 1;
+  if (!options.explain_dir.empty()) {
+    model->to(Device::cpu());
+    print_pictures(explain_laplex_layers(*model, sample, options.explain_dir));
+    return 0;
+  }
+  model->to(device);
+  const auto rows = summarize(*model, sample);
   const auto report = evaluate_classifier(*model, data.test, data.classes,
                                           config.data.eval_batch_size, device);
   nlohmann::json out = to_json(report);
   out["checkpoint"] = c.dir;
   out["layers"] = layer_table(rows);
-  print(out, options.json, "checkpoint " + c.dir + "\n" + format_summary(rows) + to_text(report));
+  print(out, options.json, header + format_summary(rows) + to_text(report));
   return 0;
 }
 

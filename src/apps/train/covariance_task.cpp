@@ -1,15 +1,14 @@
 #include "apps/train/covariance_task.h"
 
-#include <cmath>
 #include <cstdio>
 
-#include "data/dequantized_dataset.h"
-#include "layers/covariance/density_model.h"
 #include "core/autograd/grad_mode.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/reduce.h"
 #include "core/ops/view.h"
 #include "core/random.h"
+#include "data/dequantized_dataset.h"
+#include "layers/covariance/density_model.h"
 
 namespace laplex::train {
 
