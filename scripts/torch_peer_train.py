@@ -5,7 +5,11 @@ python3-torch, same thread count) on the same Fashion-MNIST files, and runs
 laplex-train on the same config in the same run; prints one row each with
 images/s (training only) and test accuracy.
 
-Usage: torch_peer_train.py [--epochs N] [--threads T] [--laplex build/bin/laplex-train]
+The two alternate --repeats times (laplex, PyTorch, laplex, ...) because a
+shared machine's speed drifts within minutes: each pair's ratio is measured
+under the same conditions, and the summary is the median over pairs.
+
+Usage: torch_peer_train.py [--epochs N] [--threads T] [--repeats R] [--laplex build/bin/laplex-train]
 """
 import argparse
 import gzip
@@ -13,6 +17,7 @@ import json
 import os
 import math
 import pathlib
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -88,12 +93,18 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--laplex", default="build/bin/laplex-train")
     args = parser.parse_args()
-    rows = [laplex_run(args.laplex, args.epochs), torch_run(args.epochs, args.threads)]
-    for row in rows:
-        print(json.dumps(row))
-    print(f"laplex / pytorch images/s: {rows[0]['images_per_s'] / rows[1]['images_per_s']:.2f}",
+    ratios = []
+    for repeat in range(args.repeats):
+        ours, peer = laplex_run(args.laplex, args.epochs), torch_run(args.epochs, args.threads)
+        ratio = ours["images_per_s"] / peer["images_per_s"]
+        ratios.append(ratio)
+        for row in (ours, peer):
+            print(json.dumps({"repeat": repeat, **row}))
+        print(f"repeat {repeat}: laplex / pytorch images/s {ratio:.2f}", file=sys.stderr)
+    print(f"median laplex / pytorch images/s over {len(ratios)} pairs: {statistics.median(ratios):.2f}",
           file=sys.stderr)
 
 

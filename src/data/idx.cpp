@@ -88,7 +88,8 @@ ImageClassificationSplit load_mnist_format(const std::string& root, const std::s
   out.images = Tensor::empty({n, 1, h, w}, DType::f32);
   const std::int32_t* src = images.data<std::int32_t>();
   float* dst = out.images.data<float>();
-  for (std::int64_t i = 0; i < images.numel(); ++i) dst[i] = static_cast<float>(src[i]) / 255.0f;
+  const std::int64_t count = images.numel();
+  for (std::int64_t i = 0; i < count; ++i) dst[i] = static_cast<float>(src[i]) / 255.0f;
   out.labels = labels.to(DType::i64);
   return out;
 }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "core/ops/matmul.h"
+#include "core/ops/reduce.h"
 #include "core/ops/view.h"
 #include "helpers/gradcheck.h"
 
@@ -56,6 +57,35 @@ TEST(Linear, MatchesMatmulAndHasGradients) {
   EXPECT_TRUE(gradcheck([](const auto& in) { return linear(in[0], in[1], in[2]); },
                         {random_tensor({2, 3, 4}, 4), w, b}));
   EXPECT_THROW(linear(random_tensor({2, 5}, 1), w, b), Error);
+}
+
+// With only some inputs needing a gradient, the op computes just those (a
+// first layer skips its input's product) and they equal the full run's.
+TEST(Matmul, PartialRequiresGradComputesOnlyWhatIsNeeded) {
+  using Op = Tensor (*)(const Tensor&, const Tensor&);
+  struct Case {
+    Shape a, b;
+    Op op;
+  };
+  const Op linear_no_bias = [](const Tensor& a, const Tensor& b) { return linear(a, b, Tensor()); };
+  const std::vector<Case> cases = {{{6, 4}, {3, 4}, linear_no_bias},
+                                   {{4, 3}, {3, 2}, &matmul},
+                                   {{2, 4, 3}, {2, 3, 5}, &matmul},
+                                   {{2, 4, 3}, {3, 5}, &matmul}};
+  for (const Case& c : cases) {
+    const Tensor a0 = random_tensor(c.a, 1), b0 = random_tensor(c.b, 2);
+    Tensor a_all = a0.clone().set_requires_grad(true), b_all = b0.clone().set_requires_grad(true);
+    sum(c.op(a_all, b_all)).backward();
+    for (int which = 0; which < 2; ++which) {
+      Tensor a = a0.clone().set_requires_grad(which == 0);
+      Tensor b = b0.clone().set_requires_grad(which == 1);
+      sum(c.op(a, b)).backward();
+      const Tensor& needed = which == 0 ? a : b;
+      const Tensor& other = which == 0 ? b : a;
+      EXPECT_TRUE(all_close(needed.grad(), which == 0 ? a_all.grad() : b_all.grad(), 1e-12, 1e-12));
+      EXPECT_FALSE(other.grad().defined());
+    }
+  }
 }
 
 }  // namespace

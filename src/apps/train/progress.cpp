@@ -14,18 +14,29 @@ Progress::Progress(std::int64_t total_steps, std::int64_t every, bool terminal)
 
 bool Progress::stderr_is_terminal() { return ::isatty(STDERR_FILENO) == 1; }
 
+double Progress::active_seconds() const {
+  const auto now = pause_depth_ > 0 ? paused_since_ : std::chrono::steady_clock::now();
+  return std::chrono::duration<double>(now - start_ - paused_total_).count();
+}
+
 double Progress::items_per_second() const {
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const double seconds = active_seconds();
   return seconds > 0 ? static_cast<double>(items_) / seconds : 0.0;
+}
+
+void Progress::pause() {
+  if (pause_depth_++ == 0) paused_since_ = std::chrono::steady_clock::now();
+}
+
+void Progress::resume() {
+  if (pause_depth_ == 0) return;
+  if (--pause_depth_ == 0) paused_total_ += std::chrono::steady_clock::now() - paused_since_;
 }
 
 void Progress::update(std::int64_t step, std::int64_t epoch, double loss, std::int64_t items) {
   items_ += items;
   ++steps_;
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-  const double per_step = seconds / static_cast<double>(steps_);
+  const double per_step = active_seconds() / static_cast<double>(steps_);
   const double eta = per_step * static_cast<double>(total_ > step ? total_ - step : 0);
   if (terminal_) {
     const int width = 30;

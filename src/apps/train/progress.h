@@ -14,14 +14,24 @@ class Progress {
   // Called after each step with the items (examples) it processed.
   void update(std::int64_t step, std::int64_t epoch, double loss, std::int64_t items);
   void finish();
+  // Training throughput: items over the seconds spent in steps, so an
+  // evaluation or a checkpoint (bracketed by pause/resume, which nest) does
+  // not count.
   double items_per_second() const;
+  void pause();
+  void resume();
   static bool stderr_is_terminal();
 
  private:
   std::int64_t total_, every_;
   bool terminal_;
   std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::duration paused_total_{0};
+  std::chrono::steady_clock::time_point paused_since_;
+  int pause_depth_ = 0;
   std::int64_t items_ = 0, steps_ = 0;
+
+  double active_seconds() const;
 };
 
 }  // namespace laplex::train

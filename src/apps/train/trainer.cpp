@@ -95,11 +95,13 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   Position saved{-1, -1, -1};  // the position the newest checkpoint holds
   auto save = [&](const Position& next) {
     if (next.step == saved.step && next.epoch == saved.epoch && next.batch == saved.batch) return;
+    progress.pause();
     saved = next;
     summary.last_checkpoint = write_checkpoint(config.run_dir, next.step,
                                                make_checkpoint(config, *model, *optimizer, next),
                                                config.loop.keep_last);
     log->info("checkpoint {}", summary.last_checkpoint);
+    progress.resume();
   };
 
   model->train();
@@ -153,6 +155,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     if (position.batch >= steps_per_epoch) {
       // End of an epoch: evaluate, then checkpoint the start of the next one.
       progress.finish();
+      progress.pause();
       const nlohmann::json evaluation = task->evaluate(*model);
       nlohmann::json record = {{"step", position.step}, {"epoch", position.epoch}, {"split", "test"}};
       record.update(evaluation);
@@ -164,6 +167,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       ++position.epoch;
       position.batch = 0;
       if (config.loop.checkpoint_every == 0) save(position);
+      progress.resume();
     }
   }
   progress.finish();

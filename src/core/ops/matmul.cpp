@@ -58,20 +58,27 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   if (a.dim() == 2 && b.dim() == 1) return reshape(matmul(a, reshape(b, {-1, 1})), {-1});
   if (a.dim() == 2 && b.dim() == 2) {
     Tensor out = mm(a, b);
-    record(out, {a, b}, "matmul", [a = a.detach(), b = b.detach()](const std::vector<Tensor>& g) {
-      return std::vector<Tensor>{mm(g[0], transpose(b, 0, 1)), mm(transpose(a, 0, 1), g[0])};
-    });
+    const bool need_a = a.requires_grad(), need_b = b.requires_grad();
+    record(out, {a, b}, "matmul",
+           [a = need_b ? a.detach() : Tensor(), b = need_a ? b.detach() : Tensor(), need_a,
+            need_b](const std::vector<Tensor>& g) {
+             return std::vector<Tensor>{need_a ? mm(g[0], transpose(b, 0, 1)) : Tensor(),
+                                        need_b ? mm(transpose(a, 0, 1), g[0]) : Tensor()};
+           });
     return out;
   }
   if (a.dim() == 3 && (b.dim() == 2 || b.dim() == 3)) {
     Tensor out = bmm(a, b);
-    record(out, {a, b}, "bmm", [a = a.detach(), b = b.detach()](const std::vector<Tensor>& g) {
-      const Tensor ga = bmm(g[0], transpose(b, -2, -1));
+    const bool need_a = a.requires_grad(), need_b = b.requires_grad();
+    record(out, {a, b}, "bmm",
+           [a = need_b ? a.detach() : Tensor(), b = need_a ? b.detach() : Tensor(), need_a,
+            need_b, shared_b = b.dim() == 2](const std::vector<Tensor>& g) {
+      const Tensor ga = need_a ? bmm(g[0], transpose(b, -2, -1)) : Tensor();
       Tensor gb;
-      if (b.dim() == 2) {
+      if (need_b && shared_b) {
         // Shared right operand: its gradient sums a_i^T g_i over the batch.
         gb = mm(transpose(reshape(a, {-1, a.size(2)}), 0, 1), reshape(g[0], {-1, g[0].size(2)}));
-      } else {
+      } else if (need_b) {
         gb = bmm(transpose(a, 1, 2), g[0]);
       }
       return std::vector<Tensor>{ga, gb};
@@ -111,12 +118,16 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   Shape out_shape = x.shape();
   out_shape.back() = out_features;
   Tensor result = x.dim() == 2 ? out : reshape(out, out_shape);
+  // Only the gradients some input needs are computed: a first layer's input
+  // needs none, and its (rows x in) product would be a third of the step.
+  const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
   record(result, {x, weight, bias}, "linear",
-         [x2, w = weight.detach(), has_bias = bias.defined(), x_shape = x.shape(),
-          out_features](const std::vector<Tensor>& grads) {
+         [x2 = need_w ? x2 : Tensor(), w = need_x ? weight.detach() : Tensor(),
+          has_bias = bias.defined(), x_shape = x.shape(), out_features, need_x,
+          need_w](const std::vector<Tensor>& grads) {
            const Tensor g = reshape(grads[0], {-1, out_features});
-           const Tensor gx = reshape(mm(g, w), x_shape);
-           const Tensor gw = mm(transpose(g, 0, 1), x2);
+           const Tensor gx = need_x ? reshape(mm(g, w), x_shape) : Tensor();
+           const Tensor gw = need_w ? mm(transpose(g, 0, 1), x2) : Tensor();
            const Tensor gb = has_bias ? sum(g, {0}) : Tensor();
            return std::vector<Tensor>{gx, gw, gb};
          });
