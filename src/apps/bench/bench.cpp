@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 
 namespace laplex::bench {
@@ -48,30 +49,35 @@ void print_rows(const std::vector<nlohmann::json>& rows, const std::vector<std::
     for (const auto& row : rows) std::printf("%s\n", row.dump().c_str());
     return;
   }
-  // Each column as wide as its name, at least 12.
+  auto cell_text = [](const nlohmann::json& row, const std::string& column) {
+    const auto it = row.find(column);
+    if (it == row.end() || it->is_null()) return std::string("-");
+    if (it->is_number_float()) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.4g", it->get<double>());
+      return std::string(buf);
+    }
+    return it->is_string() ? it->get<std::string>() : it->dump();
+  };
+  // Each column as wide as its name and its widest cell, at least 12.
   std::vector<int> widths;
-  for (const auto& c : columns) widths.push_back(std::max<int>(12, static_cast<int>(c.size())) + 2);
+  for (const auto& c : columns) {
+    std::size_t width = std::max<std::size_t>(12, c.size());
+    for (const auto& row : rows) width = std::max(width, cell_text(row, c).size());
+    widths.push_back(static_cast<int>(width) + 2);
+  }
   for (std::size_t i = 0; i < columns.size(); ++i) std::printf("%*s", widths[i], columns[i].c_str());
   std::printf("\n");
   for (const auto& row : rows) {
-    for (std::size_t i = 0; i < columns.size(); ++i) {
-      const auto it = row.find(columns[i]);
-      std::string cell = "-";
-      if (it != row.end() && !it->is_null()) {
-        if (it->is_number_float()) {
-          char buf[32];
-          std::snprintf(buf, sizeof buf, "%.4g", it->get<double>());
-          cell = buf;
-        } else if (it->is_string()) {
-          cell = it->get<std::string>();
-        } else {
-          cell = it->dump();
-        }
-      }
-      std::printf("%*s", widths[i], cell.c_str());
-    }
+    for (std::size_t i = 0; i < columns.size(); ++i)
+      std::printf("%*s", widths[i], cell_text(row, columns[i]).c_str());
     std::printf("\n");
   }
+}
+
+std::string peer_script(const std::string& file) {
+  const std::string path = std::string(LAPLEX_SOURCE_DIR) + "/scripts/" + file;
+  return std::filesystem::exists(path) ? path : "";
 }
 
 std::string run_command(const std::string& command) {

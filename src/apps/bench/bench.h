@@ -33,6 +33,10 @@ double median_ms(const std::function<void()>& fn, int repeats, int warmup,
 void print_rows(const std::vector<nlohmann::json>& rows, const std::vector<std::string>& columns,
                 bool json);
 
+// The path of a peer script in the source tree's scripts/ folder (the binary
+// sits in build/bin); empty when it is not there.
+std::string peer_script(const std::string& file);
+
 // Runs a command and returns its standard output; empty when it failed.
 std::string run_command(const std::string& command);
 

@@ -4,8 +4,6 @@
 // measured in the same run.
 #include <omp.h>
 
-#include <filesystem>
-
 #include "apps/bench/bench.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/loss.h"
@@ -29,13 +27,6 @@ struct MlpOptions {
   bool peer = true;
   std::string python = "/usr/bin/python3";
 };
-
-std::string script_path() {
-  // The script sits in the source tree; the binary in build/bin.
-  for (const char* candidate : {LAPLEX_SOURCE_DIR "/scripts/bench_mlp_torch.py"})
-    if (std::filesystem::exists(candidate)) return candidate;
-  return "";
-}
 
 int run(const MlpOptions& o) {
   const Device device = Device::parse(o.device);
@@ -76,7 +67,7 @@ int run(const MlpOptions& o) {
   row["laplex_gflops"] = flops / ours / 1e6;
   row["torch_ms"] = nullptr;
   if (o.peer && device.is_cpu()) {
-    const std::string script = script_path();
+    const std::string script = peer_script("bench_mlp_torch.py");
     const std::string out = script.empty() ? "" :
         run_command(o.python + " " + script + " " + std::to_string(threads) + " " +
                     std::to_string(o.steps) + " 2>/dev/null");

@@ -9,6 +9,7 @@
 #include "core/ops/matmul.h"
 #include "core/ops/view.h"
 #include "core/random.h"
+#include "layers/conv/cpu/conv2d_cpu.h"
 #include "layers/registry.h"
 #if LAPLEX_WITH_CUDNN
 #include "layers/conv/cuda/conv2d_cudnn.h"
@@ -26,19 +27,29 @@ bool conv2d_uses_cudnn(const Tensor& x) {
 #endif
 }
 
-#if LAPLEX_WITH_CUDNN
 namespace {
 
 bool wants_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
 
-// One autograd op: cuDNN forward; the backward computes, from cuDNN, the
-// gradients of just the inputs that require them.
-Tensor conv2d_cudnn(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in,
-                    const Window2d& window) {
+// The four kernels of a convolution backend: cuDNN, or the CPU's per-image
+// im2col + GEMM (cpu/conv2d_cpu.h).
+struct ConvKernels {
+  const char* op_name;
+  DType dtype;
+  Tensor (*forward)(const Tensor&, const Tensor&, const Tensor&, const Window2d&);
+  Tensor (*backward_data)(const Tensor&, const Tensor&, const Shape&, const Window2d&);
+  Tensor (*backward_filter)(const Tensor&, const Tensor&, const Shape&, const Window2d&);
+  Tensor (*backward_bias)(const Tensor&);
+};
+
+// One autograd op: the backend's forward; the backward computes, from the
+// backend, the gradients of just the inputs that require them.
+Tensor conv2d_op(const Tensor& x_in, const Tensor& weight_in, const Tensor& bias_in,
+                 const Window2d& window, const ConvKernels& kernels) {
   auto same_place = [&](const Tensor& t, const char* name) {
-    if (t.device() != x_in.device() || t.dtype() != DType::f32)
-      throw Error(std::string("conv2d: ") + name + " must be float32 on " + x_in.device().str() +
-                  " like the input, got " + t.str());
+    if (t.device() != x_in.device() || t.dtype() != kernels.dtype)
+      throw Error(std::string("conv2d: ") + name + " must be " + dtype_name(kernels.dtype) +
+                  " on " + x_in.device().str() + " like the input, got " + t.str());
   };
   same_place(weight_in, "weight");
   if (bias_in.defined()) {
@@ -49,28 +60,49 @@ Tensor conv2d_cudnn(const Tensor& x_in, const Tensor& weight_in, const Tensor& b
   }
   const Tensor x = x_in.detach().contiguous(), weight = weight_in.detach().contiguous();
   const Tensor bias = bias_in.defined() ? bias_in.detach().contiguous() : Tensor();
-  Tensor y = cuda::conv2d_cudnn_forward(x, weight, bias, window);
+  Tensor y = kernels.forward(x, weight, bias, window);
   const bool need_x = wants_grad(x_in), need_w = wants_grad(weight_in),
              need_b = wants_grad(bias_in);
   // Keep only what the backward reads: the weight for dx, the input for dw.
   autograd::record(
-      y, {x_in, weight_in, bias_in}, "conv2d_cudnn",
+      y, {x_in, weight_in, bias_in}, kernels.op_name,
       [x_shape = x.shape(), w_shape = weight.shape(), x_saved = need_w ? x : Tensor(),
-       w_saved = need_x ? weight : Tensor(), window, need_x, need_w,
-       need_b](const std::vector<Tensor>& g) -> std::vector<Tensor> {
+       w_saved = need_x ? weight : Tensor(), window, need_x, need_w, need_b,
+       kernels](const std::vector<Tensor>& g) -> std::vector<Tensor> {
         std::vector<Tensor> grads(3);
         if (!g[0].defined()) return grads;
-        const Tensor gy = g[0].to(DType::f32).contiguous();
-        if (need_x) grads[0] = cuda::conv2d_cudnn_backward_data(gy, w_saved, x_shape, window);
-        if (need_w) grads[1] = cuda::conv2d_cudnn_backward_filter(gy, x_saved, w_shape, window);
-        if (need_b) grads[2] = cuda::conv2d_cudnn_backward_bias(gy);
+        const Tensor gy = g[0].to(kernels.dtype).contiguous();
+        if (need_x) grads[0] = kernels.backward_data(gy, w_saved, x_shape, window);
+        if (need_w) grads[1] = kernels.backward_filter(gy, x_saved, w_shape, window);
+        if (need_b) grads[2] = kernels.backward_bias(gy);
         return grads;
       });
   return y;
 }
 
-}  // namespace
+// The CPU kernels serve float32 and float64 inputs; weight and bias must
+// match (conv2d_op says so otherwise).
+bool conv2d_uses_cpu_kernels(const Tensor& x) {
+  return x.device().is_cpu() && (x.dtype() == DType::f32 || x.dtype() == DType::f64);
+}
+
+ConvKernels cpu_kernels(DType dtype) {
+  return {"conv2d", dtype, &cpu::conv2d_forward, &cpu::conv2d_backward_data,
+          &cpu::conv2d_backward_filter, &cpu::conv2d_backward_bias};
+}
+
+#if LAPLEX_WITH_CUDNN
+ConvKernels cudnn_kernels() {
+  return {"conv2d_cudnn",
+          DType::f32,
+          &cuda::conv2d_cudnn_forward,
+          &cuda::conv2d_cudnn_backward_data,
+          &cuda::conv2d_cudnn_backward_filter,
+          &cuda::conv2d_cudnn_backward_bias};
+}
 #endif
+
+}  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Window2d& window) {
   check(weight.dim() == 4 && weight.size(2) == window.kernel && weight.size(3) == window.kernel,
@@ -82,8 +114,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const W
   const std::int64_t batch = x.size(0), channels = x.size(1), out = weight.size(0);
   const std::int64_t oh = window.output_size(x.size(2)), ow = window.output_size(x.size(3));
 #if LAPLEX_WITH_CUDNN
-  if (conv2d_uses_cudnn(x)) return conv2d_cudnn(x, weight, bias, window);
+  if (conv2d_uses_cudnn(x)) return conv2d_op(x, weight, bias, window, cudnn_kernels());
 #endif
+  if (conv2d_uses_cpu_kernels(x))
+    return conv2d_op(x, weight, bias, window, cpu_kernels(x.dtype()));
   const std::int64_t k2 = window.kernel * window.kernel;
   // (B, C, L, k^2) -> rows (B L, C k^2) in the weight's (c, i, j) order.
   const Tensor cols = unfold2d(x, window, 0.0);

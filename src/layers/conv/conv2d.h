@@ -1,14 +1,18 @@
 #pragma once
 // conv2d: a 2-D convolution over NCHW images (square kernel), as PyTorch's
 // Conv2d: y[b,o] = bias[o] + sum_c weight[o,c] * x[b,c] (cross-correlation).
-// On the CPU (and on CUDA when laplex is built without cuDNN) it is im2col
-// (unfold2d) + one GEMM (OpenBLAS, cuBLAS), differentiated through those
-// ops (GEMM and col2im). On a CUDA float32 input with cuDNN built
-// (LAPLEX_WITH_CUDNN) it is one autograd op, "conv2d_cudnn", whose forward
-// is cudnnConvolutionForward (+ cudnnAddTensor for the bias) and whose
-// backward runs cuDNN's backward-data, backward-filter and bias gradient
-// for just the inputs that require grad (cuda/conv2d_cudnn.h); that backward
-// is not itself differentiable (no double backward through it).
+// Three paths, each one autograd op or differentiable ops:
+// - CPU, float32/float64: per-image im2col + GEMM over OpenMP threads, one
+//   op "conv2d" whose backward runs the transposed GEMMs and col2im for just
+//   the inputs that require grad (cpu/conv2d_cpu.h).
+// - CUDA float32 with cuDNN built (LAPLEX_WITH_CUDNN): one op
+//   "conv2d_cudnn", cudnnConvolutionForward (+ cudnnAddTensor for the bias)
+//   and cuDNN's backward-data, backward-filter and bias gradient
+//   (cuda/conv2d_cudnn.h).
+// - otherwise (CUDA without cuDNN): im2col (unfold2d) + one
+//   GEMM, differentiated through those ops.
+// The first two backwards are not themselves differentiable (no double
+// backward through them).
 // Parameters: weight (out, in, k, k), bias (out), initialised like PyTorch:
 // uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in * k * k.
 #include "layers/conv/unfold.h"

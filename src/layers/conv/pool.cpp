@@ -7,6 +7,7 @@
 #include "core/ops/reduce.h"
 #include "core/ops/view.h"
 #include "layers/conv/conv2d.h"
+#include "layers/conv/cpu/pool2d_cpu.h"
 #include "layers/registry.h"
 #if LAPLEX_WITH_CUDNN
 #include "layers/conv/cuda/pool2d_cudnn.h"
@@ -35,12 +36,32 @@ Tensor pool_cudnn(const Tensor& x_in, const Window2d& window, bool take_max) {
 }
 #endif
 
+// Direct CPU loops (cpu/pool2d_cpu.h) for float32/float64 when no window
+// can lie wholly in the padding; other windows go through unfold2d.
+bool pool2d_uses_cpu_kernels(const Tensor& x, const Window2d& window) {
+  return x.device().is_cpu() && (x.dtype() == DType::f32 || x.dtype() == DType::f64) &&
+         2 * window.padding <= window.kernel;
+}
+
+Tensor pool_cpu(const Tensor& x_in, const Window2d& window, bool take_max) {
+  const Tensor x = x_in.detach().contiguous();
+  Tensor y = cpu::pool2d_forward(x, window, take_max);
+  autograd::record(y, {x_in}, take_max ? "maxpool2d" : "avgpool2d",
+                   [x, window, take_max](const std::vector<Tensor>& g) {
+                     if (!g[0].defined()) return std::vector<Tensor>{Tensor()};
+                     const Tensor gy = g[0].to(x.dtype()).contiguous();
+                     return std::vector<Tensor>{cpu::pool2d_backward(x, gy, window, take_max)};
+                   });
+  return y;
+}
+
 Tensor pool(const Tensor& x, const Window2d& window, bool take_max) {
   check(x.dim() == 4, "pool2d: expected (B, C, H, W), got " + shape_str(x.shape()));
   const std::int64_t oh = window.output_size(x.size(2)), ow = window.output_size(x.size(3));
 #if LAPLEX_WITH_CUDNN
   if (pool2d_uses_cudnn(x, window)) return pool_cudnn(x, window, take_max);
 #endif
+  if (pool2d_uses_cpu_kernels(x, window)) return pool_cpu(x, window, take_max);
   const double pad = take_max ? -std::numeric_limits<double>::infinity() : 0.0;
   const Tensor cols = unfold2d(x, window, pad);  // (B, C, L, k^2)
   const Tensor pooled = take_max ? max(cols, 3) : mean(cols, {3});

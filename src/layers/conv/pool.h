@@ -2,10 +2,12 @@
 // maxpool2d and avgpool2d over NCHW images (square windows), as PyTorch's
 // MaxPool2d (padding counts as -inf) and AvgPool2d (count_include_pad: the
 // padding zeros are averaged in). The stride defaults to the kernel size.
-// Computed as an im2col gather + max/mean (autograd through those ops); on a
-// CUDA float32 input with cuDNN built (LAPLEX_WITH_CUDNN), one autograd op
-// ("maxpool2d_cudnn", "avgpool2d_cudnn") through cudnnPoolingForward and
-// cudnnPoolingBackward instead (cuda/pool2d_cudnn.h), not differentiable twice.
+// On the CPU (float32/float64, padding at most half the window) one
+// autograd op of direct loops (cpu/pool2d_cpu.h); on a CUDA float32 input
+// with cuDNN built (LAPLEX_WITH_CUDNN), one op ("maxpool2d_cudnn",
+// "avgpool2d_cudnn") through cudnnPoolingForward/Backward (cuda/pool2d_cudnn.h);
+// neither is differentiable twice. Otherwise an im2col gather + max/mean
+// (autograd through those ops).
 #include "layers/conv/unfold.h"
 #include "layers/module.h"
 

@@ -3,10 +3,12 @@
 #include <string>
 
 #include "core/autograd/grad_mode.h"
+#include "core/autograd/node.h"
 #include "core/error.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/reduce.h"
 #include "core/ops/view.h"
+#include "layers/norm/cpu/batchnorm_cpu.h"
 #include "layers/registry.h"
 
 namespace laplex {
@@ -25,6 +27,47 @@ BatchNorm::BatchNorm(const BatchNormOptions& options) : options_(options) {
   register_buffer("running_var", &running_var);
 }
 
+namespace {
+
+bool wants_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
+
+// The fused CPU kernels (cpu/batchnorm_cpu.h) serve float32/float64 when the
+// parameters share x's dtype; anything else takes the composed ops.
+bool uses_cpu_kernels(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  auto same = [&](const Tensor& t) {
+    return !t.defined() || (t.device().is_cpu() && t.dtype() == x.dtype());
+  };
+  return x.device().is_cpu() && (x.dtype() == DType::f32 || x.dtype() == DType::f64) &&
+         same(weight) && same(bias);
+}
+
+// One autograd op over the fused kernels; its backward is not differentiable
+// again.
+Tensor fused_batchnorm(const Tensor& x_in, const Tensor& weight, const Tensor& bias,
+                       bool training, const Tensor& running_mean, const Tensor& running_var,
+                       double eps, Tensor& batch_mean, Tensor& batch_var) {
+  const Tensor x = x_in.detach().contiguous();
+  const Tensor w = weight.defined() ? weight.detach().contiguous() : Tensor();
+  const Tensor b = bias.defined() ? bias.detach().contiguous() : Tensor();
+  cpu::BatchNormSaved saved;
+  Tensor y = training ? cpu::batchnorm_train_forward(x, w, b, eps, saved, batch_var)
+                      : cpu::batchnorm_eval_forward(x, w, b, running_mean, running_var, eps, saved);
+  batch_mean = saved.mean;
+  const bool need_x = wants_grad(x_in), need_w = wants_grad(weight), need_b = wants_grad(bias);
+  autograd::record(y, {x_in, weight, bias}, "batchnorm",
+                   [x, w, saved, training, need_x, need_w,
+                    need_b](const std::vector<Tensor>& g) -> std::vector<Tensor> {
+                     if (!g[0].defined()) return {Tensor(), Tensor(), Tensor()};
+                     const Tensor gy = g[0].to(x.dtype()).contiguous();
+                     cpu::BatchNormGrads grads = cpu::batchnorm_backward(
+                         gy, x, w, saved, training, need_x, need_w, need_b);
+                     return {grads.x, grads.weight, grads.bias};
+                   });
+  return y;
+}
+
+}  // namespace
+
 Tensor BatchNorm::forward(const Tensor& x) {
   const std::int64_t c = options_.features;
   const bool image = options_.dims == 2;
@@ -34,6 +77,17 @@ Tensor BatchNorm::forward(const Tensor& x) {
   const std::vector<std::int64_t> over = image ? std::vector<std::int64_t>{0, 2, 3}
                                                : std::vector<std::int64_t>{0};
   const Shape per_channel = image ? Shape{1, c, 1, 1} : Shape{1, c};
+  if (uses_cpu_kernels(x, weight, bias)) {
+    const bool training = is_training();
+    if (training)
+      check(x.numel() / c > 1, "batchnorm: training needs more than one value per channel, got " +
+                                   shape_str(x.shape()));
+    Tensor batch_mean, batch_var;
+    const Tensor y = fused_batchnorm(x, weight, bias, training, running_mean, running_var,
+                                     options_.eps, batch_mean, batch_var);
+    if (training) update_running_stats(batch_mean, batch_var, x.numel() / c);
+    return y;
+  }
   Tensor normalised;
   if (is_training()) {
     const std::int64_t count = x.numel() / c;
@@ -43,17 +97,22 @@ Tensor BatchNorm::forward(const Tensor& x) {
     const Tensor centred = sub(x, mu);
     const Tensor var = mean(square(centred), over, true);
     normalised = div(centred, sqrt(add(var, options_.eps)));
-    NoGradGuard no_grad;
-    const double m = options_.momentum;
-    const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
-    running_mean = add(mul(running_mean, 1 - m), mul(reshape(mu.detach(), {c}), m));
-    running_var = add(mul(running_var, 1 - m), mul(reshape(var.detach(), {c}), m * unbias));
+    update_running_stats(reshape(mu.detach(), {c}), reshape(var.detach(), {c}), count);
   } else {
     normalised = div(sub(x, reshape(running_mean, per_channel)),
                      sqrt(add(reshape(running_var, per_channel), options_.eps)));
   }
   if (!options_.affine) return normalised;
   return add(mul(normalised, reshape(weight, per_channel)), reshape(bias, per_channel));
+}
+
+void BatchNorm::update_running_stats(const Tensor& batch_mean, const Tensor& batch_var,
+                                     std::int64_t count) {
+  NoGradGuard no_grad;
+  const double m = options_.momentum;
+  const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
+  running_mean = add(mul(running_mean, 1 - m), mul(batch_mean, m));
+  running_var = add(mul(running_var, 1 - m), mul(batch_var, m * unbias));
 }
 
 namespace {

@@ -4,7 +4,8 @@
 // biased variance and updates running_mean / running_var (unbiased) with
 // `momentum`; evaluation normalises with the running statistics. weight
 // (ones) and bias (zeros) when affine; the running statistics are buffers,
-// so they are saved in checkpoints.
+// so they are saved in checkpoints. On the CPU (float32/float64) it is one
+// fused op (cpu/batchnorm_cpu.h); elsewhere it is composed of engine ops.
 #include "layers/module.h"
 
 namespace laplex {
@@ -25,6 +26,11 @@ class BatchNorm : public Module {
   Tensor weight, bias, running_mean, running_var;
 
  private:
+  // running = (1 - momentum) running + momentum batch (variance unbiased by
+  // count / (count - 1)); batch_mean and batch_var are (C).
+  void update_running_stats(const Tensor& batch_mean, const Tensor& batch_var,
+                            std::int64_t count);
+
   BatchNormOptions options_;
 };
 
