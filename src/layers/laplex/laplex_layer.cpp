@@ -1,9 +1,12 @@
 #include "layers/laplex/laplex_layer.h"
 
 #include <cmath>
+#include <numeric>
+#include <vector>
 
 #include "core/autograd/grad_mode.h"
 #include "core/ops/elementwise.h"
+#include "core/ops/sort.h"
 #include "core/ops/view.h"
 #include "core/random.h"
 #include "layers/registry.h"
@@ -56,9 +59,16 @@ LaplexLayer::LaplexLayer(const LaplexLayerOptions& o, std::uint64_t seed) : opti
   } else {
     float* pt = t.data<float>();
     float* ps = s.data<float>();
+    std::vector<std::int64_t> slot(o.in);
     for (std::int64_t h = 0; h < o.heads; ++h) {
+      std::iota(slot.begin(), slot.end(), 0);
+      if (o.anchors == "shuffled") {
+        // The ranks of uniform draws: a random permutation per head.
+        const auto r = argsort(rand({o.in}, generator, DType::f64)).to_vector<std::int64_t>();
+        for (std::int64_t k = 0; k < o.in; ++k) slot[r[k]] = k;
+      }
       for (std::int64_t i = 0; i < o.out; ++i) pt[h * o.out + i] = (i + 0.5f) / o.out;
-      for (std::int64_t j = 0; j < o.in; ++j) ps[h * o.in + j] = (j + 0.5f) / o.in;
+      for (std::int64_t j = 0; j < o.in; ++j) ps[h * o.in + j] = (slot[j] + 0.5f) / o.in;
     }
   }
   std::vector<float> rho_values(o.heads), omega_values(o.heads, 0.0f);
@@ -131,7 +141,7 @@ const ModuleRegistration registration("laplex", [](config::ConfigNode& node, Bui
   o.bias = node.get_or<bool>("bias", true);
   o.learn_decay = node.get_or<bool>("learn_decay", true);
   o.neighbourhood = node.get_or<double>("neighbourhood", 8.0);
-  o.anchors = node.get_choice("anchors", {"grid", "random"}, "grid");
+  o.anchors = node.get_choice("anchors", {"grid", "shuffled", "random"}, "grid");
   if (o.in < 1) node.fail("in", "must be >= 1");
   if (o.out < 1) node.fail("out", "must be >= 1");
   if (o.heads < 1) node.fail("heads", "must be >= 1");

@@ -10,8 +10,12 @@
 //
 // Initialisation:
 // - anchors: `grid` puts s_j = (j + 1/2)/in and t_i = (i + 1/2)/out on [0, 1],
-//   interleaved so each head starts near full rank; `random` draws both
-//   uniformly on [0, 1] (to compare learned structure with a random start).
+//   interleaved so each head starts near full rank; `shuffled` keeps those
+//   positions but gives each head its own random order of the inputs, so
+//   with local heads output i sees a different subset of inputs in every
+//   head (for inputs with no meaningful order, such as flattened CNN
+//   features); `random` draws both uniformly on [0, 1] (to compare learned
+//   structure with a random start).
 // - decay: head h interacts with about neighbourhood * 2^h inputs on each
 //   side, alpha_h = in / (neighbourhood 2^h): heads cover scales from local
 //   to wide.
@@ -36,7 +40,7 @@ struct LaplexLayerOptions {
   std::int64_t in = 0, out = 0, heads = 1;
   bool phased = false, gains = true, bias = true, learn_decay = true;
   double neighbourhood = 8.0;
-  std::string anchors = "grid";  // grid | random
+  std::string anchors = "grid";  // grid | shuffled | random
 };
 
 class LaplexLayer : public Module {

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "core/autograd/grad_mode.h"
 #include "core/ops/matmul.h"
 #include "core/ops/reduce.h"
@@ -46,7 +49,8 @@ TEST(LaplexLayer, InitKeepsTheInputVariance) {
   for (const char* yaml : {"{type: laplex, in: 784, out: 256, heads: 4}",
                            "{type: laplex, in: 784, out: 256, heads: 4, phased: true}",
                            "{type: laplex, in: 300, out: 700, heads: 2, anchors: random}",
-                           "{type: laplex, in: 256, out: 10, heads: 1, neighbourhood: 32}"}) {
+                           "{type: laplex, in: 256, out: 10, heads: 1, neighbourhood: 32}",
+                           "{type: laplex, in: 784, out: 256, heads: 4, anchors: shuffled}"}) {
     auto layer = std::dynamic_pointer_cast<LaplexLayer>(build(yaml));
     EXPECT_NEAR(output_variance(*layer, 4096), 1.0, 0.15) << yaml;
   }
@@ -63,6 +67,27 @@ TEST(LaplexLayer, ForwardIsTheDenseMatrixAndFlattensLeadingDims) {
   sum(y).backward();
   for (auto& [name, p] : layer->named_parameters())
     EXPECT_TRUE(p.grad().defined()) << name;
+}
+
+// `shuffled`: the grid's positions, each head with its own order of inputs.
+TEST(LaplexLayer, ShuffledAnchorsPermuteTheGridPerHead) {
+  auto grid = std::dynamic_pointer_cast<LaplexLayer>(
+      build("{type: laplex, in: 50, out: 5, heads: 3}"));
+  auto shuffled = std::dynamic_pointer_cast<LaplexLayer>(
+      build("{type: laplex, in: 50, out: 5, heads: 3, anchors: shuffled}"));
+  EXPECT_TRUE(testing::all_close(shuffled->t, grid->t, 0, 0));
+  const auto s = shuffled->s.to_vector<float>(), g = grid->s.to_vector<float>();
+  std::vector<std::vector<float>> heads;
+  for (int h = 0; h < 3; ++h) {
+    std::vector<float> head(s.begin() + h * 50, s.begin() + (h + 1) * 50);
+    std::vector<float> sorted = head;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted, std::vector<float>(g.begin(), g.begin() + 50)) << "head " << h;
+    EXPECT_NE(head, sorted) << "head " << h << " kept the grid order";
+    heads.push_back(head);
+  }
+  EXPECT_NE(heads[0], heads[1]);
+  EXPECT_NE(heads[1], heads[2]);
 }
 
 }  // namespace
