@@ -259,17 +259,18 @@ void backward_batch(const LaplexPlan<T>& plan, const LaplexShape& shape,
   const std::int64_t chunks = (batch + W - 1) / W;
   // With one head the dx rows are the x rows (see the top of the file).
   const bool shared = plan.heads == 1;
+  lanes::ThreadScratch scratch(*plan.scratch, omp_get_max_threads(),
+                              lanes::scratch_bytes<T, W>(m, n));
 #pragma omp parallel if (chunks > 1 && (m + n) * batch > lanes::kParallelWork)
   {
     Partial<T>& part = partials[omp_get_thread_num()];
     part.up.allocate(plan.heads * events, Phased, Moments);
     part.down.allocate(plan.heads * events, Phased, Moments);
-    // x rows, g rows, a zero row and a dummy row; event rows; separate dx
-    // rows (with their zero and dummy rows) for several heads.
-    lanes::Scratch<T> buffer((events + 2) * W), event_buffer(events * W),
-        dx_buffer(want_dx && !shared ? (n + 2) * W : 0);
-    T* lanes = buffer.get();
-    T* dx_lanes = shared ? lanes : dx_buffer.get();
+    // x rows, g rows, a zero and a dummy row; event rows; separate dx rows
+    // (with their zero and dummy rows) for several heads.
+    T* lanes = scratch.get<T>(omp_get_thread_num());
+    T* event_lanes = lanes + lanes::event_rows_offset<T, W>(m, n) / sizeof(T);
+    T* dx_lanes = shared ? lanes : event_lanes + lanes::rows_bytes<T, W>(events) / sizeof(T);
     const std::int64_t zero_row = shared ? events : n;
 #pragma omp for schedule(static)
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
@@ -291,7 +292,6 @@ void backward_batch(const LaplexPlan<T>& plan, const LaplexShape& shape,
                                c.cos_phi,
                                c.sin_phi,
                                want_dx};
-        T* event_lanes = event_buffer.get();
         if (shared)
           sweep<T, W, Phased, Moments, Gains, true, false>(in, lanes, event_lanes, dx_lanes,
                                                            part.up);

@@ -3,6 +3,8 @@
 // as lanes, and the per-event decay factors of a head.
 #include <omp.h>
 #include <sys/mman.h>
+#include <cstddef>
+#include <mutex>
 #include <unistd.h>
 
 #include <algorithm>
@@ -53,28 +55,73 @@ inline int choose_width(std::int64_t batch, int threads, std::int64_t values_per
   return widest > 0 ? widest : 1;
 }
 
-// Uninitialised scratch. Big buffers sit on 2 MiB boundaries and ask for
-// transparent huge pages: the scans visit their rows in anchor order, i.e.
-// at random, and with 4 KiB pages nearly every visit also missed the TLB
-// (a random 64-byte gather ran 1.6x faster on huge pages here).
-template <class T>
-struct Scratch {
-  static constexpr std::size_t kHuge = std::size_t{2} << 20;
-  struct Free {
-    std::size_t align;
-    void operator()(T* p) const { ::operator delete[](p, std::align_val_t(align)); }
-  };
-  std::unique_ptr<T[], Free> data;
-  explicit Scratch(std::int64_t count) : data(nullptr, Free{64}) {
-    const std::size_t bytes = sizeof(T) * static_cast<std::size_t>(std::max<std::int64_t>(count, 1));
-    const std::size_t align = bytes >= kHuge ? kHuge : 64;
-    const std::size_t rounded = (bytes + align - 1) / align * align;
-    data = std::unique_ptr<T[], Free>(
-        static_cast<T*>(::operator new[](rounded, std::align_val_t(align))), Free{align});
-    if (align == kHuge) madvise(data.get(), rounded, MADV_HUGEPAGE);
+// Uninitialised scratch, one buffer per thread, borrowed from the plan's
+// pool when no other call holds it. Buffers sit on 2 MiB boundaries and ask
+// for transparent huge pages: the scans visit their rows in anchor order,
+// i.e. at random, and with 4 KiB pages nearly every visit also missed the
+// TLB (a random 64-byte gather ran 1.6x faster on huge pages here).
+inline constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
+inline std::unique_ptr<std::byte, LaplexScratchPool::Free> huge_buffer(std::size_t bytes) {
+  const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + kHugePage - 1) / kHugePage * kHugePage;
+  auto* p = static_cast<std::byte*>(::operator new[](rounded, std::align_val_t(kHugePage)));
+  madvise(p, rounded, MADV_HUGEPAGE);
+  return std::unique_ptr<std::byte, LaplexScratchPool::Free>(p);
+}
+
+class ThreadScratch {
+ public:
+  ThreadScratch(LaplexScratchPool& pool, int threads, std::size_t bytes)
+      : lock_(pool.mutex, std::try_to_lock) {
+    if (lock_.owns_lock()) {
+      pool_ = &pool;
+    } else {
+      own_ = std::make_unique<LaplexScratchPool>();
+      pool_ = own_.get();
+    }
+    pool_->buffers.resize(std::max<std::size_t>(pool_->buffers.size(), threads));
+    pool_->bytes.resize(pool_->buffers.size(), 0);
+    bytes_ = bytes;
   }
-  T* get() const { return data.get(); }
+  // The calling thread's buffer; call inside the parallel region, so each
+  // thread first touches (faults in) its own pages.
+  template <class T>
+  T* get(int thread) {
+    if (pool_->bytes[thread] < bytes_) {
+      pool_->buffers[thread] = huge_buffer(bytes_);
+      pool_->bytes[thread] = bytes_;
+    }
+    return reinterpret_cast<T*>(pool_->buffers[thread].get());
+  }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+  std::unique_ptr<LaplexScratchPool> own_;
+  LaplexScratchPool* pool_ = nullptr;
+  std::size_t bytes_ = 0;
 };
+
+// Rows of W values carved from one thread buffer, each part on a 64-byte
+// boundary.
+template <class T, int W>
+inline std::size_t rows_bytes(std::int64_t rows) {
+  return (sizeof(T) * W * static_cast<std::size_t>(std::max<std::int64_t>(rows, 0)) + 63) / 64 * 64;
+}
+
+// Where a thread's event rows start: after room for all m + n rows and two
+// more, with a line to spare for a second part that starts on a boundary.
+template <class T, int W>
+inline std::size_t event_rows_offset(std::int64_t m, std::int64_t n) {
+  return rows_bytes<T, W>(m + n + 2) + 64;
+}
+
+// Bytes a thread's buffer needs for the forward and the backward alike
+// (x and g rows plus a zero and a dummy row, the event rows, dx rows), so
+// the backward finds the forward's pages already there.
+template <class T, int W>
+inline std::size_t scratch_bytes(std::int64_t m, std::int64_t n) {
+  return event_rows_offset<T, W>(m, n) + rows_bytes<T, W>(m + n) + rows_bytes<T, W>(n + 2);
+}
 
 // lanes[j * W + l] = x[(b0 + l) * cols + j] for the chunk's rows, zero past
 // the batch.
