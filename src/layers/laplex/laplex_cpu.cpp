@@ -3,11 +3,19 @@
 // P and Q). Inputs sit at one class of events (sources for the forward,
 // targets for the transposed apply) and outputs are read at the other.
 //
+// A chunk of W batch rows is transposed into input rows (index-major, W
+// values a row). The ascending scan gathers each input row in anchor order
+// and writes one row per event to an event-ordered buffer: the input (times
+// its gain) at an input event, Re[gain e^{i phi} L] at an output event. The
+// descending scan then reads that buffer sequentially and scatters each
+// output row once. So every random access is a whole row, read once or
+// written once, instead of a read-modify-write of every row in both scans.
+//
 // The scans are branch-free: targets and sources interleave at random, and a
-// mispredicted branch per event cost more than the event's arithmetic. Each
-// event reads its slot of one lane buffer (inputs and outputs side by side),
-// adds in_coef * slot to the state and adds out_coef * state to the slot;
-// one of the two coefficients is zero, so the other kind of event is a no-op.
+// mispredicted branch per event cost more than the event's arithmetic. An
+// output event gathers a row of zeros past the inputs; an input event
+// scatters to a dummy row past the outputs (a plain store, so no chain
+// through memory).
 #include "layers/laplex/laplex_cpu.h"
 
 #include <omp.h>
@@ -21,180 +29,221 @@ namespace {
 using lanes::Decays;
 using lanes::HeadConstants;
 
-// Events between a prefetch and its use.
-constexpr std::int64_t kPrefetchDistance = 16;
+// Events between a prefetch and its use: a random row costs a DRAM latency.
+constexpr std::int64_t kPrefetchDistance = 32;
 
-// Per head, per event: the lane slot and the two coefficients (the output
-// one complex when phased: gain * e^{i phi}).
+// Per head, per event with gains: the gain of the event's own index (the
+// input gain at an input event, the output gain at an output event).
 template <class T>
-struct EventTable {
-  std::vector<std::uint32_t> slot;
-  std::vector<T> in_coef, out_re, out_im;
-};
-
-// Slots: inputs at [0, in_count), outputs at [in_count, in_count + out_count).
-template <class T>
-EventTable<T> make_table(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                         const LaplexParamPtrs<T>& p, bool transposed) {
-  const std::int64_t events = plan.events(), total = plan.heads * events;
-  const std::int64_t in_count = transposed ? shape.m : shape.n;
-  EventTable<T> table;
-  table.slot.resize(total);
-  table.in_coef.resize(total);
-  table.out_re.resize(total);
-  if (shape.phased) table.out_im.resize(total);
+std::vector<T> make_gains(const LaplexPlan<T>& plan, const LaplexShape& shape,
+                          const LaplexParamPtrs<T>& p) {
+  if (!p.has_gains()) return {};
+  const std::int64_t events = plan.events();
+  std::vector<T> gain(static_cast<std::size_t>(plan.heads * events));
   for (std::int64_t h = 0; h < plan.heads; ++h) {
-    const HeadConstants<T> c = lanes::head_constants(shape, p, h);
     const T* u = p.u ? p.u + h * shape.m : nullptr;
     const T* v = p.v ? p.v + h * shape.n : nullptr;
-    const T* in_gain = transposed ? u : v;
-    const T* out_gain = transposed ? v : u;
     const std::int64_t off = h * events;
 #pragma omp parallel for schedule(static) if (events > lanes::kParallelWork)
-    for (std::int64_t k = 0; k < events; ++k) {
-      const std::uint32_t code = plan.code[off + k];
-      const bool target = (code & kLaplexTargetBit) != 0;
+    for (std::int64_t k = off; k < off + events; ++k) {
+      const std::uint32_t code = plan.code[k];
       const std::uint32_t index = code & ~kLaplexTargetBit;
-      if (target == transposed) {  // an input event
-        table.slot[off + k] = index;
-        table.in_coef[off + k] = in_gain ? in_gain[index] : T(1);
-        table.out_re[off + k] = T(0);
-        if (shape.phased) table.out_im[off + k] = T(0);
-      } else {
-        table.slot[off + k] = static_cast<std::uint32_t>(in_count) + index;
-        table.in_coef[off + k] = T(0);
-        const T gain = out_gain ? out_gain[index] : T(1);
-        table.out_re[off + k] = gain * c.cos_phi;
-        if (shape.phased) table.out_im[off + k] = gain * c.sin_phi;
-      }
+      const T* g = (code & kLaplexTargetBit) ? u : v;
+      gain[k] = g ? g[index] : T(1);
     }
   }
-  return table;
+  return gain;
 }
 
-// One scan of one head over W lanes. `conj` picks conj(lam) (the imaginary
-// part of every decay negated). Ascending scans decay into an event and then
-// handle it; descending scans handle an event and then decay past its gap.
-template <class T, int W, bool Phased, bool Ascending>
-void scan(const std::uint32_t* slot, const T* in_coef, const T* out_re, const T* out_im,
-          const T* decay_re, const T* decay_im, std::int64_t events, bool conj, T* lanes) {
+// The event's kind and rows without a branch: `input` is 1 at an input
+// event; `in_row` is its index there and `zero_row` otherwise; `out_row` its
+// index at an output event and `dummy_row` otherwise.
+struct EventRows {
+  std::uint32_t input, in_row, out_row;
+};
+
+inline EventRows event_rows(std::uint32_t code, bool transposed, std::uint32_t zero_row,
+                            std::uint32_t dummy_row) {
+  const std::uint32_t index = code & ~kLaplexTargetBit;
+  const std::uint32_t target = code >> 31;
+  const std::uint32_t input = target ^ static_cast<std::uint32_t>(!transposed);
+  const std::uint32_t mask = 0u - input;  // all ones at an input event
+  return {input, (index & mask) | (zero_row & ~mask), (index & ~mask) | (dummy_row & mask)};
+}
+
+// What one head's scans of one chunk read.
+template <class T>
+struct ScanInput {
+  const std::uint32_t* code;
+  const T* gain;  // null without gains
+  const T* decay_re;
+  const T* decay_im;  // phased only
+  std::int64_t events;
+  std::uint32_t in_count, out_count;
+  T cos_phi, sin_phi;
+  bool transposed;
+};
+
+// Ascending: decay into an event, then handle it. The forward's L takes lam,
+// the transposed apply's Q conj(lam).
+template <class T, int W, bool Phased, bool Gains>
+void scan_up(const ScanInput<T>& in, const T* in_lanes, T* event_lanes) {
   alignas(64) T sr[W] = {};
   alignas(64) T si[W] = {};
-  const T sign = conj ? T(-1) : T(1);
-  auto step = [&](std::int64_t k, std::int64_t decay_at) {
-    T* lane = lanes + static_cast<std::int64_t>(slot[k]) * W;
-    const T a = in_coef[k], br = out_re[k];
+  const T sign = in.transposed ? T(-1) : T(1);
+  auto rows = [&](std::int64_t k) {
+    return event_rows(in.code[k], in.transposed, in.in_count, in.out_count);
+  };
+  auto prefetch = [&](std::int64_t k) {
+    const T* row = in_lanes + static_cast<std::int64_t>(rows(k).in_row) * W;
+    for (int l = 0; l < W; l += 64 / static_cast<int>(sizeof(T))) __builtin_prefetch(row + l);
+  };
+  for (std::int64_t k = 0; k < in.events; ++k) {
+    if (k + kPrefetchDistance < in.events) prefetch(k + kPrefetchDistance);
+    const EventRows r = rows(k);
+    const T* value = in_lanes + static_cast<std::int64_t>(r.in_row) * W;
+    T* out = event_lanes + k * W;
+    const T gain = Gains ? in.gain[k] : T(1);
+    // Zero at an input event: its row keeps the input.
+    const T out_gain = gain * static_cast<T>(1 - r.input);
+    const T er = in.decay_re[k];
     if constexpr (Phased) {
-      const T bi = out_im[k];
-      if (Ascending) {
-        const T er = decay_re[decay_at], ei = sign * decay_im[decay_at];
+      const T ei = sign * in.decay_im[k];
+      const T br = out_gain * in.cos_phi, bi = out_gain * in.sin_phi;
 #pragma omp simd
-        for (int l = 0; l < W; ++l) {
-          const T value = lane[l];
-          const T r = er * sr[l] - ei * si[l] + a * value;
-          si[l] = er * si[l] + ei * sr[l];
-          sr[l] = r;
-          lane[l] = value + br * sr[l] - bi * si[l];
-        }
-      } else {
-        const T er = decay_re[decay_at], ei = sign * decay_im[decay_at];
-#pragma omp simd
-        for (int l = 0; l < W; ++l) {
-          const T value = lane[l];
-          const T r = sr[l] + a * value;
-          lane[l] = value + br * r - bi * si[l];
-          sr[l] = er * r - ei * si[l];
-          si[l] = er * si[l] + ei * r;
-        }
+      for (int l = 0; l < W; ++l) {
+        const T z = Gains ? gain * value[l] : value[l];
+        const T re = er * sr[l] - ei * si[l] + z;
+        si[l] = er * si[l] + ei * sr[l];
+        sr[l] = re;
+        out[l] = z + br * re - bi * si[l];
       }
     } else {
-      const T e = decay_re[decay_at];
-      if (Ascending) {
+      const T br = out_gain * in.cos_phi;
 #pragma omp simd
-        for (int l = 0; l < W; ++l) {
-          const T value = lane[l];
-          sr[l] = e * sr[l] + a * value;
-          lane[l] = value + br * sr[l];
-        }
-      } else {
-#pragma omp simd
-        for (int l = 0; l < W; ++l) {
-          const T value = lane[l];
-          const T r = sr[l] + a * value;
-          lane[l] = value + br * r;
-          sr[l] = e * r;
-        }
+      for (int l = 0; l < W; ++l) {
+        const T z = Gains ? gain * value[l] : value[l];
+        sr[l] = er * sr[l] + z;
+        out[l] = z + br * sr[l];
       }
     }
-  };
-  // Slots come in anchor order, i.e. at random: ask for them (with intent
-  // to write) a few events ahead so the scan is not bound by cache latency.
-  auto prefetch = [&](std::int64_t k) {
-    const T* lane = lanes + static_cast<std::int64_t>(slot[k]) * W;
-    for (int l = 0; l < W; l += 64 / static_cast<int>(sizeof(T))) __builtin_prefetch(lane + l, 1);
-  };
-  if constexpr (Ascending) {
-    const std::int64_t body = std::max<std::int64_t>(events - kPrefetchDistance, 0);
-    for (std::int64_t k = 0; k < body; ++k) {
-      prefetch(k + kPrefetchDistance);
-      step(k, k);
-    }
-    for (std::int64_t k = body; k < events; ++k) step(k, k);
-  } else {
-    std::int64_t k = events - 1;
-    for (; k >= kPrefetchDistance; --k) {
-      prefetch(k - kPrefetchDistance);
-      step(k, k);
-    }
-    for (; k >= 0; --k) step(k, k);
   }
 }
 
-template <class T, int W, bool Phased>
-void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Decays<T>& d,
-                 const EventTable<T>& table, bool transposed, const T* in, T* out) {
+// Descending: handle an event, then decay past its gap. The forward's R
+// takes conj(lam), the transposed apply's P lam. `Accumulate` adds to the
+// output rows (heads after the first).
+template <class T, int W, bool Phased, bool Gains, bool Accumulate>
+void scan_down(const ScanInput<T>& in, const T* event_lanes, T* out_lanes) {
+  alignas(64) T sr[W] = {};
+  alignas(64) T si[W] = {};
+  const T sign = in.transposed ? T(1) : T(-1);
+  auto rows = [&](std::int64_t k) {
+    return event_rows(in.code[k], in.transposed, in.in_count, in.out_count);
+  };
+  auto prefetch = [&](std::int64_t k) {
+    T* row = out_lanes + static_cast<std::int64_t>(rows(k).out_row) * W;
+    for (int l = 0; l < W; l += 64 / static_cast<int>(sizeof(T))) __builtin_prefetch(row + l, 1);
+  };
+  for (std::int64_t k = in.events - 1; k >= 0; --k) {
+    if (k >= kPrefetchDistance) prefetch(k - kPrefetchDistance);
+    const EventRows r = rows(k);
+    const T* value = event_lanes + k * W;
+    T* out = out_lanes + static_cast<std::int64_t>(r.out_row) * W;
+    const T take = static_cast<T>(r.input);
+    const T gain = Gains ? in.gain[k] : T(1);
+    const T out_gain = gain * (T(1) - take);
+    const T er = in.decay_re[k];
+    if constexpr (Phased) {
+      const T ei = sign * in.decay_im[k];
+      const T br = out_gain * in.cos_phi, bi = out_gain * in.sin_phi;
+#pragma omp simd
+      for (int l = 0; l < W; ++l) {
+        const T v = value[l];
+        const T re = sr[l] + take * v;
+        const T result = v + br * re - bi * si[l];
+        out[l] = Accumulate ? out[l] + result : result;
+        sr[l] = er * re - ei * si[l];
+        si[l] = er * si[l] + ei * re;
+      }
+    } else {
+      const T br = out_gain * in.cos_phi;
+#pragma omp simd
+      for (int l = 0; l < W; ++l) {
+        const T v = value[l];
+        const T re = sr[l] + take * v;
+        const T result = v + br * re;
+        out[l] = Accumulate ? out[l] + result : result;
+        sr[l] = er * re;
+      }
+    }
+  }
+}
+
+template <class T, int W, bool Phased, bool Gains>
+void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamPtrs<T>& p,
+                 const Decays<T>& d, const std::vector<T>& gains, bool transposed, const T* in,
+                 T* out) {
   const std::int64_t batch = shape.batch, events = plan.events();
   const std::int64_t in_cols = transposed ? shape.m : shape.n;
   const std::int64_t out_cols = transposed ? shape.n : shape.m;
   const std::int64_t chunks = (batch + W - 1) / W;
+  lanes::ThreadScratch scratch(*plan.scratch, omp_get_max_threads(),
+                              lanes::scratch_bytes<T, W>(shape.m, shape.n));
 #pragma omp parallel if (chunks > 1 && (in_cols + out_cols) * batch > lanes::kParallelWork)
   {
-    lanes::Scratch<T> buffer(events * W);
-    T* lanes = buffer.get();
-    T* out_lanes = lanes + in_cols * W;
+    // Input rows and a zero row; event rows; output rows and a dummy row.
+    // One head reads its inputs only in the ascending scan and writes its
+    // outputs only in the descending one, so both share their rows: fresh
+    // scratch costs a page fault and a page clear per 4 KiB, which was the
+    // forward's largest cost at n = 2^20 before.
+    const bool shared = plan.heads == 1;
+    T* in_lanes = scratch.get<T>(omp_get_thread_num());
+    T* event_lanes = in_lanes + lanes::event_rows_offset<T, W>(shape.m, shape.n) / sizeof(T);
+    T* out_lanes = shared ? in_lanes : in_lanes + lanes::rows_bytes<T, W>(in_cols + 1) / sizeof(T);
 #pragma omp for schedule(static)
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
       const std::int64_t b0 = chunk * W;
-      lanes::load<T, W>(in, batch, in_cols, b0, lanes);
-      std::fill(out_lanes, out_lanes + out_cols * W, T(0));
+      lanes::load<T, W>(in, batch, in_cols, b0, in_lanes);
+      // The previous chunk's outputs may have landed on the zero row.
+      std::fill(in_lanes + in_cols * W, in_lanes + (in_cols + 1) * W, T(0));
       for (std::int64_t h = 0; h < plan.heads; ++h) {
         const std::int64_t off = h * events;
-        const T* re = d.re.data() + off;
-        const T* im = Phased ? d.im.data() + off : nullptr;
-        const std::uint32_t* slot = table.slot.data() + off;
-        const T* a = table.in_coef.data() + off;
-        const T* br = table.out_re.data() + off;
-        const T* bi = Phased ? table.out_im.data() + off : nullptr;
-        // Forward: L ascending with lam, R descending with conj(lam).
-        // Transposed: Q ascending with conj(lam), P descending with lam.
-        scan<T, W, Phased, true>(slot, a, br, bi, re, im, events, transposed, lanes);
-        scan<T, W, Phased, false>(slot, a, br, bi, re, im, events, !transposed, lanes);
+        const HeadConstants<T> c = lanes::head_constants(shape, p, h);
+        const ScanInput<T> scan_in{plan.code.data() + off,
+                                   Gains ? gains.data() + off : nullptr,
+                                   d.re.data() + off,
+                                   Phased ? d.im.data() + off : nullptr,
+                                   events,
+                                   static_cast<std::uint32_t>(in_cols),
+                                   static_cast<std::uint32_t>(out_cols),
+                                   c.cos_phi,
+                                   c.sin_phi,
+                                   transposed};
+        scan_up<T, W, Phased, Gains>(scan_in, in_lanes, event_lanes);
+        if (h == 0)
+          scan_down<T, W, Phased, Gains, false>(scan_in, event_lanes, out_lanes);
+        else
+          scan_down<T, W, Phased, Gains, true>(scan_in, event_lanes, out_lanes);
       }
       lanes::store<T, W>(out_lanes, batch, out_cols, b0, out);
     }
   }
 }
 
-template <class T, bool Phased>
-void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape, const Decays<T>& d,
-                    const EventTable<T>& table, bool transposed, const T* in, T* out) {
-  // Narrower than 4 lanes only for a batch that small: at n = 2^18 one lane
-  // in cache lost to 16 lanes out of it (1.8x, random anchors).
-  switch (lanes::choose_width(shape.batch, omp_get_max_threads(), plan.events(), sizeof(T), 4)) {
-    case 16: return apply_batch<T, 16, Phased>(plan, shape, d, table, transposed, in, out);
-    case 8: return apply_batch<T, 8, Phased>(plan, shape, d, table, transposed, in, out);
-    case 4: return apply_batch<T, 4, Phased>(plan, shape, d, table, transposed, in, out);
-    default: return apply_batch<T, 1, Phased>(plan, shape, d, table, transposed, in, out);
+template <class T, bool Phased, bool Gains>
+void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
+                    const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
+                    bool transposed, const T* in, T* out) {
+  // The widest chunk that still gives every thread one: a random row of
+  // 128 bytes gathered at about twice the rate of a 64-byte one here (the
+  // second line comes with the first), and the event rows stream anyway.
+  switch (lanes::choose_width(shape.batch, omp_get_max_threads(), 0, sizeof(T), 4)) {
+    case 32: return apply_batch<T, 32, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out);
+    case 16: return apply_batch<T, 16, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out);
+    case 8: return apply_batch<T, 8, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out);
+    case 4: return apply_batch<T, 4, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out);
+    default: return apply_batch<T, 1, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out);
   }
 }
 
@@ -209,11 +258,16 @@ void apply(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexPara
     return;
   }
   const Decays<T> d = lanes::make_decays(plan, shape, p, false);
-  const EventTable<T> table = make_table(plan, shape, p, transposed);
-  if (shape.phased)
-    dispatch_width<T, true>(plan, shape, d, table, transposed, in, out);
+  const std::vector<T> gains = make_gains(plan, shape, p);
+  const bool g = p.has_gains();
+  if (shape.phased && g)
+    dispatch_width<T, true, true>(plan, shape, p, d, gains, transposed, in, out);
+  else if (shape.phased)
+    dispatch_width<T, true, false>(plan, shape, p, d, gains, transposed, in, out);
+  else if (g)
+    dispatch_width<T, false, true>(plan, shape, p, d, gains, transposed, in, out);
   else
-    dispatch_width<T, false>(plan, shape, d, table, transposed, in, out);
+    dispatch_width<T, false, false>(plan, shape, p, d, gains, transposed, in, out);
 }
 
 }  // namespace

@@ -1,16 +1,27 @@
 // The backward of laplex-math.md section 3 as two fused sweeps per head and
 // batch chunk. The ascending sweep carries L (lam), its first moment L1 and
 // Q (conj lam); the descending sweep carries R (conj lam), R1 and P (lam).
-// Targets hold g, sources hold x, side by side in one lane buffer; sources
-// feed L/R with v x, targets feed P/Q with u g; sources add v Re[e^{i phi}
-// (P + Q)] to their dx lanes.
+// Sources hold x, targets g, in one buffer of index-major rows (W batch
+// values a row); sources feed L/R with v x, targets feed P/Q with u g;
+// sources add v Re[e^{i phi} (P + Q)] to their dx rows.
+//
+// The ascending sweep gathers every row once in anchor order and copies it
+// to an event-ordered buffer, which the descending sweep then reads
+// sequentially. With one head a source's dx row is its own x row: the
+// ascending sweep overwrites the row it has just read with the Q part, the
+// descending one adds the P part. So the random accesses are one read (and
+// at a source one write of the same, cached, row) up, one update of a source
+// row down.
 //
 // The sweeps are branch-free (targets and sources interleave at random):
-// each event dots its lanes with the state its kind reads (L at a target,
-// Q at a source; plus L1 at targets) and stores the sums per event. The
-// parameter gradients come afterwards from those per-event sums, summed over
-// chunks first, in one pass over the events. Nothing of the forward is stored.
+// each event dots its row with the state its kind reads (L at a target,
+// Q at a source; plus L1 at targets) and stores the sums per event; a
+// target's dx update reads a zero row and writes a dummy row. The parameter
+// gradients come afterwards from those per-event sums, summed over threads
+// first, in one pass over the events. Nothing of the forward is stored.
 #include <omp.h>
+
+#include <type_traits>
 
 #include "layers/laplex/laplex_cpu.h"
 #include "layers/laplex/laplex_lanes.h"
@@ -22,8 +33,8 @@ namespace {
 using lanes::Decays;
 using lanes::HeadConstants;
 
-// Events between a prefetch and its use.
-constexpr std::int64_t kPrefetchDistance = 16;
+// Events between a prefetch and its use: a random row costs a DRAM latency.
+constexpr std::int64_t kPrefetchDistance = 32;
 
 // Which outputs were asked for.
 struct Needs {
@@ -34,30 +45,15 @@ struct Needs {
   bool transposed() const { return dx || ds || dv; }
 };
 
-// Per head, per event: the lane slot and coefficients that are zero for the
-// other kind of event. The dx lanes share the slots: a target adds zeros to
-// a dx row nobody reads (one shared dummy row would chain every target's
-// update to the previous one through memory: 2.8x slower measured).
+// Per head, per event with gains: the gain of the event's own index (v_j at
+// a source, u_i at a target).
 template <class T>
-struct EventTable {
-  std::vector<std::uint32_t> slot;
-  std::vector<T> is_target;  // 1 or 0: picks which state an event's dot reads
-  std::vector<T> v_coef;     // v_j at sources (feeds L/R)
-  std::vector<T> u_coef;     // u_i at targets (feeds P/Q)
-  std::vector<T> dx_re, dx_im;  // v_j e^{i phi} at sources
-};
-
-template <class T>
-EventTable<T> make_table(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                         const LaplexParamPtrs<T>& p) {
-  const std::int64_t events = plan.events(), total = plan.heads * events;
-  EventTable<T> table;
-  table.slot.resize(total);
-  for (auto* column : {&table.is_target, &table.v_coef, &table.u_coef, &table.dx_re})
-    column->resize(total);
-  if (shape.phased) table.dx_im.resize(total);
+std::vector<T> make_gains(const LaplexPlan<T>& plan, const LaplexShape& shape,
+                          const LaplexParamPtrs<T>& p) {
+  if (!p.has_gains()) return {};
+  const std::int64_t events = plan.events();
+  std::vector<T> gain(static_cast<std::size_t>(plan.heads * events));
   for (std::int64_t h = 0; h < plan.heads; ++h) {
-    const HeadConstants<T> c = lanes::head_constants(shape, p, h);
     const T* u = p.u ? p.u + h * shape.m : nullptr;
     const T* v = p.v ? p.v + h * shape.n : nullptr;
     const std::int64_t off = h * events;
@@ -65,25 +61,11 @@ EventTable<T> make_table(const LaplexPlan<T>& plan, const LaplexShape& shape,
     for (std::int64_t k = off; k < off + events; ++k) {
       const std::uint32_t code = plan.code[k];
       const std::uint32_t index = code & ~kLaplexTargetBit;
-      if (code & kLaplexTargetBit) {
-        table.slot[k] = static_cast<std::uint32_t>(shape.n) + index;
-        table.is_target[k] = T(1);
-        table.v_coef[k] = T(0);
-        table.u_coef[k] = u ? u[index] : T(1);
-        table.dx_re[k] = T(0);
-        if (shape.phased) table.dx_im[k] = T(0);
-      } else {
-        const T vj = v ? v[index] : T(1);
-        table.slot[k] = index;
-        table.is_target[k] = T(0);
-        table.v_coef[k] = vj;
-        table.u_coef[k] = T(0);
-        table.dx_re[k] = vj * c.cos_phi;
-        if (shape.phased) table.dx_im[k] = vj * c.sin_phi;
-      }
+      const T* g = (code & kLaplexTargetBit) ? u : v;
+      gain[k] = g ? g[index] : T(1);
     }
   }
-  return table;
+  return gain;
 }
 
 // Per event sums over the batch of one sweep: the dot of the event's lanes
@@ -99,36 +81,29 @@ struct EventSums {
   }
 };
 
-template <class T, int W>
-[[gnu::always_inline]] inline T dot(const T* a, const T* b) {
-  T sum = 0;
-#pragma omp simd reduction(+ : sum)
-  for (int l = 0; l < W; ++l) sum += a[l] * b[l];
-  return sum;
-}
-
 // What one sweep of one head over one chunk reads.
 template <class T>
 struct SweepInput {
-  const EventTable<T>* table;
+  const std::uint32_t* code;
+  const T* gain;  // null without gains
   const Decays<T>* decays;
   std::int64_t off, events;
+  std::uint32_t n;                     // sources; targets' rows follow theirs
+  std::uint32_t zero_row, dummy_row;   // of the dx rows
+  T cos_phi, sin_phi;
   bool dx;
 };
 
 // One sweep. Ascending: decay (L, L1 with lam; Q with conj lam), then the
 // event. Descending: the event, then decay (R, R1 with conj lam; P with lam).
-template <class T, int W, bool Phased, bool Moments, bool Ascending>
-void sweep(const SweepInput<T>& in, const T* lanes, T* dx_lanes, EventSums<T>& sums) {
-  const EventTable<T>& tb = *in.table;
+// Ascending reads `lanes` and copies each row to `event_lanes`; descending
+// reads `event_lanes`. dx rows: ascending writes the Q part (added to what
+// is there when `AddUp`), descending adds the P part.
+template <class T, int W, bool Phased, bool Moments, bool Gains, bool Ascending, bool AddUp>
+void sweep(const SweepInput<T>& in, const T* lanes, T* event_lanes, T* dx_lanes,
+           EventSums<T>& sums) {
   const Decays<T>& d = *in.decays;
   const std::int64_t off = in.off;
-  const std::uint32_t* slot = tb.slot.data() + off;
-  const T* is_target = tb.is_target.data() + off;
-  const T* v_coef = tb.v_coef.data() + off;
-  const T* u_coef = tb.u_coef.data() + off;
-  const T* dx_re = tb.dx_re.data() + off;
-  const T* dx_im = Phased ? tb.dx_im.data() + off : nullptr;
   const T* er = d.re.data() + off;
   const T* ei = Phased ? d.im.data() + off : nullptr;
   const T* mr = Moments ? d.moment_re.data() + off : nullptr;
@@ -178,9 +153,29 @@ void sweep(const SweepInput<T>& in, const T* lanes, T* dx_lanes, EventSums<T>& s
     }
   };
 
+  // The event's row (source j: j; target i: n + i) and its dx rows: a
+  // source reads and writes its own; a target reads zeros and writes to the
+  // dummy row, never read, so no update waits on another through memory.
+  struct Rows {
+    std::uint32_t lane, dx_read, dx_write;
+    T pick;  // 1 at a target
+  };
+  auto rows = [&](std::int64_t k) {
+    const std::uint32_t code = in.code[off + k];
+    const std::uint32_t index = code & ~kLaplexTargetBit;
+    const std::uint32_t target = code >> 31;
+    const std::uint32_t mask = 0u - target;  // all ones at a target
+    return Rows{index + (in.n & mask), (index & ~mask) | (in.zero_row & mask),
+                (index & ~mask) | (in.dummy_row & mask), static_cast<T>(target)};
+  };
+
   auto event = [&](std::int64_t k) {
-    const T* value = lanes + static_cast<std::int64_t>(slot[k]) * W;
-    const T pick = is_target[k], a = v_coef[k], b = u_coef[k];
+    const Rows r = rows(k);
+    const T* value = Ascending ? lanes + static_cast<std::int64_t>(r.lane) * W : event_lanes + k * W;
+    if constexpr (Ascending) lanes::stream_row<T, W>(event_lanes + k * W, value);
+    const T pick = r.pick;
+    const T gain = Gains ? in.gain[off + k] : T(1);
+    const T a = gain * (T(1) - pick), b = gain * pick;
     // The state this event reads: s at a target, q at a source.
     T dre = 0, dim = 0, m_re = 0, m_im = 0;
 #pragma omp simd reduction(+ : dre, dim, m_re, m_im)
@@ -194,28 +189,43 @@ void sweep(const SweepInput<T>& in, const T* lanes, T* dx_lanes, EventSums<T>& s
     if constexpr (Phased) out_dot_im[k] += dim;
     if constexpr (Moments) out_m_re[k] += m_re;
     if constexpr (Phased && Moments) out_m_im[k] += m_im;
-    if (in.dx) {
-      T* dx = dx_lanes + static_cast<std::int64_t>(slot[k]) * W;
-      const T cr = dx_re[k];
-      if constexpr (Phased) {
-        const T ci = dx_im[k];
-#pragma omp simd
-        for (int l = 0; l < W; ++l) dx[l] += cr * qr[l] - ci * qi[l];
-      } else {
-#pragma omp simd
-        for (int l = 0; l < W; ++l) dx[l] += cr * qr[l];
-      }
-    }
+    // The dx part reads q, which a source (the only event that writes a
+    // real dx row) leaves as it is; so the row is read for the last time
+    // here, before the dx update may overwrite it (one head, ascending).
+    alignas(64) T q_re[W], q_im[W];
 #pragma omp simd
     for (int l = 0; l < W; ++l) {
+      q_re[l] = qr[l];
+      if constexpr (Phased) q_im[l] = qi[l];
       sr[l] += a * value[l];
       qr[l] += b * value[l];
+    }
+    if (in.dx) {
+      const T* base = dx_lanes + static_cast<std::int64_t>(r.dx_read) * W;
+      T* dx = dx_lanes + static_cast<std::int64_t>(r.dx_write) * W;
+      const T cr = a * in.cos_phi;
+      constexpr bool add = AddUp || !Ascending;
+      if constexpr (Phased) {
+        const T ci = a * in.sin_phi;
+#pragma omp simd
+        for (int l = 0; l < W; ++l) dx[l] = (add ? base[l] : T(0)) + cr * q_re[l] - ci * q_im[l];
+      } else {
+#pragma omp simd
+        for (int l = 0; l < W; ++l) dx[l] = (add ? base[l] : T(0)) + cr * q_re[l];
+      }
     }
   };
 
   auto prefetch = [&](std::int64_t k) {
-    __builtin_prefetch(lanes + static_cast<std::int64_t>(slot[k]) * W);
-    if (in.dx) __builtin_prefetch(dx_lanes + static_cast<std::int64_t>(slot[k]) * W, 1);
+    const Rows r = rows(k);
+    if (Ascending) {
+      const T* row = lanes + static_cast<std::int64_t>(r.lane) * W;
+      for (int l = 0; l < W; l += 64 / static_cast<int>(sizeof(T))) __builtin_prefetch(row + l, 1);
+    }
+    if (in.dx && (!Ascending || AddUp)) {
+      const T* row = dx_lanes + static_cast<std::int64_t>(r.dx_read) * W;
+      for (int l = 0; l < W; l += 64 / static_cast<int>(sizeof(T))) __builtin_prefetch(row + l, 1);
+    }
   };
   const std::int64_t events = in.events;
   if constexpr (Ascending) {
@@ -224,6 +234,7 @@ void sweep(const SweepInput<T>& in, const T* lanes, T* dx_lanes, EventSums<T>& s
       decay(k);
       event(k);
     }
+    lanes::stream_fence();
   } else {
     for (std::int64_t k = events - 1; k >= 0; --k) {
       if (k >= kPrefetchDistance) prefetch(k - kPrefetchDistance);
@@ -239,59 +250,84 @@ struct Partial {
   EventSums<T> up, down;  // ascending and descending sweeps
 };
 
-template <class T, int W, bool Phased, bool Moments>
-void backward_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Decays<T>& d,
-                    const EventTable<T>& table, bool want_dx, const T* x, const T* gy, T* dx,
+template <class T, int W, bool Phased, bool Moments, bool Gains>
+void backward_batch(const LaplexPlan<T>& plan, const LaplexShape& shape,
+                    const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
+                    bool want_dx, const T* x, const T* gy, T* dx,
                     std::vector<Partial<T>>& partials) {
   const std::int64_t batch = shape.batch, m = shape.m, n = shape.n, events = plan.events();
   const std::int64_t chunks = (batch + W - 1) / W;
+  // With one head the dx rows are the x rows (see the top of the file).
+  const bool shared = plan.heads == 1;
+  lanes::ThreadScratch scratch(*plan.scratch, omp_get_max_threads(),
+                              lanes::scratch_bytes<T, W>(m, n));
 #pragma omp parallel if (chunks > 1 && (m + n) * batch > lanes::kParallelWork)
   {
     Partial<T>& part = partials[omp_get_thread_num()];
     part.up.allocate(plan.heads * events, Phased, Moments);
     part.down.allocate(plan.heads * events, Phased, Moments);
-    lanes::Scratch<T> buffer(events * W), dx_buffer(want_dx ? events * W : 0);
-    T* lanes = buffer.get();
+    // x rows, g rows, a zero and a dummy row; event rows; separate dx rows
+    // (with their zero and dummy rows) for several heads.
+    T* lanes = scratch.get<T>(omp_get_thread_num());
+    T* event_lanes = lanes + lanes::event_rows_offset<T, W>(m, n) / sizeof(T);
+    T* dx_lanes = shared ? lanes : event_lanes + lanes::rows_bytes<T, W>(events) / sizeof(T);
+    const std::int64_t zero_row = shared ? events : n;
 #pragma omp for schedule(static)
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
       const std::int64_t b0 = chunk * W;
       lanes::load<T, W>(x, batch, n, b0, lanes);
       lanes::load<T, W>(gy, batch, m, b0, lanes + n * W);
-      // Only the sources' rows are read back; the targets' rows take zeros.
-      if (want_dx) std::fill(dx_buffer.get(), dx_buffer.get() + n * W, T(0));
+      if (want_dx) std::fill(dx_lanes + zero_row * W, dx_lanes + (zero_row + 1) * W, T(0));
+      if (want_dx && !shared) std::fill(dx_lanes, dx_lanes + n * W, T(0));
       for (std::int64_t h = 0; h < plan.heads; ++h) {
-        const SweepInput<T> in{&table, &d, h * events, events, want_dx};
-        sweep<T, W, Phased, Moments, true>(in, lanes, dx_buffer.get(), part.up);
-        sweep<T, W, Phased, Moments, false>(in, lanes, dx_buffer.get(), part.down);
+        const HeadConstants<T> c = lanes::head_constants(shape, p, h);
+        const SweepInput<T> in{plan.code.data(),
+                               Gains ? gains.data() : nullptr,
+                               &d,
+                               h * events,
+                               events,
+                               static_cast<std::uint32_t>(n),
+                               static_cast<std::uint32_t>(zero_row),
+                               static_cast<std::uint32_t>(zero_row + 1),
+                               c.cos_phi,
+                               c.sin_phi,
+                               want_dx};
+        if (shared)
+          sweep<T, W, Phased, Moments, Gains, true, false>(in, lanes, event_lanes, dx_lanes,
+                                                           part.up);
+        else
+          sweep<T, W, Phased, Moments, Gains, true, true>(in, lanes, event_lanes, dx_lanes,
+                                                          part.up);
+        sweep<T, W, Phased, Moments, Gains, false, true>(in, lanes, event_lanes, dx_lanes,
+                                                         part.down);
       }
-      if (want_dx) lanes::store<T, W>(dx_buffer.get(), batch, n, b0, dx);
+      if (want_dx) lanes::store<T, W>(dx_lanes, batch, n, b0, dx);
     }
   }
 }
 
-template <class T, bool Phased, bool Moments>
-void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape, const Decays<T>& d,
-                    const EventTable<T>& table, bool want_dx, const T* x, const T* gy, T* dx,
+template <class T, bool Phased, bool Moments, bool Gains>
+void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
+                    const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
+                    bool want_dx, const T* x, const T* gy, T* dx,
                     std::vector<Partial<T>>& partials) {
-  // x and g lanes, and dx lanes.
-  const std::int64_t values_per_lane = 2 * (shape.m + shape.n);
-  // Measured at n = 2^16, B = 64: the backward's sweeps gain little from a
-  // cache-sized chunk and lose on the per-event dots at narrow widths, so
-  // they take the widest chunk the batch allows.
-  switch (lanes::choose_width(shape.batch, omp_get_max_threads(), values_per_lane, sizeof(T),
-                              lanes::kWidths[0])) {
+  // As the forward: the widest chunk that gives every thread one.
+  switch (lanes::choose_width(shape.batch, omp_get_max_threads(), 0, sizeof(T), 4)) {
+    case 32:
+      return backward_batch<T, 32, Phased, Moments, Gains>(plan, shape, p, d, gains, want_dx, x,
+                                                           gy, dx, partials);
     case 16:
-      return backward_batch<T, 16, Phased, Moments>(plan, shape, d, table, want_dx, x, gy, dx,
-                                                    partials);
+      return backward_batch<T, 16, Phased, Moments, Gains>(plan, shape, p, d, gains, want_dx, x,
+                                                           gy, dx, partials);
     case 8:
-      return backward_batch<T, 8, Phased, Moments>(plan, shape, d, table, want_dx, x, gy, dx,
-                                                   partials);
+      return backward_batch<T, 8, Phased, Moments, Gains>(plan, shape, p, d, gains, want_dx, x,
+                                                          gy, dx, partials);
     case 4:
-      return backward_batch<T, 4, Phased, Moments>(plan, shape, d, table, want_dx, x, gy, dx,
-                                                   partials);
+      return backward_batch<T, 4, Phased, Moments, Gains>(plan, shape, p, d, gains, want_dx, x,
+                                                          gy, dx, partials);
     default:
-      return backward_batch<T, 1, Phased, Moments>(plan, shape, d, table, want_dx, x, gy, dx,
-                                                   partials);
+      return backward_batch<T, 1, Phased, Moments, Gains>(plan, shape, p, d, gains, want_dx, x,
+                                                          gy, dx, partials);
   }
 }
 
@@ -387,19 +423,25 @@ void laplex_backward(const LaplexPlan<T>& plan, const LaplexShape& shape,
   const bool any = need.left_right() || need.transposed();
   if (any && shape.batch > 0 && plan.events() > 0) {
     const Decays<T> d = lanes::make_decays(plan, shape, params, need.moments());
-    const EventTable<T> table = make_table(plan, shape, params);
-    const bool moments = need.moments();
+    const std::vector<T> gains = make_gains(plan, shape, params);
+    auto run = [&](auto phased, auto moments, auto with_gains) {
+      dispatch_width<T, decltype(phased)::value, decltype(moments)::value,
+                     decltype(with_gains)::value>(plan, shape, params, d, gains, need.dx, x, gy,
+                                                  grads.dx, partials);
+    };
+    using Yes = std::true_type;
+    using No = std::false_type;
+    const bool g = params.has_gains();
     if (shape.phased) {
-      if (moments)
-        dispatch_width<T, true, true>(plan, shape, d, table, need.dx, x, gy, grads.dx, partials);
+      if (need.moments())
+        g ? run(Yes{}, Yes{}, Yes{}) : run(Yes{}, Yes{}, No{});
       else
-        dispatch_width<T, true, false>(plan, shape, d, table, need.dx, x, gy, grads.dx, partials);
+        g ? run(Yes{}, No{}, Yes{}) : run(Yes{}, No{}, No{});
     } else {
-      if (moments)
-        dispatch_width<T, false, true>(plan, shape, d, table, need.dx, x, gy, grads.dx, partials);
+      if (need.moments())
+        g ? run(No{}, Yes{}, Yes{}) : run(No{}, Yes{}, No{});
       else
-        dispatch_width<T, false, false>(plan, shape, d, table, need.dx, x, gy, grads.dx,
-                                        partials);
+        g ? run(No{}, No{}, Yes{}) : run(No{}, No{}, No{});
     }
   } else if (grads.dx) {
     std::fill(grads.dx, grads.dx + shape.batch * n, T(0));

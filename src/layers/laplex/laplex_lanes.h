@@ -2,6 +2,9 @@
 // Pieces the CPU scans share (internal to the laplex CPU kernels): the batch
 // as lanes, and the per-event decay factors of a head.
 #include <omp.h>
+#include <sys/mman.h>
+#include <cstddef>
+#include <mutex>
 #include <unistd.h>
 
 #include <algorithm>
@@ -18,7 +21,7 @@ namespace laplex::cpu::lanes {
 
 // Lane widths the scans are compiled for. A scan keeps W batch values per
 // state in registers, so one event costs a few vector instructions.
-inline constexpr int kWidths[] = {16, 8, 4, 1};
+inline constexpr int kWidths[] = {32, 16, 8, 4, 1};
 
 // Below this much work (values touched) a loop runs on one thread: waking a
 // team costs more than it saves, and far more on a loaded machine.
@@ -52,18 +55,73 @@ inline int choose_width(std::int64_t batch, int threads, std::int64_t values_per
   return widest > 0 ? widest : 1;
 }
 
-// Uninitialised, 64-byte aligned scratch.
-template <class T>
-struct Scratch {
-  struct Free {
-    void operator()(T* p) const { ::operator delete[](p, std::align_val_t(64)); }
-  };
-  std::unique_ptr<T[], Free> data;
-  explicit Scratch(std::int64_t count)
-      : data(static_cast<T*>(::operator new[](sizeof(T) * std::max<std::int64_t>(count, 1),
-                                              std::align_val_t(64)))) {}
-  T* get() const { return data.get(); }
+// Uninitialised scratch, one buffer per thread, borrowed from the plan's
+// pool when no other call holds it. Buffers sit on 2 MiB boundaries and ask
+// for transparent huge pages: the scans visit their rows in anchor order,
+// i.e. at random, and with 4 KiB pages nearly every visit also missed the
+// TLB (a random 64-byte gather ran 1.6x faster on huge pages here).
+inline constexpr std::size_t kHugePage = std::size_t{2} << 20;
+
+inline std::unique_ptr<std::byte, LaplexScratchPool::Free> huge_buffer(std::size_t bytes) {
+  const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + kHugePage - 1) / kHugePage * kHugePage;
+  auto* p = static_cast<std::byte*>(::operator new[](rounded, std::align_val_t(kHugePage)));
+  madvise(p, rounded, MADV_HUGEPAGE);
+  return std::unique_ptr<std::byte, LaplexScratchPool::Free>(p);
+}
+
+class ThreadScratch {
+ public:
+  ThreadScratch(LaplexScratchPool& pool, int threads, std::size_t bytes)
+      : lock_(pool.mutex, std::try_to_lock) {
+    if (lock_.owns_lock()) {
+      pool_ = &pool;
+    } else {
+      own_ = std::make_unique<LaplexScratchPool>();
+      pool_ = own_.get();
+    }
+    pool_->buffers.resize(std::max<std::size_t>(pool_->buffers.size(), threads));
+    pool_->bytes.resize(pool_->buffers.size(), 0);
+    bytes_ = bytes;
+  }
+  // The calling thread's buffer; call inside the parallel region, so each
+  // thread first touches (faults in) its own pages.
+  template <class T>
+  T* get(int thread) {
+    if (pool_->bytes[thread] < bytes_) {
+      pool_->buffers[thread] = huge_buffer(bytes_);
+      pool_->bytes[thread] = bytes_;
+    }
+    return reinterpret_cast<T*>(pool_->buffers[thread].get());
+  }
+
+ private:
+  std::unique_lock<std::mutex> lock_;
+  std::unique_ptr<LaplexScratchPool> own_;
+  LaplexScratchPool* pool_ = nullptr;
+  std::size_t bytes_ = 0;
 };
+
+// Rows of W values carved from one thread buffer, each part on a 64-byte
+// boundary.
+template <class T, int W>
+inline std::size_t rows_bytes(std::int64_t rows) {
+  return (sizeof(T) * W * static_cast<std::size_t>(std::max<std::int64_t>(rows, 0)) + 63) / 64 * 64;
+}
+
+// Where a thread's event rows start: after room for all m + n rows and two
+// more, with a line to spare for a second part that starts on a boundary.
+template <class T, int W>
+inline std::size_t event_rows_offset(std::int64_t m, std::int64_t n) {
+  return rows_bytes<T, W>(m + n + 2) + 64;
+}
+
+// Bytes a thread's buffer needs for the forward and the backward alike
+// (x and g rows plus a zero and a dummy row, the event rows, dx rows), so
+// the backward finds the forward's pages already there.
+template <class T, int W>
+inline std::size_t scratch_bytes(std::int64_t m, std::int64_t n) {
+  return event_rows_offset<T, W>(m, n) + rows_bytes<T, W>(m + n) + rows_bytes<T, W>(n + 2);
+}
 
 // lanes[j * W + l] = x[(b0 + l) * cols + j] for the chunk's rows, zero past
 // the batch.
@@ -81,6 +139,35 @@ template <class T, int W>
 void store(const T* lanes, std::int64_t batch, std::int64_t cols, std::int64_t b0, T* y) {
   const std::int64_t count = std::min<std::int64_t>(W, batch - b0);
   transpose(lanes, W, y + b0 * cols, cols, cols, count);
+}
+
+// dst[0, W) = src[0, W) for a 64-byte aligned event row, with streaming
+// stores where the row is whole vectors: the scans write every event row
+// once and read it back only after all the others, so it would only evict
+// the random rows they gather, and a plain store first reads the line in.
+template <class T, int W>
+[[gnu::always_inline]] inline void stream_row(T* dst, const T* src) {
+#if defined(__AVX2__)
+  if constexpr (W * sizeof(T) % 32 == 0) {
+    for (int l = 0; l < W; l += static_cast<int>(32 / sizeof(T))) {
+      if constexpr (sizeof(T) == 4)
+        _mm256_stream_ps(reinterpret_cast<float*>(dst + l),
+                         _mm256_loadu_ps(reinterpret_cast<const float*>(src + l)));
+      else
+        _mm256_stream_pd(reinterpret_cast<double*>(dst + l),
+                         _mm256_loadu_pd(reinterpret_cast<const double*>(src + l)));
+    }
+    return;
+  }
+#endif
+  for (int l = 0; l < W; ++l) dst[l] = src[l];
+}
+
+// Orders the streaming stores before what follows.
+inline void stream_fence() {
+#if defined(__AVX2__)
+  _mm_sfence();
+#endif
 }
 
 // Per head constants of the kernel.

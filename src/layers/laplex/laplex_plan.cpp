@@ -98,6 +98,10 @@ bool all_finite(const T* values, std::int64_t count) {
 
 }  // namespace
 
+void LaplexScratchPool::Free::operator()(std::byte* p) const {
+  ::operator delete[](p, std::align_val_t(std::size_t{2} << 20));
+}
+
 template <class T>
 LaplexPlan<T> make_laplex_plan(const LaplexShape& shape, const T* t, const T* s) {
   check_laplex_shape(shape);

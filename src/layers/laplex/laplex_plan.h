@@ -4,7 +4,10 @@
 // laplex-math.md section 2) and the gaps between consecutive events. One
 // plan serves the forward, the transposed apply and the backward of the same
 // anchors: nothing is re-sorted.
+#include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <vector>
 
 #include "layers/laplex/laplex_shape.h"
@@ -14,6 +17,19 @@ namespace laplex {
 // Bit set in an event code for a target (row); the low 31 bits are the index.
 inline constexpr std::uint32_t kLaplexTargetBit = 0x80000000u;
 
+// Scratch that the CPU kernels of one plan hand on to each other (the
+// forward, then the backward of the same step): fresh pages cost a fault and
+// a clear each, a sixth of the backward at n = 2^20. One call at a time
+// borrows it (a concurrent one allocates its own); it goes with the plan.
+struct LaplexScratchPool {
+  struct Free {
+    void operator()(std::byte* p) const;
+  };
+  std::mutex mutex;
+  std::vector<std::unique_ptr<std::byte, Free>> buffers;  // one per thread
+  std::vector<std::size_t> bytes;
+};
+
 template <class T>
 struct LaplexPlan {
   std::int64_t m = 0, n = 0, heads = 0;
@@ -21,6 +37,7 @@ struct LaplexPlan {
   std::vector<std::uint32_t> code;  // event k: target index | kLaplexTargetBit, or source index
   std::vector<T> gap;               // position of event k minus that of event k - 1 (0 for k = 0)
   double sort_ms = 0;               // wall time spent building the plan
+  std::shared_ptr<LaplexScratchPool> scratch = std::make_shared<LaplexScratchPool>();
 
   std::int64_t events() const { return m + n; }
 };
