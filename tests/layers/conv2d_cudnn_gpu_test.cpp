@@ -12,6 +12,7 @@
 #include "core/ops/elementwise.h"
 #include "core/ops/view.h"
 #include "helpers/device_twin.h"
+#include "helpers/conv_cases.h"
 #include "helpers/gradcheck.h"
 #include "layers/conv/conv2d.h"
 #include "layers/conv/pool.h"
@@ -35,24 +36,6 @@ Tensor f32(const Shape& shape, std::uint64_t seed) { return random_tensor(shape,
 // gradient): float32 rounding in a different order than the CPU GEMM.
 constexpr double kAtol = 1e-4, kRtol = 1e-4;
 
-struct ConvCase {
-  std::int64_t batch, in, out, height, width;
-  Window2d window;
-};
-
-std::string describe(const ConvCase& c) {
-  return "batch " + std::to_string(c.batch) + ", channels " + std::to_string(c.in) + " -> " +
-         std::to_string(c.out) + ", image " + std::to_string(c.height) + "x" +
-         std::to_string(c.width) + ", kernel " + std::to_string(c.window.kernel) + ", stride " +
-         std::to_string(c.window.stride) + ", padding " + std::to_string(c.window.padding);
-}
-
-const std::vector<ConvCase> kCases = {
-    {1, 1, 1, 5, 5, {1, 1, 0}},   {3, 3, 16, 7, 6, {1, 2, 0}},  {1, 3, 3, 8, 8, {3, 1, 1}},
-    {3, 16, 3, 9, 11, {3, 2, 1}}, {3, 1, 16, 6, 7, {3, 1, 0}},  {1, 16, 16, 10, 10, {3, 2, 2}},
-    {3, 3, 1, 12, 9, {5, 1, 2}},  {1, 1, 3, 11, 12, {5, 2, 0}}, {3, 16, 16, 13, 13, {5, 2, 1}},
-    {3, 3, 3, 5, 5, {5, 1, 0}},   {1, 3, 16, 4, 4, {1, 1, 1}},  {3, 16, 1, 7, 8, {3, 1, 2}},
-};
 
 TEST(Conv2dCudnn, CpuTensorsNeverTakeTheCudnnPath) {
   EXPECT_FALSE(conv2d_uses_cudnn(f32({1, 1, 3, 3}, 1)));
@@ -90,7 +73,7 @@ TEST(Conv2dCudnnGpu, MismatchedWeightIsAnErrorNamingIt) {
 TEST(Conv2dCudnnGpu, ForwardAndGradientsMatchCpuIm2col) {
   LAPLEX_REQUIRE_GPU();
   std::uint64_t seed = 10;
-  for (const ConvCase& c : kCases) {
+  for (const ConvCase& c : conv_cases()) {
     SCOPED_TRACE(describe(c));
     const Window2d win = c.window;
     const std::vector<Tensor> inputs = {f32({c.batch, c.in, c.height, c.width}, seed++),

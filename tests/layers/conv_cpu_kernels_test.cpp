@@ -15,6 +15,7 @@
 #include "core/ops/matmul.h"
 #include "core/ops/reduce.h"
 #include "core/ops/view.h"
+#include "helpers/conv_cases.h"
 #include "helpers/gradcheck.h"
 #include "layers/conv/conv2d.h"
 #include "layers/conv/pool.h"
@@ -49,28 +50,11 @@ Grads run(F f, const Tensor& x0, const Tensor& w0, const Tensor& b0, bool need_x
   return {y.detach(), x.grad(), w.grad(), b.defined() ? b.grad() : Tensor()};
 }
 
-struct ConvCase {
-  std::int64_t batch, in, out, height, width;
-  Window2d window;
-};
-
-std::string describe(const ConvCase& c) {
-  return "batch " + std::to_string(c.batch) + ", channels " + std::to_string(c.in) + " -> " +
-         std::to_string(c.out) + ", image " + std::to_string(c.height) + "x" +
-         std::to_string(c.width) + ", kernel " + std::to_string(c.window.kernel) + ", stride " +
-         std::to_string(c.window.stride) + ", padding " + std::to_string(c.window.padding);
-}
-
-const std::vector<ConvCase> kCases = {
-    {1, 1, 1, 5, 5, {1, 1, 0}},   {3, 3, 16, 7, 6, {1, 2, 0}},  {1, 3, 3, 8, 8, {3, 1, 1}},
-    {3, 16, 3, 9, 11, {3, 2, 1}}, {3, 1, 16, 6, 7, {3, 1, 0}},  {1, 16, 16, 10, 10, {3, 2, 2}},
-    {3, 3, 1, 12, 9, {5, 1, 2}},  {1, 1, 3, 11, 12, {5, 2, 0}}, {3, 16, 16, 13, 13, {5, 2, 1}},
-    {3, 3, 3, 5, 5, {5, 1, 0}},   {1, 3, 16, 4, 4, {1, 1, 1}},  {3, 16, 1, 7, 8, {3, 1, 2}},
-    {2, 3, 4, 6, 6, {2, 2, 0}},
-};
 
 TEST(Conv2dCpuKernels, OutputsAndGradientsMatchTheComposedReference) {
-  for (const ConvCase& c : kCases) {
+  std::vector<ConvCase> cases = conv_cases();
+  cases.push_back({2, 3, 4, 6, 6, {2, 2, 0}});  // an even kernel
+  for (const ConvCase& c : cases) {
     SCOPED_TRACE(describe(c));
     const Tensor x = random_tensor({c.batch, c.in, c.height, c.width}, 1);
     const Tensor w = random_tensor({c.out, c.in, c.window.kernel, c.window.kernel}, 2);

@@ -80,6 +80,23 @@ std::string peer_script(const std::string& file) {
   return std::filesystem::exists(path) ? path : "";
 }
 
+nlohmann::json run_python_peer(const std::string& python, const std::string& file,
+                               const std::vector<std::string>& args) {
+  const std::string script = peer_script(file);
+  std::string command = python + " " + script;
+  for (const std::string& arg : args) command += " " + arg;
+  const std::string out = script.empty() ? "" : run_command(command + " 2>/dev/null");
+  if (!out.empty()) {
+    try {
+      return nlohmann::json::parse(out);
+    } catch (const nlohmann::json::exception&) {
+    }
+  }
+  std::fprintf(stderr, "laplex-bench: PyTorch peer %s unavailable (%s with torch needed)\n",
+               file.c_str(), python.c_str());
+  return nullptr;
+}
+
 std::string run_command(const std::string& command) {
   FILE* pipe = popen(command.c_str(), "r");
   if (!pipe) return "";

@@ -37,6 +37,12 @@ void print_rows(const std::vector<nlohmann::json>& rows, const std::vector<std::
 // sits in build/bin); empty when it is not there.
 std::string peer_script(const std::string& file);
 
+// Runs `python scripts/<file> args...` (a PyTorch peer) and parses the JSON
+// line it prints; null (after a warning on stderr) when the script or
+// python with torch is missing or it failed.
+nlohmann::json run_python_peer(const std::string& python, const std::string& file,
+                               const std::vector<std::string>& args);
+
 // Runs a command and returns its standard output; empty when it failed.
 std::string run_command(const std::string& command);
 

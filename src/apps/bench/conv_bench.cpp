@@ -89,17 +89,12 @@ int run(const ConvOptions& o) {
   std::map<std::string, double> peer;
   std::string peer_version;
   if (o.peer && device.is_cpu()) {
-    const std::string script = peer_script("bench_conv_torch.py");
-    const std::string out = script.empty() ? "" :
-        run_command(o.python + " " + script + " " + std::to_string(threads) + " " +
-                    std::to_string(o.repeats) + " " + std::to_string(b) + " 2>/dev/null");
-    if (!out.empty()) {
-      const auto parsed = nlohmann::json::parse(out);
+    const nlohmann::json parsed =
+        run_python_peer(o.python, "bench_conv_torch.py",
+                        {std::to_string(threads), std::to_string(o.repeats), std::to_string(b)});
+    if (!parsed.is_null()) {
       for (const auto& [name, ms] : parsed["ms"].items()) peer[name] = ms.get<double>();
       peer_version = parsed["torch"].get<std::string>();
-    } else {
-      std::fprintf(stderr, "laplex-bench: PyTorch peer unavailable (%s with torch needed)\n",
-                   o.python.c_str());
     }
   }
 

@@ -67,18 +67,12 @@ int run(const MlpOptions& o) {
   row["laplex_gflops"] = flops / ours / 1e6;
   row["torch_ms"] = nullptr;
   if (o.peer && device.is_cpu()) {
-    const std::string script = peer_script("bench_mlp_torch.py");
-    const std::string out = script.empty() ? "" :
-        run_command(o.python + " " + script + " " + std::to_string(threads) + " " +
-                    std::to_string(o.steps) + " 2>/dev/null");
-    if (!out.empty()) {
-      const auto peer = nlohmann::json::parse(out);
+    const nlohmann::json peer = run_python_peer(
+        o.python, "bench_mlp_torch.py", {std::to_string(threads), std::to_string(o.steps)});
+    if (!peer.is_null()) {
       row["torch_ms"] = peer["ms_per_step"];
       row["torch_version"] = peer["torch"];
       row["ratio_vs_torch"] = ours / peer["ms_per_step"].get<double>();
-    } else {
-      std::fprintf(stderr, "laplex-bench: PyTorch peer unavailable (%s with torch needed)\n",
-                   o.python.c_str());
     }
   }
   print_rows({row}, {"device", "threads", "laplex_ms", "torch_ms", "ratio_vs_torch",
