@@ -74,25 +74,23 @@ Tensor BatchNorm::forward(const Tensor& x) {
   check(x.dim() == (image ? 4 : 2) && x.size(1) == c,
         std::string("batchnorm: expected ") + (image ? "(B, " : "(B, ") + std::to_string(c) +
             (image ? ", H, W)" : ")") + ", got " + shape_str(x.shape()));
-  const std::vector<std::int64_t> over = image ? std::vector<std::int64_t>{0, 2, 3}
-                                               : std::vector<std::int64_t>{0};
-  const Shape per_channel = image ? Shape{1, c, 1, 1} : Shape{1, c};
+  const bool training = is_training();
+  const std::int64_t count = x.numel() / c;
+  if (training)
+    check(count > 1, "batchnorm: training needs more than one value per channel, got " +
+                         shape_str(x.shape()));
   if (uses_cpu_kernels(x, weight, bias)) {
-    const bool training = is_training();
-    if (training)
-      check(x.numel() / c > 1, "batchnorm: training needs more than one value per channel, got " +
-                                   shape_str(x.shape()));
     Tensor batch_mean, batch_var;
     const Tensor y = fused_batchnorm(x, weight, bias, training, running_mean, running_var,
                                      options_.eps, batch_mean, batch_var);
-    if (training) update_running_stats(batch_mean, batch_var, x.numel() / c);
+    if (training) update_running_stats(batch_mean, batch_var, count);
     return y;
   }
+  const std::vector<std::int64_t> over = image ? std::vector<std::int64_t>{0, 2, 3}
+                                               : std::vector<std::int64_t>{0};
+  const Shape per_channel = image ? Shape{1, c, 1, 1} : Shape{1, c};
   Tensor normalised;
-  if (is_training()) {
-    const std::int64_t count = x.numel() / c;
-    check(count > 1, "batchnorm: training needs more than one value per channel, got " +
-                         shape_str(x.shape()));
+  if (training) {
     const Tensor mu = mean(x, over, true);
     const Tensor centred = sub(x, mu);
     const Tensor var = mean(square(centred), over, true);

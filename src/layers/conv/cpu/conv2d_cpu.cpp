@@ -135,54 +135,58 @@ void chunk_to_matrix(const ConvGeometry& g, const T* gy, const Chunk& chunk, T* 
       std::copy_n(gy + ((chunk.first + b) * g.out + o) * L, L, matrix + o * ld + b * L);
 }
 
+// Calls step(chunk, cols, matrix) for each chunk of the batch, with the
+// chunk's (C k^2, count L) column buffer and (O, count L) matrix (reused).
+template <class T, class Step>
+void for_each_chunk(const ConvGeometry& g, Step step) {
+  const std::int64_t L = g.pixels(), per_chunk = chunk_images(g, sizeof(T));
+  std::vector<T> cols(g.rows() * per_chunk * L), matrix(g.out * per_chunk * L);
+  for (std::int64_t first = 0; first < g.batch; first += per_chunk)
+    step(Chunk{first, std::min(per_chunk, g.batch - first)}, cols.data(), matrix.data());
+}
+
 template <class T>
 void forward(const ConvGeometry& g, const T* x, const T* w, const T* bias, T* y) {
-  const std::int64_t rows = g.rows(), L = g.pixels(), per_chunk = chunk_images(g, sizeof(T));
-  std::vector<T> cols(rows * per_chunk * L), product(g.out * per_chunk * L);
-  for (std::int64_t first = 0; first < g.batch; first += per_chunk) {
-    const Chunk chunk{first, std::min(per_chunk, g.batch - first)};
+  const std::int64_t rows = g.rows(), L = g.pixels();
+  for_each_chunk<T>(g, [&](const Chunk& chunk, T* cols, T* product) {
     const std::int64_t ld = chunk.count * L;
-    chunk_im2col(g, x, chunk, cols.data());
-    gemm(false, false, g.out, ld, rows, w, rows, cols.data(), ld, T(0), product.data(), ld);
+    chunk_im2col(g, x, chunk, cols);
+    gemm(false, false, g.out, ld, rows, w, rows, cols, ld, T(0), product, ld);
 #pragma omp parallel for collapse(2) schedule(static) if (chunk.count > 1)
     for (std::int64_t b = 0; b < chunk.count; ++b)
       for (std::int64_t o = 0; o < g.out; ++o) {
         const T shift = bias ? bias[o] : T(0);
-        const T* in = product.data() + o * ld + b * L;
+        const T* in = product + o * ld + b * L;
         T* out = y + ((chunk.first + b) * g.out + o) * L;
         for (std::int64_t l = 0; l < L; ++l) out[l] = in[l] + shift;
       }
-  }
+  });
 }
 
 template <class T>
 void backward_data(const ConvGeometry& g, const T* gy, const T* w, T* gx) {
-  const std::int64_t rows = g.rows(), L = g.pixels(), per_chunk = chunk_images(g, sizeof(T));
-  std::vector<T> cols(rows * per_chunk * L), grad(g.out * per_chunk * L);
-  for (std::int64_t first = 0; first < g.batch; first += per_chunk) {
-    const Chunk chunk{first, std::min(per_chunk, g.batch - first)};
+  const std::int64_t rows = g.rows(), L = g.pixels();
+  for_each_chunk<T>(g, [&](const Chunk& chunk, T* cols, T* grad) {
     const std::int64_t ld = chunk.count * L;
-    chunk_to_matrix(g, gy, chunk, grad.data());
-    gemm(true, false, rows, ld, g.out, w, rows, grad.data(), ld, T(0), cols.data(), ld);
+    chunk_to_matrix(g, gy, chunk, grad);
+    gemm(true, false, rows, ld, g.out, w, rows, grad, ld, T(0), cols, ld);
 #pragma omp parallel for schedule(static) if (chunk.count > 1)
     for (std::int64_t b = 0; b < chunk.count; ++b)
-      col2im(g, cols.data() + b * L, ld, gx + (chunk.first + b) * g.image());
-  }
+      col2im(g, cols + b * L, ld, gx + (chunk.first + b) * g.image());
+  });
 }
 
 template <class T>
 void backward_filter(const ConvGeometry& g, const T* gy, const T* x, T* gw) {
-  const std::int64_t rows = g.rows(), L = g.pixels(), per_chunk = chunk_images(g, sizeof(T));
-  std::vector<T> cols(rows * per_chunk * L), grad(g.out * per_chunk * L);
+  const std::int64_t rows = g.rows(), L = g.pixels();
   if (g.batch == 0) std::fill(gw, gw + g.out * rows, T(0));
-  for (std::int64_t first = 0; first < g.batch; first += per_chunk) {
-    const Chunk chunk{first, std::min(per_chunk, g.batch - first)};
+  for_each_chunk<T>(g, [&](const Chunk& chunk, T* cols, T* grad) {
     const std::int64_t ld = chunk.count * L;
-    chunk_im2col(g, x, chunk, cols.data());
-    chunk_to_matrix(g, gy, chunk, grad.data());
-    gemm(false, true, g.out, rows, ld, grad.data(), ld, cols.data(), ld, T(first == 0 ? 0 : 1),
-         gw, rows);
-  }
+    chunk_im2col(g, x, chunk, cols);
+    chunk_to_matrix(g, gy, chunk, grad);
+    gemm(false, true, g.out, rows, ld, grad, ld, cols, ld, T(chunk.first == 0 ? 0 : 1), gw,
+         rows);
+  });
 }
 
 }  // namespace
