@@ -50,6 +50,7 @@ LaplexLayer::LaplexLayer(const LaplexLayerOptions& o, std::uint64_t seed) : opti
   if (o.in < 1 || o.out < 1 || o.heads < 1)
     throw UsageError("laplex: in, out and heads must be >= 1");
   if (!(o.neighbourhood > 0)) throw UsageError("laplex: neighbourhood must be > 0");
+  if (!(o.input_gain_std > 0)) throw UsageError("laplex: input_gain_std must be > 0");
   Generator generator(seed);
   t = Tensor::empty({o.heads, o.out});
   s = Tensor::empty({o.heads, o.in});
@@ -86,7 +87,7 @@ LaplexLayer::LaplexLayer(const LaplexLayerOptions& o, std::uint64_t seed) : opti
     phi = Tensor::zeros({o.heads});
   }
   if (o.gains) {
-    v = randn({o.heads, o.in}, generator);
+    v = mul(randn({o.heads, o.in}, generator), o.input_gain_std);
     const Tensor energy = row_energies(*this);
     const Tensor signs = rand({o.heads, o.out}, generator);
     u = Tensor::empty({o.heads, o.out});
@@ -94,7 +95,9 @@ LaplexLayer::LaplexLayer(const LaplexLayerOptions& o, std::uint64_t seed) : opti
     const auto sg = signs.to_vector<float>();
     float* pu = u.data<float>();
     for (std::int64_t k = 0; k < u.numel(); ++k)
-      pu[k] = (sg[k] < 0.5f ? -1.0f : 1.0f) / std::sqrt(static_cast<float>(o.heads) * std::max(e[k], 1e-12f));
+      pu[k] = (sg[k] < 0.5f ? -1.0f : 1.0f) /
+              (static_cast<float>(o.input_gain_std) *
+               std::sqrt(static_cast<float>(o.heads) * std::max(e[k], 1e-12f)));
   }
   if (o.bias) bias = Tensor::zeros({o.out});
 
@@ -142,10 +145,12 @@ const ModuleRegistration registration("laplex", [](config::ConfigNode& node, Bui
   o.learn_decay = node.get_or<bool>("learn_decay", true);
   o.neighbourhood = node.get_or<double>("neighbourhood", 8.0);
   o.anchors = node.get_choice("anchors", {"grid", "shuffled", "random"}, "grid");
+  o.input_gain_std = node.get_or<double>("input_gain_std", 1.0);
   if (o.in < 1) node.fail("in", "must be >= 1");
   if (o.out < 1) node.fail("out", "must be >= 1");
   if (o.heads < 1) node.fail("heads", "must be >= 1");
   if (!(o.neighbourhood > 0)) node.fail("neighbourhood", "must be > 0");
+  if (!(o.input_gain_std > 0)) node.fail("input_gain_std", "must be > 0");
   return std::make_shared<LaplexLayer>(o, derive_seed(context.seed, context.take_stream()));
 });
 }  // namespace

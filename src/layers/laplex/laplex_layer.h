@@ -3,7 +3,8 @@
 // section 1), y = W x + b with W[i,j] = sum_h u[h,i] kappa_h(t[h,i] - s[h,j]) v[h,j].
 //
 // YAML: {type: laplex, in, out, heads: 1, phased: false, gains: true,
-//        bias: true, learn_decay: true, neighbourhood: 8, anchors: grid}
+//        bias: true, learn_decay: true, neighbourhood: 8, anchors: grid,
+//        input_gain_std: 1}
 // Parameters (laplex-math.md names): t (H, out), s (H, in), u (H, out) and
 // v (H, in) with gains, rho (H) (a buffer when learn_decay is false), omega
 // and phi (H) when phased, bias (out).
@@ -20,13 +21,20 @@
 //   side, alpha_h = in / (neighbourhood 2^h): heads cover scales from local
 //   to wide.
 // - phased heads: omega_h uniform in (-alpha_h, alpha_h), phi_h = 0.
-// - gains: v[h,j] ~ N(0, 1) and u[h,i] = +-1 / sqrt(H E[h,i]) with
+// - gains: v[h,j] ~ N(0, g^2) (g = input_gain_std) and
+//   u[h,i] = +-1 / (g sqrt(H E[h,i])) with
 //   E[h,i] = sum_j kappa_h(t_i - s_j)^2 computed exactly with the fast
 //   operator itself (exp(-2 alpha |d|) cos^2 = half an unphased apply at
 //   2 alpha plus half a phased one at (2 alpha, 2 omega, 2 phi)), so every
 //   output has the input's variance at init for i.i.d. zero-mean inputs.
 //   Without gains there is nothing to scale and the output variance is
 //   sum_h E[h,i] times the input's.
+//   g only splits W's scale between u and v, yet it sets how fast training
+//   moves W: Adam steps each parameter by about the learning rate whatever
+//   its size, so v ~ N(0, 1) changes by 0.2% a step at lr 0.002 while a dense
+//   layer's entries (about 1/sqrt(in)) change by 10%. A small g (0.02 for a
+//   3136-input head) gives the head a dense layer's pace; the CNN with a
+//   LAPLEX head underfits without it.
 // - bias 0.
 #include <cstdint>
 #include <string>
@@ -40,6 +48,7 @@ struct LaplexLayerOptions {
   std::int64_t in = 0, out = 0, heads = 1;
   bool phased = false, gains = true, bias = true, learn_decay = true;
   double neighbourhood = 8.0;
+  double input_gain_std = 1.0;
   std::string anchors = "grid";  // grid | shuffled | random
 };
 

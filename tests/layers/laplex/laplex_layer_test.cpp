@@ -50,7 +50,8 @@ TEST(LaplexLayer, InitKeepsTheInputVariance) {
                            "{type: laplex, in: 784, out: 256, heads: 4, phased: true}",
                            "{type: laplex, in: 300, out: 700, heads: 2, anchors: random}",
                            "{type: laplex, in: 256, out: 10, heads: 1, neighbourhood: 32}",
-                           "{type: laplex, in: 784, out: 256, heads: 4, anchors: shuffled}"}) {
+                           "{type: laplex, in: 784, out: 256, heads: 4, anchors: shuffled}",
+                           "{type: laplex, in: 3136, out: 10, heads: 4, phased: true, input_gain_std: 0.02}"}) {
     auto layer = std::dynamic_pointer_cast<LaplexLayer>(build(yaml));
     EXPECT_NEAR(output_variance(*layer, 4096), 1.0, 0.15) << yaml;
   }
@@ -67,6 +68,19 @@ TEST(LaplexLayer, ForwardIsTheDenseMatrixAndFlattensLeadingDims) {
   sum(y).backward();
   for (auto& [name, p] : layer->named_parameters())
     EXPECT_TRUE(p.grad().defined()) << name;
+}
+
+// input_gain_std moves W's scale from v to u and leaves W itself unchanged.
+TEST(LaplexLayer, InputGainStdSplitsTheScaleBetweenTheGains) {
+  auto plain = std::dynamic_pointer_cast<LaplexLayer>(
+      build("{type: laplex, in: 60, out: 9, heads: 2, phased: true}"));
+  auto small = std::dynamic_pointer_cast<LaplexLayer>(
+      build("{type: laplex, in: 60, out: 9, heads: 2, phased: true, input_gain_std: 0.02}"));
+  EXPECT_TRUE(testing::all_close(small->v, mul(plain->v, 0.02), 1e-6, 1e-6));
+  EXPECT_TRUE(testing::all_close(small->u, mul(plain->u, 50.0), 1e-5, 1e-5));
+  EXPECT_TRUE(testing::all_close(small->to_dense(), plain->to_dense(), 1e-5, 1e-5));
+  EXPECT_THROW(build("{type: laplex, in: 10, out: 5, input_gain_std: 0}"), UsageError);
+  EXPECT_THROW(build("{type: laplex, in: 10, out: 5, input_gain_std: -1}"), UsageError);
 }
 
 // `shuffled`: the grid's positions, each head with its own order of inputs.
