@@ -39,6 +39,8 @@ const ModuleRegistration registration("lowrank", [](config::ConfigNode& node, Bu
   const auto in = node.get<std::int64_t>("in");
   const auto out = node.get<std::int64_t>("out");
   const auto rank = node.get<std::int64_t>("rank");
+  if (in < 1) node.fail("in", "must be >= 1");
+  if (out < 1) node.fail("out", "must be >= 1");
   if (rank < 1) node.fail("rank", "must be >= 1");
   return std::make_shared<LowRank>(in, out, rank, node.get_or<bool>("bias", true),
                                    derive_seed(context.seed, context.take_stream()));

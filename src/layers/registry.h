@@ -13,8 +13,10 @@
 namespace laplex {
 
 // What a builder reads besides its own keys: the seed for initialisation.
-// Each module built gets its own stream (seed, index) so that adding a layer
-// does not shift the others' initial values.
+// Each module that draws random numbers takes the next stream (seed, index),
+// so its initial values do not depend on how many numbers the modules
+// before it drew; adding or removing a seeded layer (dropout included) still
+// renumbers the streams of the seeded layers after it.
 struct BuildContext {
   std::uint64_t seed = 0;
   std::uint64_t next_stream = 0;

@@ -33,6 +33,20 @@ TEST(LinearLayer, ShapesCountsAndSeededInit) {
   EXPECT_THROW(build("{type: linear, in: 0, out: 2}"), UsageError);
 }
 
+// A bad size is a config error naming the key, not the constructor's bare message.
+TEST(LowRankLayer, BadSizesNameTheirKey) {
+  for (const char* key : {"in", "out", "rank"}) {
+    std::string yaml = "{type: lowrank, in: 8, out: 4, rank: 2}";
+    yaml.replace(yaml.find(std::string(key) + ": ") + std::string(key).size() + 2, 1, "0");
+    try {
+      build(yaml);
+      ADD_FAILURE() << yaml << " was accepted";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find(std::string("model.") + key), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(LowRankLayer, EqualsDenseProductAndMatchesLinearInitVariance) {
   LowRank layer(300, 200, 16, true, 3);
   EXPECT_EQ(layer.parameter_count(), (300 + 200) * 16 + 200);

@@ -1,8 +1,8 @@
 #pragma once
-// Sliding windows of an NCHW image as a gather (im2col): the convolution and
-// pooling layers are built from it and engine ops, so they run on the CPU
-// and on CUDA and are differentiated by autograd (the gather's backward is a
-// scatter-add: col2im).
+// Sliding windows of an NCHW image as a gather (im2col), differentiated by
+// autograd (the gather's backward is a scatter-add: col2im). The convolution
+// and pooling layers run their direct CPU kernels or cuDNN when they can;
+// this composed form is their fallback and the tests' reference.
 #include <cstdint>
 
 #include "core/tensor.h"

@@ -17,7 +17,7 @@ std::mt19937_64 generator(std::uint64_t seed, std::uint64_t stream);
 // signal with `fan_in` non-zero entries of variance v gives outputs of
 // expected variance v: each output sums fan_in products tap * input.
 Tensor random_filter_spectrum(std::int64_t length, std::int64_t fan_in, std::mt19937_64& rng);
-// `count` values of +1 or -1 with equal probability, float32: a diagonal
+// A tensor of `shape` filled with +1 or -1 with equal probability, float32: a diagonal
 // that keeps the variance and breaks the circulant's shift structure.
 Tensor random_signs(const Shape& shape, std::mt19937_64& rng);
 
