@@ -103,7 +103,8 @@ void LaplexScratchPool::Free::operator()(std::byte* p) const {
 }
 
 template <class T>
-LaplexPlan<T> make_laplex_plan(const LaplexShape& shape, const T* t, const T* s) {
+LaplexPlan<T> make_laplex_plan(const LaplexShape& shape, const T* t, const T* s,
+                               std::shared_ptr<LaplexScratchPool> scratch) {
   check_laplex_shape(shape);
   const auto start = std::chrono::steady_clock::now();
   const std::int64_t m = shape.m, n = shape.n, heads = shape.heads, events = m + n;
@@ -115,6 +116,7 @@ LaplexPlan<T> make_laplex_plan(const LaplexShape& shape, const T* t, const T* s)
   plan.m = m;
   plan.n = n;
   plan.heads = heads;
+  if (scratch) plan.scratch = std::move(scratch);
   plan.code.resize(static_cast<std::size_t>(heads * events));
   plan.gap.resize(static_cast<std::size_t>(heads * events));
 
@@ -160,7 +162,9 @@ LaplexPlan<T> make_laplex_plan(const LaplexShape& shape, const T* t, const T* s)
   return plan;
 }
 
-template LaplexPlan<float> make_laplex_plan(const LaplexShape&, const float*, const float*);
-template LaplexPlan<double> make_laplex_plan(const LaplexShape&, const double*, const double*);
+template LaplexPlan<float> make_laplex_plan(const LaplexShape&, const float*, const float*,
+                                            std::shared_ptr<LaplexScratchPool>);
+template LaplexPlan<double> make_laplex_plan(const LaplexShape&, const double*, const double*,
+                                             std::shared_ptr<LaplexScratchPool>);
 
 }  // namespace laplex
