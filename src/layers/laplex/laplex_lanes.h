@@ -71,34 +71,35 @@ inline std::unique_ptr<std::byte, LaplexScratchPool::Free> huge_buffer(std::size
 
 class ThreadScratch {
  public:
-  ThreadScratch(LaplexScratchPool& pool, int threads, std::size_t bytes)
-      : lock_(pool.mutex, std::try_to_lock) {
+  ThreadScratch(LaplexScratchPool& pool, int threads) : lock_(pool.mutex, std::try_to_lock) {
     if (lock_.owns_lock()) {
       pool_ = &pool;
     } else {
       own_ = std::make_unique<LaplexScratchPool>();
       pool_ = own_.get();
     }
-    pool_->buffers.resize(std::max<std::size_t>(pool_->buffers.size(), threads));
-    pool_->bytes.resize(pool_->buffers.size(), 0);
-    bytes_ = bytes;
-  }
-  // The calling thread's buffer; call inside the parallel region, so each
-  // thread first touches (faults in) its own pages.
-  template <class T>
-  T* get(int thread) {
-    if (pool_->bytes[thread] < bytes_) {
-      pool_->buffers[thread] = huge_buffer(bytes_);
-      pool_->bytes[thread] = bytes_;
+    for (int slot = 0; slot < LaplexScratchPool::kSlots; ++slot) {
+      auto& buffers = pool_->buffers[slot];
+      buffers.resize(std::max<std::size_t>(buffers.size(), threads));
+      pool_->bytes[slot].resize(buffers.size(), 0);
     }
-    return reinterpret_cast<T*>(pool_->buffers[thread].get());
+  }
+  // The calling thread's buffer of a slot, at least `bytes` long; call
+  // inside the parallel region, so each thread first touches (faults in)
+  // its own pages.
+  template <class T>
+  T* get(int thread, std::size_t bytes, LaplexScratchPool::Slot slot = LaplexScratchPool::kLanes) {
+    if (pool_->bytes[slot][thread] < bytes) {
+      pool_->buffers[slot][thread] = huge_buffer(bytes);
+      pool_->bytes[slot][thread] = bytes;
+    }
+    return reinterpret_cast<T*>(pool_->buffers[slot][thread].get());
   }
 
  private:
   std::unique_lock<std::mutex> lock_;
   std::unique_ptr<LaplexScratchPool> own_;
   LaplexScratchPool* pool_ = nullptr;
-  std::size_t bytes_ = 0;
 };
 
 // Rows of W values carved from one thread buffer, each part on a 64-byte

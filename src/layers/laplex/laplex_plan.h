@@ -26,9 +26,12 @@ struct LaplexScratchPool {
   struct Free {
     void operator()(std::byte* p) const;
   };
+  // What a thread keeps: the scans' lane rows, and the backward's per-event
+  // sums (which outlive the scans: the parameter gradients read them).
+  enum Slot { kLanes = 0, kSums = 1, kSlots = 2 };
   std::mutex mutex;
-  std::vector<std::unique_ptr<std::byte, Free>> buffers;  // one per thread
-  std::vector<std::size_t> bytes;
+  std::vector<std::unique_ptr<std::byte, Free>> buffers[kSlots];  // one per thread
+  std::vector<std::size_t> bytes[kSlots];
 };
 
 template <class T>
