@@ -201,7 +201,9 @@ void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Lapl
     T* in_lanes = scratch.get<T>(omp_get_thread_num(), bytes);
     T* event_lanes = in_lanes + lanes::event_rows_offset<T, W>(shape.m, shape.n) / sizeof(T);
     T* out_lanes = shared ? in_lanes : in_lanes + lanes::rows_bytes<T, W>(in_cols + 1) / sizeof(T);
-#pragma omp for schedule(static)
+    // nowait: the region's end is the one barrier (on a busy machine each
+    // barrier waits for a descheduled thread, a scheduler tick or more).
+#pragma omp for schedule(static) nowait
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
       const std::int64_t b0 = chunk * W;
       lanes::load<T, W>(in, batch, in_cols, b0, in_lanes);

@@ -287,7 +287,8 @@ void backward_batch(const LaplexPlan<T>& plan, const LaplexShape& shape,
     T* event_lanes = lanes + lanes::event_rows_offset<T, W>(m, n) / sizeof(T);
     T* dx_lanes = shared ? lanes : event_lanes + lanes::rows_bytes<T, W>(events) / sizeof(T);
     const std::int64_t zero_row = shared ? events : n;
-#pragma omp for schedule(static)
+    // nowait: the region's end is the one barrier (as in the forward).
+#pragma omp for schedule(static) nowait
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
       const std::int64_t b0 = chunk * W;
       lanes::load<T, W>(x, batch, n, b0, lanes);
