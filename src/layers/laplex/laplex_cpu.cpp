@@ -188,8 +188,8 @@ void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Lapl
   const std::int64_t in_cols = transposed ? shape.m : shape.n;
   const std::int64_t out_cols = transposed ? shape.n : shape.m;
   const std::int64_t chunks = (batch + W - 1) / W;
-  lanes::ThreadScratch scratch(*plan.scratch, omp_get_max_threads(),
-                              lanes::scratch_bytes<T, W>(shape.m, shape.n));
+  lanes::ThreadScratch scratch(*plan.scratch, omp_get_max_threads());
+  const std::size_t bytes = lanes::scratch_bytes<T, W>(shape.m, shape.n);
 #pragma omp parallel if (chunks > 1 && (in_cols + out_cols) * batch > lanes::kParallelWork)
   {
     // Input rows and a zero row; event rows; output rows and a dummy row.
@@ -198,10 +198,12 @@ void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Lapl
     // scratch costs a page fault and a page clear per 4 KiB, which was the
     // forward's largest cost at n = 2^20 before.
     const bool shared = plan.heads == 1;
-    T* in_lanes = scratch.get<T>(omp_get_thread_num());
+    T* in_lanes = scratch.get<T>(omp_get_thread_num(), bytes);
     T* event_lanes = in_lanes + lanes::event_rows_offset<T, W>(shape.m, shape.n) / sizeof(T);
     T* out_lanes = shared ? in_lanes : in_lanes + lanes::rows_bytes<T, W>(in_cols + 1) / sizeof(T);
-#pragma omp for schedule(static)
+    // nowait: the region's end is the one barrier (on a busy machine each
+    // barrier waits for a descheduled thread, a scheduler tick or more).
+#pragma omp for schedule(static) nowait
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
       const std::int64_t b0 = chunk * W;
       lanes::load<T, W>(in, batch, in_cols, b0, in_lanes);

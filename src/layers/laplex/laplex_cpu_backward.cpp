@@ -70,14 +70,20 @@ std::vector<T> make_gains(const LaplexPlan<T>& plan, const LaplexShape& shape,
 
 // Per event sums over the batch of one sweep: the dot of the event's lanes
 // with the state it reads (re, im), and with the moment (targets only).
+// Columns not needed stay null.
 template <class T>
 struct EventSums {
-  std::vector<T> dot_re, dot_im, moment_re, moment_im;
-  void allocate(std::int64_t total, bool phased, bool moments) {
-    dot_re.assign(total, T(0));
-    if (phased) dot_im.assign(total, T(0));
-    if (moments) moment_re.assign(total, T(0));
-    if (phased && moments) moment_im.assign(total, T(0));
+  T *dot_re = nullptr, *dot_im = nullptr, *moment_re = nullptr, *moment_im = nullptr;
+  // Carves the needed columns of `total` values from `base` (room for
+  // kColumns) and clears them.
+  static constexpr int kColumns = 4;
+  void allocate(T* base, std::int64_t total, bool phased, bool moments) {
+    T** columns[] = {&dot_re, &dot_im, &moment_re, &moment_im};
+    const bool used[] = {true, phased, moments, phased && moments};
+    for (int c = 0; c < kColumns; ++c) {
+      *columns[c] = used[c] ? base + c * total : nullptr;
+      if (used[c]) std::fill(base + c * total, base + (c + 1) * total, T(0));
+    }
   }
 };
 
@@ -108,10 +114,10 @@ void sweep(const SweepInput<T>& in, const T* lanes, T* event_lanes, T* dx_lanes,
   const T* ei = Phased ? d.im.data() + off : nullptr;
   const T* mr = Moments ? d.moment_re.data() + off : nullptr;
   const T* mi = Phased && Moments ? d.moment_im.data() + off : nullptr;
-  T* out_dot_re = sums.dot_re.data() + off;
-  T* out_dot_im = Phased ? sums.dot_im.data() + off : nullptr;
-  T* out_m_re = Moments ? sums.moment_re.data() + off : nullptr;
-  T* out_m_im = Phased && Moments ? sums.moment_im.data() + off : nullptr;
+  T* out_dot_re = sums.dot_re + off;
+  T* out_dot_im = Phased ? sums.dot_im + off : nullptr;
+  T* out_m_re = Moments ? sums.moment_re + off : nullptr;
+  T* out_m_im = Phased && Moments ? sums.moment_im + off : nullptr;
   // States: s = L or R (sources' v x), m = its moment, q = Q or P (targets' u g).
   alignas(64) T sr[W] = {}, si[W] = {}, mr_[W] = {}, mi_[W] = {}, qr[W] = {}, qi[W] = {};
   // The imaginary sign of the decay for s and m; q takes the other one.
@@ -244,35 +250,45 @@ void sweep(const SweepInput<T>& in, const T* lanes, T* event_lanes, T* dx_lanes,
   }
 }
 
-// One thread's sums over its chunks.
+// One thread's sums over its chunks, in the thread's kSums buffer of the
+// plan's pool: fresh pages for them cost more than the clear.
 template <class T>
 struct Partial {
   EventSums<T> up, down;  // ascending and descending sweeps
+  static std::size_t bytes(std::int64_t total) {
+    return 2 * EventSums<T>::kColumns * sizeof(T) * static_cast<std::size_t>(total);
+  }
+  void allocate(T* base, std::int64_t total, bool phased, bool moments) {
+    up.allocate(base, total, phased, moments);
+    down.allocate(base + EventSums<T>::kColumns * total, total, phased, moments);
+  }
 };
 
 template <class T, int W, bool Phased, bool Moments, bool Gains>
 void backward_batch(const LaplexPlan<T>& plan, const LaplexShape& shape,
                     const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
                     bool want_dx, const T* x, const T* gy, T* dx,
-                    std::vector<Partial<T>>& partials) {
+                    std::vector<Partial<T>>& partials, lanes::ThreadScratch& scratch) {
   const std::int64_t batch = shape.batch, m = shape.m, n = shape.n, events = plan.events();
   const std::int64_t chunks = (batch + W - 1) / W;
   // With one head the dx rows are the x rows (see the top of the file).
   const bool shared = plan.heads == 1;
-  lanes::ThreadScratch scratch(*plan.scratch, omp_get_max_threads(),
-                              lanes::scratch_bytes<T, W>(m, n));
+  const std::size_t bytes = lanes::scratch_bytes<T, W>(m, n);
+  const std::int64_t total = plan.heads * events;
 #pragma omp parallel if (chunks > 1 && (m + n) * batch > lanes::kParallelWork)
   {
-    Partial<T>& part = partials[omp_get_thread_num()];
-    part.up.allocate(plan.heads * events, Phased, Moments);
-    part.down.allocate(plan.heads * events, Phased, Moments);
+    const int thread = omp_get_thread_num();
+    Partial<T>& part = partials[thread];
+    part.allocate(scratch.get<T>(thread, Partial<T>::bytes(total), LaplexScratchPool::kSums),
+                  total, Phased, Moments);
     // x rows, g rows, a zero and a dummy row; event rows; separate dx rows
     // (with their zero and dummy rows) for several heads.
-    T* lanes = scratch.get<T>(omp_get_thread_num());
+    T* lanes = scratch.get<T>(thread, bytes);
     T* event_lanes = lanes + lanes::event_rows_offset<T, W>(m, n) / sizeof(T);
     T* dx_lanes = shared ? lanes : event_lanes + lanes::rows_bytes<T, W>(events) / sizeof(T);
     const std::int64_t zero_row = shared ? events : n;
-#pragma omp for schedule(static)
+    // nowait: the region's end is the one barrier (as in the forward).
+#pragma omp for schedule(static) nowait
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
       const std::int64_t b0 = chunk * W;
       lanes::load<T, W>(x, batch, n, b0, lanes);
@@ -310,24 +326,24 @@ template <class T, bool Phased, bool Moments, bool Gains>
 void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
                     const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
                     bool want_dx, const T* x, const T* gy, T* dx,
-                    std::vector<Partial<T>>& partials) {
+                    std::vector<Partial<T>>& partials, lanes::ThreadScratch& scratch) {
   // As the forward: the widest chunk that gives every thread one.
   switch (lanes::choose_width(shape.batch, omp_get_max_threads(), 0, sizeof(T), 4)) {
     case 32:
       return backward_batch<T, 32, Phased, Moments, Gains>(plan, shape, p, d, gains, want_dx, x,
-                                                           gy, dx, partials);
+                                                           gy, dx, partials, scratch);
     case 16:
       return backward_batch<T, 16, Phased, Moments, Gains>(plan, shape, p, d, gains, want_dx, x,
-                                                           gy, dx, partials);
+                                                           gy, dx, partials, scratch);
     case 8:
       return backward_batch<T, 8, Phased, Moments, Gains>(plan, shape, p, d, gains, want_dx, x,
-                                                          gy, dx, partials);
+                                                          gy, dx, partials, scratch);
     case 4:
       return backward_batch<T, 4, Phased, Moments, Gains>(plan, shape, p, d, gains, want_dx, x,
-                                                          gy, dx, partials);
+                                                          gy, dx, partials, scratch);
     default:
       return backward_batch<T, 1, Phased, Moments, Gains>(plan, shape, p, d, gains, want_dx, x,
-                                                          gy, dx, partials);
+                                                          gy, dx, partials, scratch);
   }
 }
 
@@ -340,12 +356,12 @@ inline void rotate(const HeadConstants<T>& c, double a, double b, double& re, do
 
 // sum over threads of one per-event column (absent columns count as zero).
 template <class T>
-double total(const std::vector<Partial<T>>& partials, std::vector<T> EventSums<T>::*column,
-             bool up, std::int64_t k) {
+double total(const std::vector<Partial<T>>& partials, T* EventSums<T>::*column, bool up,
+             std::int64_t k) {
   double sum = 0;
   for (const Partial<T>& part : partials) {
-    const std::vector<T>& values = (up ? part.up : part.down).*column;
-    if (!values.empty()) sum += values[k];
+    const T* values = (up ? part.up : part.down).*column;
+    if (values) sum += values[k];
   }
   return sum;
 }
@@ -420,6 +436,8 @@ void laplex_backward(const LaplexPlan<T>& plan, const LaplexShape& shape,
 
   const std::int64_t heads = shape.heads, m = shape.m, n = shape.n;
   std::vector<Partial<T>> partials(static_cast<std::size_t>(omp_get_max_threads()));
+  // Held until the parameter gradients have read the partial sums.
+  lanes::ThreadScratch scratch(*plan.scratch, omp_get_max_threads());
   const bool any = need.left_right() || need.transposed();
   if (any && shape.batch > 0 && plan.events() > 0) {
     const Decays<T> d = lanes::make_decays(plan, shape, params, need.moments());
@@ -427,7 +445,7 @@ void laplex_backward(const LaplexPlan<T>& plan, const LaplexShape& shape,
     auto run = [&](auto phased, auto moments, auto with_gains) {
       dispatch_width<T, decltype(phased)::value, decltype(moments)::value,
                      decltype(with_gains)::value>(plan, shape, params, d, gains, need.dx, x, gy,
-                                                  grads.dx, partials);
+                                                  grads.dx, partials, scratch);
     };
     using Yes = std::true_type;
     using No = std::false_type;

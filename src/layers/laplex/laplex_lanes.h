@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 #include "layers/laplex/laplex_plan.h"
@@ -71,34 +72,35 @@ inline std::unique_ptr<std::byte, LaplexScratchPool::Free> huge_buffer(std::size
 
 class ThreadScratch {
  public:
-  ThreadScratch(LaplexScratchPool& pool, int threads, std::size_t bytes)
-      : lock_(pool.mutex, std::try_to_lock) {
+  ThreadScratch(LaplexScratchPool& pool, int threads) : lock_(pool.mutex, std::try_to_lock) {
     if (lock_.owns_lock()) {
       pool_ = &pool;
     } else {
       own_ = std::make_unique<LaplexScratchPool>();
       pool_ = own_.get();
     }
-    pool_->buffers.resize(std::max<std::size_t>(pool_->buffers.size(), threads));
-    pool_->bytes.resize(pool_->buffers.size(), 0);
-    bytes_ = bytes;
-  }
-  // The calling thread's buffer; call inside the parallel region, so each
-  // thread first touches (faults in) its own pages.
-  template <class T>
-  T* get(int thread) {
-    if (pool_->bytes[thread] < bytes_) {
-      pool_->buffers[thread] = huge_buffer(bytes_);
-      pool_->bytes[thread] = bytes_;
+    for (int slot = 0; slot < LaplexScratchPool::kSlots; ++slot) {
+      auto& buffers = pool_->buffers[slot];
+      buffers.resize(std::max<std::size_t>(buffers.size(), threads));
+      pool_->bytes[slot].resize(buffers.size(), 0);
     }
-    return reinterpret_cast<T*>(pool_->buffers[thread].get());
+  }
+  // The calling thread's buffer of a slot, at least `bytes` long; call
+  // inside the parallel region, so each thread first touches (faults in)
+  // its own pages.
+  template <class T>
+  T* get(int thread, std::size_t bytes, LaplexScratchPool::Slot slot = LaplexScratchPool::kLanes) {
+    if (pool_->bytes[slot][thread] < bytes) {
+      pool_->buffers[slot][thread] = huge_buffer(bytes);
+      pool_->bytes[slot][thread] = bytes;
+    }
+    return reinterpret_cast<T*>(pool_->buffers[slot][thread].get());
   }
 
  private:
   std::unique_lock<std::mutex> lock_;
   std::unique_ptr<LaplexScratchPool> own_;
   LaplexScratchPool* pool_ = nullptr;
-  std::size_t bytes_ = 0;
 };
 
 // Rows of W values carved from one thread buffer, each part on a 64-byte
@@ -208,32 +210,45 @@ Decays<T> make_decays(const LaplexPlan<T>& plan, const LaplexShape& shape,
     d.moment_re.resize(total);
     if (shape.phased) d.moment_im.resize(total);
   }
+  // One parallel loop a head computes every factor (one barrier: on a busy
+  // machine each waits for a descheduled thread).
   for (std::int64_t h = 0; h < plan.heads; ++h) {
     const HeadConstants<T> c = head_constants(shape, p, h);
     const T* gap = plan.gap.data() + h * events;
     T* re = d.re.data() + h * events;
-#pragma omp parallel for simd schedule(static) if (events > kParallelWork)
-    for (std::int64_t k = 0; k < events; ++k) re[k] = std::exp(-c.alpha * gap[k]);
-    if (shape.phased) {
-      T* im = d.im.data() + h * events;
-#pragma omp parallel for schedule(static) if (events > kParallelWork)
-      for (std::int64_t k = 0; k < events; ++k) {
-        const T magnitude = re[k];
-        re[k] = magnitude * std::cos(c.omega * gap[k]);
-        im[k] = magnitude * std::sin(c.omega * gap[k]);
-      }
-    }
-    if (moments) {
-      T* mre = d.moment_re.data() + h * events;
-#pragma omp parallel for schedule(static) if (events > kParallelWork)
-      for (std::int64_t k = 0; k < events; ++k) {
-        mre[k] = re[k] == T(0) ? T(0) : gap[k] * re[k];
-        if (shape.phased) {
-          const T im = d.im[h * events + k];
-          d.moment_im[h * events + k] = im == T(0) ? T(0) : gap[k] * im;
+    T* im = shape.phased ? d.im.data() + h * events : nullptr;
+    T* mre = moments ? d.moment_re.data() + h * events : nullptr;
+    T* mim = moments && shape.phased ? d.moment_im.data() + h * events : nullptr;
+    auto fill = [&](auto phased, auto with_moments) {
+      constexpr bool kPhased = decltype(phased)::value, kMoments = decltype(with_moments)::value;
+      auto one = [&](std::int64_t k) {
+        const T magnitude = std::exp(-c.alpha * gap[k]);
+        T r = magnitude, i = T(0);
+        if constexpr (kPhased) {
+          r = magnitude * std::cos(c.omega * gap[k]);
+          i = magnitude * std::sin(c.omega * gap[k]);
+          im[k] = i;
         }
+        re[k] = r;
+        if constexpr (kMoments) {
+          mre[k] = r == T(0) ? T(0) : gap[k] * r;
+          if constexpr (kPhased) mim[k] = i == T(0) ? T(0) : gap[k] * i;
+        }
+      };
+      if constexpr (kPhased) {
+#pragma omp parallel for schedule(static) if (events > kParallelWork)
+        for (std::int64_t k = 0; k < events; ++k) one(k);
+      } else {
+#pragma omp parallel for simd schedule(static) if (events > kParallelWork)
+        for (std::int64_t k = 0; k < events; ++k) one(k);
       }
-    }
+    };
+    using Yes = std::true_type;
+    using No = std::false_type;
+    if (shape.phased)
+      moments ? fill(Yes{}, Yes{}) : fill(Yes{}, No{});
+    else
+      moments ? fill(No{}, Yes{}) : fill(No{}, No{});
   }
   return d;
 }

@@ -37,7 +37,7 @@ Tensor row_energies(const LaplexLayer& layer) {
       // cos^2(w d + f) = (1 + cos(2 w d + 2 f)) / 2
       p.omega = Tensor::full({1}, 2 * layer.omega.to_vector<double>()[h]);
       p.phi = Tensor::full({1}, 2 * layer.phi.to_vector<double>()[h]);
-      e = mul(add(e, laplex_apply(ones, p, {.phased = true})), 0.5);
+      e = mul(add(e, laplex_apply(ones, p, {.phased = true, .cpu_scratch = nullptr})), 0.5);
     }
     slice(energy, 0, h, h + 1).copy_(e);
   }
@@ -121,16 +121,16 @@ LaplexLayer::LaplexLayer(const LaplexLayerOptions& o, std::uint64_t seed) : opti
 LaplexParams LaplexLayer::params() const { return {t, s, u, v, rho, omega, phi, bias}; }
 
 Tensor LaplexLayer::forward(const Tensor& x) {
-  if (x.dim() == 2) return laplex_apply(x, params(), {.phased = options_.phased});
+  if (x.dim() == 2) return laplex_apply(x, params(), op_options());
   // (..., in): flatten the leading dims into the batch.
   Shape out_shape = x.shape();
   out_shape.back() = options_.out;
-  return reshape(laplex_apply(reshape(x, {-1, options_.in}), params(), {.phased = options_.phased}),
+  return reshape(laplex_apply(reshape(x, {-1, options_.in}), params(), op_options()),
                  out_shape);
 }
 
 Tensor LaplexLayer::to_dense() const {
-  return laplex_to_dense(params(), {.phased = options_.phased});
+  return laplex_to_dense(params(), op_options());
 }
 
 namespace {

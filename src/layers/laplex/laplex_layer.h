@@ -37,9 +37,11 @@
 //   LAPLEX head underfits without it.
 // - bias 0.
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "layers/laplex/laplex_op.h"
+#include "layers/laplex/laplex_plan.h"
 #include "layers/module.h"
 
 namespace laplex {
@@ -66,6 +68,9 @@ class LaplexLayer : public Module {
 
  private:
   LaplexLayerOptions options_;
+  // The CPU kernels' scratch, kept from step to step (see LaplexOptions).
+  std::shared_ptr<LaplexScratchPool> scratch_ = std::make_shared<LaplexScratchPool>();
+  LaplexOptions op_options() const { return {.phased = options_.phased, .cpu_scratch = scratch_}; }
 };
 
 }  // namespace laplex

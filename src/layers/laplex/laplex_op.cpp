@@ -133,11 +133,12 @@ void record_backward(const Tensor& y, const Tensor& x_in, const LaplexParams& or
 }
 
 template <class T>
-Tensor apply_cpu(const Tensor& x_in, const LaplexParams& original, const LaplexShape& shape) {
+Tensor apply_cpu(const Tensor& x_in, const LaplexParams& original, const LaplexShape& shape,
+                 const std::shared_ptr<LaplexScratchPool>& scratch) {
   const Tensor x = x_in.detach().contiguous();
   const LaplexParams p = plain(original);
   auto plan = std::make_shared<const LaplexPlan<T>>(
-      make_laplex_plan(shape, p.t.data<T>(), p.s.data<T>()));
+      make_laplex_plan(shape, p.t.data<T>(), p.s.data<T>(), scratch));
   Tensor y = Tensor::empty({shape.batch, shape.m}, x.dtype(), x.device());
   cpu::laplex_forward(*plan, shape, pointers<T>(p, shape.phased), x.data<T>(), y.data<T>());
   if (p.bias.defined()) {
@@ -198,7 +199,7 @@ Tensor laplex_apply(const Tensor& x, const LaplexParams& params, const LaplexOpt
   }
   return visit_floating(x.dtype(), "laplex", [&](auto tag) {
     using T = decltype(tag);
-    return apply_cpu<T>(x, params, shape);
+    return apply_cpu<T>(x, params, shape, options.cpu_scratch);
   });
 }
 

@@ -18,16 +18,20 @@ namespace laplex {
 inline constexpr std::uint32_t kLaplexTargetBit = 0x80000000u;
 
 // Scratch that the CPU kernels of one plan hand on to each other (the
-// forward, then the backward of the same step): fresh pages cost a fault and
-// a clear each, a sixth of the backward at n = 2^20. One call at a time
-// borrows it (a concurrent one allocates its own); it goes with the plan.
+// forward, then the backward of the same step), and that a layer hands on
+// from one step to the next: fresh pages cost a fault and a clear each, a
+// sixth of the backward and a quarter of the forward at n = 2^20. One call
+// at a time borrows it (a concurrent one allocates its own).
 struct LaplexScratchPool {
   struct Free {
     void operator()(std::byte* p) const;
   };
+  // What a thread keeps: the scans' lane rows, and the backward's per-event
+  // sums (which outlive the scans: the parameter gradients read them).
+  enum Slot { kLanes = 0, kSums = 1, kSlots = 2 };
   std::mutex mutex;
-  std::vector<std::unique_ptr<std::byte, Free>> buffers;  // one per thread
-  std::vector<std::size_t> bytes;
+  std::vector<std::unique_ptr<std::byte, Free>> buffers[kSlots];  // one per thread
+  std::vector<std::size_t> bytes[kSlots];
 };
 
 template <class T>
@@ -43,8 +47,10 @@ struct LaplexPlan {
 };
 
 // Sorts every head's anchors t (H, m) and s (H, n). Throws Error on a
-// non-finite anchor.
+// non-finite anchor. The plan's kernels use `scratch` when given (a pool
+// that outlives the plan, e.g. a layer's), fresh scratch otherwise.
 template <class T>
-LaplexPlan<T> make_laplex_plan(const LaplexShape& shape, const T* t, const T* s);
+LaplexPlan<T> make_laplex_plan(const LaplexShape& shape, const T* t, const T* s,
+                               std::shared_ptr<LaplexScratchPool> scratch = nullptr);
 
 }  // namespace laplex

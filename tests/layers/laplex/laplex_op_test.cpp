@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <memory>
 
 #include "core/autograd/grad_mode.h"
 #include "core/ops/elementwise.h"
@@ -11,6 +12,7 @@
 #include "helpers/gradcheck.h"
 #include "helpers/laplex_oracle.h"
 #include "layers/laplex/laplex_op.h"
+#include "layers/laplex/laplex_plan.h"
 
 namespace laplex::testing {
 namespace {
@@ -150,6 +152,31 @@ TEST(LaplexOp, ToDenseMatchesOracle) {
   const LaplexProblem p = random_laplex_problem(1, 5, 8, 3, true, true, 106);
   const OpInputs in = make_inputs(p, {});
   expect_near("W", values(laplex_to_dense(in.params, {true})), oracle_dense(p), 1e-14);
+}
+
+// A scratch pool kept across calls (as a layer keeps its own) serves calls
+// of any size, larger and smaller than the last, and several chunks and
+// threads, with the same results as fresh scratch.
+TEST(LaplexOp, KeptScratchServesCallsOfAnySize) {
+  const auto scratch = std::make_shared<LaplexScratchPool>();
+  struct Size {
+    std::int64_t batch, m, n, heads;
+    bool phased;
+  };
+  for (const Size z : {Size{70, 300, 260, 2, true}, Size{5, 7, 9, 1, false},
+                       Size{70, 260, 300, 1, false}, Size{70, 300, 260, 2, true}}) {
+    const LaplexProblem p = random_laplex_problem(z.batch, z.m, z.n, z.heads, z.phased, true, 107);
+    OpInputs in = make_inputs(p, {});
+    Tensor y = laplex_apply(in.x, in.params, {.phased = z.phased, .cpu_scratch = scratch});
+    expect_near("y", values(y), oracle_forward(p));
+    sum(mul(y, Tensor::from_vector(p.gy, {p.batch, p.m}))).backward();
+    const LaplexGradients g = oracle_gradients(p);
+    expect_near("dx", values(in.x.grad()), g.dx);
+    expect_near("dt", values(in.params.t.grad()), g.dt);
+    expect_near("ds", values(in.params.s.grad()), g.ds);
+    expect_near("dv", values(in.params.v.grad()), g.dv);
+    expect_near("drho", values(in.params.rho.grad()), g.drho);
+  }
 }
 
 TEST(LaplexOp, BadInputThrows) {
