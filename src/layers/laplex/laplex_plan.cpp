@@ -184,7 +184,7 @@ LaplexPlan<T> make_laplex_plan(const LaplexShape& shape, const T* t, const T* s,
     T* gap = plan.gap.data() + h * events;
     const std::size_t n_src = static_cast<std::size_t>(n), n_tgt = static_cast<std::size_t>(m);
     std::size_t a = 0, b = 0;
-    KeyOf<T> previous = 0;
+    T previous = T(0);
     for (std::int64_t k = 0; k < events; ++k) {
       // At equal positions the source goes first. Sources and targets
       // interleave at random, so the choice is a select, not a branch.
@@ -192,10 +192,10 @@ LaplexPlan<T> make_laplex_plan(const LaplexShape& shape, const T* t, const T* s,
       const Item<T> item = take_source ? src[a < n_src ? a : 0] : tgt[b < n_tgt ? b : 0];
       a += take_source;
       b += !take_source;
-      const KeyOf<T> key = key_of(item);
+      const T position = from_key<T>(key_of(item));
       code[k] = index_of(item) | (take_source ? 0u : kLaplexTargetBit);
-      gap[k] = k == 0 ? T(0) : from_key<T>(key) - from_key<T>(previous);
-      previous = key;
+      gap[k] = k == 0 ? T(0) : position - previous;
+      previous = position;
     }
   }
   plan.sort_ms =
