@@ -47,13 +47,14 @@ train: {epochs: 1, log_every: 4}
   return path.string();
 }
 
-std::string covariance_config(const fs::path& dir, const std::string& model) {
+std::string covariance_config(const fs::path& dir, const std::string& model,
+                              const std::string& model_keys = "") {
   const fs::path path = dir / ("cov_" + model + ".yaml");
   std::ofstream(path) << "seed: 5\ndevice: cpu\ntask: covariance\nrun_dir: "
                       << (dir / ("run_" + model)).string() << "\n"
                       << R"(data: {dataset: synthetic, synthetic_train: 512, synthetic_test: 128,
        synthetic_features: 64, batch_size: 32, eval_batch_size: 64}
-model: {type: )" << model << R"(, dims: 64}
+model: {type: )" << model << R"(, dims: 64)" << model_keys << R"(}
 optimizer: {type: adam, lr: 0.02}
 train: {epochs: 4, log_every: 8}
 )";
@@ -199,6 +200,45 @@ TEST(EvalE2E, CovarianceResumeEqualsUninterruptedBitForBit) {
   ASSERT_EQ(a.model.size(), 4u);
   for (const auto& [name, t] : a.model)
     EXPECT_EQ(t.to_vector<float>(), b.model.at(name).to_vector<float>()) << name;
+}
+
+// The synthetic rows are an AR(1) chain in index order; from a random order
+// the anchor order search must find that chain before the first step, and a
+// resumed run must not search again (the checkpoint holds the order).
+TEST(EvalE2E, CovarianceOrderSearchFindsTheChainFromARandomStartOnce) {
+  const fs::path dir = fresh_dir("covariance_order_search");
+  const fs::path plain_dir = fresh_dir("covariance_random_start");
+  const std::string searched =
+      covariance_config(dir, "laplex_ou", ", anchors: random, order_search_images: 512");
+  const auto r = testing::run_command(kTrain + " --config " + searched);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("anchor order search on 512 training images"), std::string::npos) << r.output;
+  const auto c = train::read_checkpoint((dir / "run_laplex_ou/checkpoints/step-00000064").string(), false);
+  const auto t = c.model.at("model.t").to_vector<float>();
+  bool ascending = true, descending = true;
+  for (std::size_t i = 1; i < t.size(); ++i) {
+    ascending = ascending && t[i] > t[i - 1];
+    descending = descending && t[i] < t[i - 1];
+  }
+  EXPECT_TRUE(ascending || descending);
+
+  const auto plain = testing::run_command(
+      kTrain + " --config " + covariance_config(plain_dir, "laplex_ou", ", anchors: random"));
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  EXPECT_EQ(plain.output.find("anchor order search"), std::string::npos);
+  const double with_search = last_test_value(dir / "run_laplex_ou", "bpd");
+  const double without = last_test_value(plain_dir / "run_laplex_ou", "bpd");
+  EXPECT_LT(with_search, without - 0.3) << with_search << " vs " << without;
+
+  const fs::path resumed = dir / "resumed";
+  const auto again = testing::run_command(kTrain + " --config " + searched + " --set run_dir=" +
+                                          resumed.string() + " --resume " +
+                                          (dir / "run_laplex_ou/checkpoints/step-00000032").string());
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(again.output.find("anchor order search"), std::string::npos) << again.output;
+  const auto b = train::read_checkpoint((resumed / "checkpoints/step-00000064").string(), false);
+  for (const auto& [name, tensor] : c.model)
+    EXPECT_EQ(tensor.to_vector<float>(), b.model.at(name).to_vector<float>()) << name;
 }
 
 TEST(EvalE2E, ExplainDrawsTheLaplexLayersThatSeeImages) {

@@ -3,13 +3,17 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <numeric>
+#include <span>
 
 #include "apps/eval/picture.h"
 #include "core/autograd/grad_mode.h"
 #include "core/ops/elementwise.h"
+#include "data/atomic_file.h"
 #include "layers/covariance/density_model.h"
 #include "layers/covariance/laplex_ou.h"
+#include "layers/covariance/ou_chain_layout.h"
 
 namespace laplex::eval {
 
@@ -61,6 +65,12 @@ class Pictures {
   void save(const std::string& name, const data::Image& picture) {
     const std::string path = (std::filesystem::path(out_dir_) / name).string();
     data::write_png(path, picture);
+    written_.push_back(path);
+  }
+  void text(const std::string& name, const std::string& contents) {
+    const std::string path = (std::filesystem::path(out_dir_) / name).string();
+    data::write_file_atomically(path, std::span<const std::uint8_t>(
+                                    reinterpret_cast<const std::uint8_t*>(contents.data()), contents.size()));
     written_.push_back(path);
   }
   const std::vector<std::string>& written() const { return written_; }
@@ -118,6 +128,12 @@ std::vector<std::string> explain_density_model(Module& model, const Shape& examp
     pictures.field("mean.png", ou->mu.to_vector<float>(), false);
     const auto t = ou->t.to_vector<float>();
     pictures.field("t.png", t, false);
+    const OuChainLayout chain = ou_chain_layout(t, {layout.channels, layout.height, layout.width});
+    const nlohmann::json summary = {{"links", chain.links},
+                                    {"grid_neighbour_links", chain.grid_links},
+                                    {"diagonal_neighbour_links", chain.diagonal_links},
+                                    {"grid_neighbour_fraction", chain.grid_fraction()}};
+    pictures.text("chain_layout.json", summary.dump(2) + "\n");
     pictures.field("links.png", chain_links(t, softplus(ou->rho).item()), false);
     pictures.field("d.png", softplus(ou->d).to_vector<float>(), false);
     for (std::int64_t p : chosen_pixels(layout))

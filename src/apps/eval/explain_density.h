@@ -6,6 +6,8 @@
 //   t.png, d.png         laplex_ou: the anchors t and the scales d = softplus(raw) on the
 //                        image grid (one colour-mapped panel per channel); started from a
 //                        random order, t shows the image layout if it was learned
+//   chain_layout.json    laplex_ou: how many links between consecutive sorted anchors join
+//                        pixels that touch on the grid (ou_chain_layout.h)
 //   links.png            laplex_ou: exp(-alpha (t_next - t_i)), each pixel's coupling to the
 //                        next anchor in sorted order: where the learned chain holds or breaks
 //   cov_row_<p>.png      laplex_ou: Sigma e_p (the covariance of pixel p with every pixel,

@@ -1,5 +1,6 @@
 #include "apps/train/covariance_task.h"
 
+#include <chrono>
 #include <cstdio>
 
 #include "core/autograd/grad_mode.h"
@@ -9,6 +10,7 @@
 #include "core/random.h"
 #include "data/dequantized_dataset.h"
 #include "layers/covariance/density_model.h"
+#include "layers/covariance/laplex_ou.h"
 
 namespace laplex::train {
 
@@ -18,6 +20,7 @@ namespace {
 // the test split, so test scores are comparable from epoch to epoch.
 constexpr std::uint64_t kTrainNoiseStream = 0xDE0A0000ull;
 constexpr std::uint64_t kTestNoiseStream = 0xDE0B0000ull;
+constexpr std::uint64_t kOrderSearchNoiseStream = 0xDE0C0000ull;
 
 std::unique_ptr<data::Loader> loader(std::shared_ptr<const data::Dataset> pixels, std::uint64_t noise_seed,
                                      bool fixed, std::int64_t batch, bool shuffle, std::uint64_t seed,
@@ -58,6 +61,35 @@ Shape CovarianceTask::sample_shape() const { return {1, numel(data_.train->examp
 Shape CovarianceTask::example_shape() const { return data_.train->example_shape(); }
 
 std::int64_t CovarianceTask::batches_per_epoch() const { return train_->batches_per_epoch(); }
+
+std::vector<std::string> CovarianceTask::initialise_model(Module& model) {
+  auto* ou = dynamic_cast<LaplexOu*>(&model);
+  if (ou == nullptr || ou->options().order_search_images == 0) return {};
+  // The first K training images, dequantised with noise of their own stream
+  // (the search must not consume the training stream's draws).
+  const data::UniformDequantizedDataset images(
+      data_.train, derive_seed(config_.seed, kOrderSearchNoiseStream), true);
+  const std::int64_t rows = std::min(ou->options().order_search_images, images.size());
+  if (rows < 2)
+    throw UsageError("model.order_search_images: the search needs at least 2 training images, "
+                     "the training split has " + std::to_string(images.size()));
+  const std::int64_t n = images.example_numel();
+  std::vector<float> values(static_cast<std::size_t>(rows * n));
+  for (std::int64_t i = 0; i < rows; ++i) images.read(i, 0, values.data() + i * n, nullptr);
+  const auto start = std::chrono::steady_clock::now();
+  const OuOrderSearchResult r =
+      ou->search_anchor_order(Tensor::from_vector(values, {rows, n}), kOuOrderSearchMaxSweeps);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "anchor order search on %lld training images: path cost %.3f -> %.3f nats per image "
+                "(%lld moves, %lld sweeps%s, %.1f s)",
+                static_cast<long long>(rows), r.start_cost, r.cost, static_cast<long long>(r.moves),
+                static_cast<long long>(r.sweeps), r.converged ? "" : ", stopped before converging",
+                seconds);
+  return {line};
+}
 
 void CovarianceTask::start_epoch(std::int64_t epoch, std::int64_t first_batch) {
   train_->start_epoch(epoch, first_batch);

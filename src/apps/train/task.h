@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "apps/train/train_config.h"
 #include "core/tensor.h"
@@ -36,6 +37,11 @@ class Task {
   // The shape of one example as the data holds it ((C, H, W) for images).
   virtual Shape example_shape() const = 0;
   virtual std::int64_t batches_per_epoch() const = 0;
+  // Called once before the first step of a fresh run, with the model still
+  // on the CPU; not on resume, where the checkpoint already holds what it
+  // did. Data-driven initialisation goes here (e.g. laplex_ou's anchor order
+  // search). Returns lines for the log; nothing by default.
+  virtual std::vector<std::string> initialise_model(Module& /*model*/) { return {}; }
   // The batches of `epoch`, from batch `first_batch` on, in a fixed order
   // that depends only on (seed, epoch): a resumed run sees what an
   // uninterrupted one would.

@@ -69,6 +69,8 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     log->info("resuming from {} at step {} (epoch {}, batch {})", dir, position.step,
               position.epoch, position.batch);
   }
+  if (options.resume.empty())
+    for (const std::string& line : task->initialise_model(*model)) log->info("{}", line);
   model->to(device);
   log->info("model on {}:\n{}", device.str(),
             format_summary(summarize(*model, task->sample_shape())));

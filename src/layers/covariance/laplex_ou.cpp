@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "core/autograd/grad_mode.h"
 #include "core/ops/elementwise.h"
@@ -61,6 +62,25 @@ Tensor LaplexOu::nll_fused(const Tensor& x) {
     order_ = sort_anchors(tc.data<T>(), dims(), order_);
   });
   return ou_nll_fused(x, params(), options_.eps, order_);
+}
+
+OuOrderSearchResult LaplexOu::search_anchor_order(const Tensor& sample, std::int64_t max_sweeps) {
+  if (sample.dim() != 2 || sample.size(1) != dims())
+    throw UsageError("laplex_ou: the order search needs a sample of shape (rows, " +
+                     std::to_string(dims()) + "), got " + shape_str(sample.shape()));
+  NoGradGuard no_grad;
+  const OuPairCosts costs = ou_pair_costs(sample, options_.eps);
+  const std::vector<double> values = t.to_vector<double>();
+  std::vector<std::int64_t> start(values.size());
+  std::iota(start.begin(), start.end(), 0);
+  std::stable_sort(start.begin(), start.end(),
+                   [&](std::int64_t a, std::int64_t b) { return values[a] < values[b]; });
+  OuOrderSearchResult result = ou_order_search(costs, start, max_sweeps);
+  std::vector<double> reordered(values.size());
+  for (std::size_t k = 0; k < start.size(); ++k) reordered[result.order[k]] = values[start[k]];
+  t.copy_(Tensor::from_vector(reordered, {dims()}).to(t.dtype()).to(t.device()));
+  order_ = nullptr;
+  return result;
 }
 
 namespace {
@@ -137,6 +157,12 @@ const ModuleRegistration registration("laplex_ou", [](config::ConfigNode& node,
   o.mean_init = node.get_or<double>("mean_init", 0.0);
   o.correlation = node.get_or<double>("correlation", 0.9);
   o.kernel = node.get_choice("kernel", {"auto", "fused", "composed"}, "auto");
+  o.order_search_images = node.get_or<std::int64_t>("order_search_images", 0);
+  if (o.order_search_images < 0) node.fail("order_search_images", "must be >= 0 (0: no search)");
+  if (o.order_search_images > 0 && o.dims > kOuOrderSearchMaxDims)
+    node.fail("order_search_images", "the order search handles dims <= " +
+                                         std::to_string(kOuOrderSearchMaxDims) + " (got dims " +
+                                         std::to_string(o.dims) + ")");
   if (!(o.eps > 0 && o.eps < 1)) node.fail("eps", "must be in (0, 1)");
   if (!(o.scale_init > 0)) node.fail("scale_init", "must be > 0");
   if (!(o.correlation > 0 && o.correlation < 1)) node.fail("correlation", "must be in (0, 1)");

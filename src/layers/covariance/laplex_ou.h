@@ -6,7 +6,8 @@
 //
 // YAML: {type: laplex_ou, dims: n, image: [C, H, W] (optional),
 //        anchors: raster | serpentine | random, eps: 1e-6, scale_init: 1.0,
-//        mean_init: 0.0, correlation: 0.9, kernel: auto | fused | composed}
+//        mean_init: 0.0, correlation: 0.9, kernel: auto | fused | composed,
+//        order_search_images: 0}
 // Parameters (float32): mu (n), t (n), d (n, raw), rho (1).
 //
 // Initialisation:
@@ -16,6 +17,10 @@
 //   neighbours of one channel in raster order, or consecutive values without
 //   an image) start with correlation `correlation`.
 // - d: softplus(d) = scale_init (the marginal standard deviation), mu = mean_init.
+// - order_search_images: K > 0 asks the trainer to reorder the anchors
+//   before the first step by the global search of ou_order_search.h on K
+//   training images (dims <= kOuOrderSearchMaxDims); 0 (the default) leaves
+//   the initial order to gradient descent alone.
 // Kernel: `auto` runs the fused CPU op on the CPU and the composed engine ops
 // on CUDA; `fused` demands the CPU op, `composed` forces the reference.
 //
@@ -29,6 +34,7 @@
 
 #include "layers/covariance/anchor_order.h"
 #include "layers/covariance/density_model.h"
+#include "layers/covariance/ou_order_search.h"
 #include "layers/covariance/ou_params.h"
 
 namespace laplex {
@@ -42,6 +48,7 @@ struct LaplexOuOptions {
   double mean_init = 0.0;
   double correlation = 0.9;
   std::string kernel = "auto";  // auto | fused | composed
+  std::int64_t order_search_images = 0;
   DType dtype = DType::f32;     // float64 for oracles and tests
 };
 
@@ -66,6 +73,11 @@ class LaplexOu : public DensityModel {
   // from the clamped chain only where 1 - r_k^2 < eps.
   Tensor covariance_row(std::int64_t p);
   OuParams params() const { return {mu, t, d, rho}; }
+  // Reorders the anchors by the path search of ou_order_search.h on a sample
+  // (rows, n) of data, starting from their current order: the sorted values
+  // of t are kept and handed out in the order found, so the gaps (and the
+  // couplings they give) stay those of the current model. No gradient.
+  OuOrderSearchResult search_anchor_order(const Tensor& sample, std::int64_t max_sweeps);
 
   Tensor mu;   // (n)
   Tensor t;    // (n)

@@ -346,6 +346,11 @@ TEST(LaplexOu, YamlErrorsNameTheKey) {
             std::string::npos);
   EXPECT_NE(message("{type: laplex_ou, dims: 9, kernel: gpu}").find("kernel"), std::string::npos);
   EXPECT_NE(message("{type: laplex_ou, dims: 9, bogus: 1}").find("bogus"), std::string::npos);
+  EXPECT_NE(message("{type: laplex_ou, dims: 9, order_search_images: -1}").find("order_search_images"),
+            std::string::npos);
+  EXPECT_NE(message("{type: laplex_ou, dims: 9000, order_search_images: 100}")
+                .find("order_search_images"),
+            std::string::npos);
 }
 
 TEST(LaplexOu, RejectsMismatchedInput) {
