@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs on the GPU machine (see device_pack.sh): the GPU test suite,
+# compute-sanitizer's memcheck on the LAPLEX and covariance GPU tests, and
+# the CUDA benchmarks of issues #3 and #6, each with a time limit so that
+# one call fits the session's device budget: at most 560 s in all (run it
+# with timeout_s 600). Logs go to $OUT (at most 8
+# files come back). Environment: SANITIZE=0 skips compute-sanitizer,
+# SWEEP_MAX_N caps the LAPLEX sweep at batch 64 (default 2^26); the 2^30
+# row runs at batch 1 (issue #3).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/laplex_device_out}
+mkdir -p "$OUT"
+if [[ -f device_pack/laplex_device.tar.xz ]]; then
+  xz -dc device_pack/laplex_device.tar.xz | tar -xf - || { echo "device_check: cannot unpack device_pack" >&2; exit 2; }
+fi
+cudnn_lib=$(python3 -c 'import nvidia.cudnn, os; print(os.path.join(os.path.dirname(nvidia.cudnn.__file__), "lib"))' 2>/dev/null || true)
+export LD_LIBRARY_PATH="$PWD/build/src:$PWD/device_libs:${cudnn_lib}:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+{ nvidia-smi; ldd build/bin/laplex-bench | grep "not found"; } > "$OUT/machine.txt" 2>&1
+
+timeout 120 build/tests/laplex_gpu_tests > "$OUT/gpu_tests.log" 2>&1
+echo "gpu tests exit $?" | tee -a "$OUT/machine.txt"
+
+if [[ ${SANITIZE:-1} != 0 ]]; then
+  sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+  timeout 150 "$sanitizer" --tool memcheck --error-exitcode 3 build/tests/laplex_gpu_tests \
+    --gtest_filter='Laplex*:*Ou*:*Covariance*' > "$OUT/sanitizer.log" 2>&1
+  echo "compute-sanitizer exit $?" | tee -a "$OUT/machine.txt"
+fi
+
+timeout 120 build/bin/laplex-bench laplex --device cuda --batch 64 --sweep --max-n "${SWEEP_MAX_N:-67108864}" --json \
+  > "$OUT/bench_laplex.jsonl" 2>&1
+timeout 100 build/bin/laplex-bench laplex --device cuda --batch 1 --n 1073741824 --repeats 3 --json \
+  >> "$OUT/bench_laplex.jsonl" 2>&1
+echo "laplex bench exit $?" | tee -a "$OUT/machine.txt"
+timeout 60 build/bin/laplex-bench covariance --device cuda --n 784 100000 3000000 --batch 8 --json \
+  > "$OUT/bench_covariance.jsonl" 2>&1
+echo "covariance bench exit $?" | tee -a "$OUT/machine.txt"
