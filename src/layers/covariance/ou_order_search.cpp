@@ -23,22 +23,34 @@ double pair(const OuPairCosts& c, std::int64_t a, std::int64_t b) {
   return a == kNone || b == kNone ? 0.0 : c(a, b);
 }
 
+// links[k] = cost of the pair (order[k], order[k+1]). The sweeps read the
+// pairs already on the path from here and every other pair from the rows of
+// the one or two anchors a move is about, so their inner loops stay in one
+// or two rows of the matrix (cache) instead of jumping across all of it.
+std::vector<double> path_links(const OuPairCosts& c, const std::vector<std::int64_t>& order) {
+  std::vector<double> links(order.size(), 0.0);
+  for (std::size_t k = 0; k + 1 < order.size(); ++k) links[k] = c(order[k], order[k + 1]);
+  return links;
+}
+
 // Reversing order[i..j] replaces the pairs (order[i-1], order[i]) and
 // (order[j], order[j+1]) by (order[i-1], order[j]) and (order[i], order[j+1]).
 std::int64_t two_opt_sweep(const OuPairCosts& c, std::vector<std::int64_t>& order) {
   const std::int64_t n = static_cast<std::int64_t>(order.size());
+  std::vector<double> links = path_links(c, order);
   std::int64_t moves = 0;
   for (std::int64_t i = 0; i + 1 < n; ++i) {
     const std::int64_t left = i > 0 ? order[i - 1] : kNone;
-    const std::int64_t first = order[i];
-    const double left_now = pair(c, left, first);
+    const double* first_row = &c.cost[order[i] * n];
+    const double* left_row = left == kNone ? nullptr : &c.cost[left * n];
+    const double left_now = i > 0 ? links[i - 1] : 0.0;
     double best = -kMinGain;
     std::int64_t best_j = kNone;
     for (std::int64_t j = i + 1; j < n; ++j) {
-      const std::int64_t last = order[j];
-      const std::int64_t right = j + 1 < n ? order[j + 1] : kNone;
-      const double delta =
-          pair(c, left, last) + pair(c, first, right) - left_now - pair(c, last, right);
+      const bool has_right = j + 1 < n;
+      const double joined_left = left_row ? left_row[order[j]] : 0.0;
+      const double joined_right = has_right ? first_row[order[j + 1]] : 0.0;
+      const double delta = joined_left + joined_right - left_now - (has_right ? links[j] : 0.0);
       if (delta < best) {
         best = delta;
         best_j = j;
@@ -46,6 +58,7 @@ std::int64_t two_opt_sweep(const OuPairCosts& c, std::vector<std::int64_t>& orde
     }
     if (best_j != kNone) {
       std::reverse(order.begin() + i, order.begin() + best_j + 1);
+      links = path_links(c, order);
       ++moves;
     }
   }
@@ -57,24 +70,30 @@ std::int64_t two_opt_sweep(const OuPairCosts& c, std::vector<std::int64_t>& orde
 std::int64_t or_opt_sweep(const OuPairCosts& c, std::vector<std::int64_t>& order,
                           std::int64_t len) {
   const std::int64_t n = static_cast<std::int64_t>(order.size());
+  std::vector<double> links = path_links(c, order);
   std::int64_t moves = 0;
   for (std::int64_t i = 0; i + len <= n && len < n; ++i) {
     const std::int64_t first = order[i], last = order[i + len - 1];
+    const double* first_row = &c.cost[first * n];
+    const double* last_row = &c.cost[last * n];
     const std::int64_t prev = i > 0 ? order[i - 1] : kNone;
     const std::int64_t next = i + len < n ? order[i + len] : kNone;
-    const double removed = pair(c, prev, first) + pair(c, last, next) - pair(c, prev, next);
-    // rest[k] is order without the stretch; gap k lies between rest[k-1] and rest[k].
-    auto rest = [&](std::int64_t k) { return k < i ? order[k] : order[k + len]; };
+    const double closed = pair(c, prev, next);
+    const double removed = (i > 0 ? links[i - 1] : 0.0) + (next != kNone ? links[i + len - 1] : 0.0) - closed;
+    // rest is order without the stretch; gap k lies between rest[k-1] and
+    // rest[k], which sit at positions pos(k-1) and pos(k) of order.
+    auto pos = [&](std::int64_t k) { return k < i ? k : k + len; };
     const std::int64_t rest_n = n - len;
     double best = -kMinGain;
     std::int64_t best_gap = kNone;
     bool best_reversed = false;
     for (std::int64_t k = 0; k <= rest_n; ++k) {
-      const std::int64_t a = k > 0 ? rest(k - 1) : kNone;
-      const std::int64_t b = k < rest_n ? rest(k) : kNone;
-      const double base = removed + pair(c, a, b);
-      const double forward = pair(c, a, first) + pair(c, last, b) - base;
-      const double reversed = pair(c, a, last) + pair(c, first, b) - base;
+      const std::int64_t a = k > 0 ? order[pos(k - 1)] : kNone;
+      const std::int64_t b = k < rest_n ? order[pos(k)] : kNone;
+      const double opened = a == kNone || b == kNone ? 0.0 : (k == i ? closed : links[pos(k - 1)]);
+      const double base = removed + opened;
+      const double forward = (a == kNone ? 0.0 : first_row[a]) + (b == kNone ? 0.0 : last_row[b]) - base;
+      const double reversed = (a == kNone ? 0.0 : last_row[a]) + (b == kNone ? 0.0 : first_row[b]) - base;
       if (forward < best) {
         best = forward;
         best_gap = k;
@@ -91,6 +110,7 @@ std::int64_t or_opt_sweep(const OuPairCosts& c, std::vector<std::int64_t>& order
       if (best_reversed) std::reverse(stretch.begin(), stretch.end());
       order.erase(order.begin() + i, order.begin() + i + len);
       order.insert(order.begin() + best_gap, stretch.begin(), stretch.end());
+      links = path_links(c, order);
       ++moves;
     }
   }

