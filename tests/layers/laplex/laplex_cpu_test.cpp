@@ -35,8 +35,19 @@ std::vector<double> transpose_apply(const LaplexProblem& p) {
   return out;
 }
 
+// Both backward paths: from the forward's saved rows (one head) and from x.
+constexpr bool kSavedForward[] = {true, false};
+
+LaplexWanted from_saved(bool saved) {
+  LaplexWanted w;
+  w.saved_forward = saved;
+  return w;
+}
+
 void expect_matches_oracle(const LaplexProblem& p, double rtol = 1e-10) {
-  const LaplexResult r = run_laplex_cpu<double>(p);
+  for (bool saved : kSavedForward) {
+  SCOPED_TRACE(saved ? "backward from the saved forward" : "backward from x");
+  const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
   expect_all_finite(r);
   const LaplexGradients g = oracle_gradients(p);
   EXPECT_TRUE(vectors_close("y", r.y, oracle_forward(p), rtol));
@@ -49,11 +60,14 @@ void expect_matches_oracle(const LaplexProblem& p, double rtol = 1e-10) {
   EXPECT_TRUE(vectors_close("drho", r.grads.drho, g.drho, rtol));
   EXPECT_TRUE(vectors_close("domega", r.grads.domega, g.domega, rtol));
   EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, g.dphi, rtol));
+  }
 }
 
 void expect_matches_finite_differences(const LaplexProblem& p) {
-  const LaplexResult r = run_laplex_cpu<double>(p);
   const LaplexGradients fd = oracle_finite_differences(p);
+  for (bool saved : kSavedForward) {
+  SCOPED_TRACE(saved ? "backward from the saved forward" : "backward from x");
+  const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
   const double rtol = 1e-6, atol = 1e-8;
   EXPECT_TRUE(vectors_close("dx", r.grads.dx, fd.dx, rtol, atol));
   EXPECT_TRUE(vectors_close("dt", r.grads.dt, fd.dt, rtol, atol));
@@ -63,6 +77,7 @@ void expect_matches_finite_differences(const LaplexProblem& p) {
   EXPECT_TRUE(vectors_close("drho", r.grads.drho, fd.drho, rtol, atol));
   EXPECT_TRUE(vectors_close("domega", r.grads.domega, fd.domega, rtol, atol));
   EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, fd.dphi, rtol, atol));
+  }
 }
 
 struct Case {
@@ -102,7 +117,8 @@ TEST_P(LaplexCpuCase, MatchesFiniteDifferences) {
 TEST_P(LaplexCpuCase, ScaleInvariant) {
   const Case& c = GetParam();
   const LaplexProblem p = random_laplex_problem(c.batch, c.m, c.n, c.heads, c.phased, c.gains, 13);
-  const LaplexResult r = run_laplex_cpu<double>(p);
+  for (bool saved : kSavedForward) {
+  const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
   for (std::int64_t h = 0; h < p.heads; ++h) {
     double lhs = 0, scale = 0;
     for (std::int64_t i = 0; i < p.m; ++i) {
@@ -116,7 +132,8 @@ TEST_P(LaplexCpuCase, ScaleInvariant) {
     const double alpha = std::log1p(std::exp(p.rho[h]));
     const double dalpha = r.grads.drho[h] * (1.0 + std::exp(-p.rho[h]));
     const double rhs = alpha * dalpha + (p.phased ? p.omega[h] * r.grads.domega[h] : 0.0);
-    EXPECT_NEAR(lhs, rhs, 1e-10 * (scale + 1)) << "head " << h;
+    EXPECT_NEAR(lhs, rhs, 1e-10 * (scale + 1)) << "head " << h << (saved ? ", saved" : "");
+  }
   }
 }
 
@@ -138,7 +155,23 @@ LaplexProblem tied_problem(bool phased, std::uint64_t seed) {
   return p;
 }
 
+// One head (the path from the saved forward): ties and an exact t = s
+// diagonal in the same head.
+LaplexProblem tied_one_head(bool phased, std::uint64_t seed) {
+  LaplexProblem p = random_laplex_problem(3, 10, 12, 1, phased, true, seed);
+  for (auto* anchors : {&p.t, &p.s})
+    for (double& a : *anchors) a = std::round(a);
+  for (std::int64_t k = 0; k < 5; ++k) p.s[k] = p.t[k];
+  p.t[6] = -0.0;
+  p.s[7] = 0.0;
+  return p;
+}
+
 TEST(LaplexCpu, TiesMatchOracleUnphased) { expect_matches_oracle(tied_problem(false, 21)); }
+TEST(LaplexCpu, TiesMatchOracleOneHead) {
+  expect_matches_oracle(tied_one_head(false, 23));
+  expect_matches_oracle(tied_one_head(true, 24));
+}
 TEST(LaplexCpu, TiesMatchOraclePhased) { expect_matches_oracle(tied_problem(true, 22)); }
 TEST(LaplexCpu, TiesMatchOneSidedDifferences) {
   expect_matches_finite_differences(tied_problem(false, 23));
@@ -253,6 +286,8 @@ TEST(LaplexCpu, FloatMatchesDoubleOracle) {
 TEST(LaplexCpu, ThreadedChunksMatchOracle) {
   expect_matches_oracle(random_laplex_problem(70, 300, 400, 2, true, true, 85, 30.0), 1e-9);
   expect_matches_oracle(random_laplex_problem(64, 500, 300, 1, false, false, 86, 30.0), 1e-9);
+  // One head, several chunks a thread, the last one padded.
+  expect_matches_oracle(random_laplex_problem(70, 300, 400, 1, true, true, 87, 30.0), 1e-9);
 }
 
 TEST(LaplexCpu, EmptySidesGiveZeros) {
