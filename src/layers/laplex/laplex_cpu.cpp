@@ -282,8 +282,8 @@ void apply(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexPara
     std::fill(out, out + shape.batch * out_cols, T(0));
     return;
   }
-  const Decays<T> d = lanes::make_decays(plan, shape, p, false);
-  const std::vector<T> gains = make_gains(plan, shape, p);
+  Decays<T> d = lanes::make_decays(plan, shape, p, false);
+  std::vector<T> gains = make_gains(plan, shape, p);
   const bool g = p.has_gains();
   if (plan.heads != 1 || transposed) save = nullptr;
   if (shape.phased && g)
@@ -294,6 +294,11 @@ void apply(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexPara
     dispatch_width<T, false, true>(plan, shape, p, d, gains, transposed, in, out, save);
   else
     dispatch_width<T, false, false>(plan, shape, p, d, gains, transposed, in, out, save);
+  if (save && save->rows) {
+    save->decay_re = std::move(d.re);
+    save->decay_im = std::move(d.im);
+    save->gains = std::move(gains);
+  }
 }
 
 }  // namespace

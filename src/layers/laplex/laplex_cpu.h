@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "layers/laplex/laplex_plan.h"
 #include "layers/laplex/laplex_shape.h"
@@ -41,10 +42,16 @@ struct LaplexSaved {
     rows.reset();
     bytes = 0;
     plan = nullptr;
+    decay_re = {};
+    decay_im = {};
+    gains = {};
   }
 
   std::unique_ptr<std::byte, LaplexScratchPool::Free> rows;
   std::size_t bytes = 0;
+  // The forward's per-event decays e^{-lam gap} (im when phased) and gains:
+  // the backward needs the same, and recomputing them cost it a pass.
+  std::vector<T> decay_re, decay_im, gains;
   std::shared_ptr<LaplexScratchPool> pool;  // where the rows go back
   // What the rows were made for: the backward uses them only for the same.
   const void* plan = nullptr;

@@ -343,9 +343,12 @@ void laplex_backward(const LaplexPlan<T>& plan, const LaplexShape& shape,
     // Rows saved by this plan's forward, of this batch.
     const bool from_saved = saved && saved->rows && saved->plan == &plan && plan.heads == 1 &&
                             saved->batch == shape.batch && saved->m == m && saved->n == n;
-    const Decays<T> d = lanes::make_decays(plan, shape, params, need.moments());
-    const std::vector<T> gains = backward::make_gains(plan, shape, params);
     if (from_saved) {
+      // The forward's decays and gains; the sweeps make the moment factors.
+      Decays<T> d;
+      d.re = std::move(saved->decay_re);
+      d.im = std::move(saved->decay_im);
+      const std::vector<T> gains = std::move(saved->gains);
       backward::sweeps_from_saved(plan, shape, params, d, gains, need, *saved, gy, grads.dx,
                                   partials, scratch);
       // Consumed: back to the pool for the next forward.
@@ -353,6 +356,8 @@ void laplex_backward(const LaplexPlan<T>& plan, const LaplexShape& shape,
       saved->bytes = 0;
       saved->plan = nullptr;
     } else {
+      const Decays<T> d = lanes::make_decays(plan, shape, params, need.moments());
+      const std::vector<T> gains = backward::make_gains(plan, shape, params);
       gather_sweeps(plan, shape, params, d, gains, need, x, gy, grads.dx, partials, scratch);
     }
   } else if (grads.dx) {

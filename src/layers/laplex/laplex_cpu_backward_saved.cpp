@@ -45,7 +45,8 @@ template <class T>
 struct SavedSweep {
   const std::uint32_t* code;
   const T* gain;  // null without gains
-  const Decays<T>* decays;
+  const Decays<T>* decays;  // re (and im): the moment factors come from gap
+  const T* gap;
   std::int64_t events;
   const T* saved;     // the forward's event rows: x at sources
   const T* g_rows;    // g in index order (ascending only)
@@ -61,12 +62,14 @@ template <class T, int W, bool Phased, bool Moments>
 struct States {
   alignas(64) T sr[W] = {}, si[W] = {}, mr[W] = {}, mi[W] = {}, qr[W] = {}, qi[W] = {};
 
-  [[gnu::always_inline]] void decay(const Decays<T>& d, std::int64_t k, T sign) {
+  // The moment's factor gap e (an underflowed e gives 0, never 0 * inf).
+  [[gnu::always_inline]] void decay(const Decays<T>& d, const T* gap, std::int64_t k, T sign) {
     const T ar = d.re[k];
     if constexpr (Phased) {
       const T ai = sign * d.im[k];
       if constexpr (Moments) {
-        const T dr = d.moment_re[k], di = sign * d.moment_im[k];
+        const T dr = ar == T(0) ? T(0) : gap[k] * ar;
+        const T di = ai == T(0) ? T(0) : gap[k] * ai;
 #pragma omp simd
         for (int l = 0; l < W; ++l) {
           const T r = ar * mr[l] - ai * mi[l] + dr * sr[l] - di * si[l];
@@ -85,7 +88,7 @@ struct States {
       }
     } else {
       if constexpr (Moments) {
-        const T dr = d.moment_re[k];
+        const T dr = ar == T(0) ? T(0) : gap[k] * ar;
 #pragma omp simd
         for (int l = 0; l < W; ++l) mr[l] = ar * mr[l] + dr * sr[l];
       }
@@ -231,7 +234,7 @@ void sweep(const SavedSweep<T>& in, EventSums<T>& sums, double& moment_re, doubl
   if constexpr (Ascending) {
     for (std::int64_t k = 0; k < events; ++k) {
       if (k + kPrefetchDistance < events) prefetch(k + kPrefetchDistance);
-      st.decay(d, k, sign);
+      st.decay(d, in.gap, k, sign);
       event(k);
       if (Moments && k % kMomentBlock == kMomentBlock - 1) flush();
     }
@@ -240,7 +243,7 @@ void sweep(const SavedSweep<T>& in, EventSums<T>& sums, double& moment_re, doubl
     for (std::int64_t k = events - 1; k >= 0; --k) {
       if (k >= kPrefetchDistance) prefetch(k - kPrefetchDistance);
       event(k);
-      st.decay(d, k, sign);
+      st.decay(d, in.gap, k, sign);
       if (Moments && k % kMomentBlock == 0) flush();
     }
     lanes::stream_fence();
@@ -278,6 +281,7 @@ void run(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamP
       const SavedSweep<T> in{plan.code.data(),
                              Gains ? gains.data() : nullptr,
                              &d,
+                             plan.gap.data(),
                              events,
                              saved_rows + chunk * chunk_values,
                              g_rows,
