@@ -169,51 +169,42 @@ void sweep(const SavedSweep<T>& in, EventSums<T>& sums, double& moment_re, doubl
     const T pick = static_cast<T>(target);
     const T gain = Gains ? in.gain[k] : T(1);
     const T a = gain * (T(1) - pick), b = gain * pick;
-    // The state this event reads: s at a target, q at a source.
-    const T* read_re = pick_row(mask, st.sr, st.qr);
-    const T* read_im = pick_row(mask, st.si, st.qi);
-    alignas(64) T pr[W], pi[W];
+    // One pass over the lanes: the dot with the state this event reads (s
+    // at a target, q at a source), the moment products, the row it writes
+    // (ascending: g at a target, the Q part of dx at a source; descending:
+    // the Q part plus the P part), then the state updates. Loading each
+    // state once per event matters: with three states of W values they
+    // live on the stack, not in registers.
+    const T cr = a * in.cos_phi, ci = a * in.sin_phi;
+    alignas(64) T pr[W], pi[W], row[W];
 #pragma omp simd
     for (int l = 0; l < W; ++l) {
-      pr[l] = value[l] * read_re[l];
-      if constexpr (Phased) pi[l] = value[l] * read_im[l];
+      const T v = value[l], sr = st.sr[l], qr = st.qr[l];
+      pr[l] = v * (qr + pick * (sr - qr));
+      T c = cr * qr;  // the source's dx part from q (a source leaves q as it is)
+      if constexpr (Phased) {
+        const T si = st.si[l], qi = st.qi[l];
+        pi[l] = v * (qi + pick * (si - qi));
+        c -= ci * qi;
+      }
+      if constexpr (Moments) {
+        acc_re[l] += (b * v) * st.mr[l];
+        if constexpr (Phased) acc_im[l] += (b * v) * st.mi[l];
+      }
+      row[l] = (Ascending ? pick * v : event_row[l]) + c;
+      st.sr[l] = sr + a * v;
+      st.qr[l] = qr + b * v;
     }
     out_dot_re[k] += sum_lanes<T, W>(pr);
     if constexpr (Phased) out_dot_im[k] += sum_lanes<T, W>(pi);
-    if constexpr (Moments) {
-#pragma omp simd
-      for (int l = 0; l < W; ++l) {
-        const T w = b * value[l];
-        acc_re[l] += w * st.mr[l];
-        if constexpr (Phased) acc_im[l] += w * st.mi[l];
-      }
-    }
-    // The source's dx part from q (which a source leaves as it is).
-    const T cr = a * in.cos_phi, ci = a * in.sin_phi;
-    alignas(64) T part[W];
-#pragma omp simd
-    for (int l = 0; l < W; ++l) {
-      T c = cr * st.qr[l];
-      if constexpr (Phased) c -= ci * st.qi[l];
-      part[l] = c;
-      st.sr[l] += a * value[l];
-      st.qr[l] += b * value[l];
-    }
     if constexpr (Ascending) {
-      // g at a target, the Q part at a source.
-      alignas(64) T row[W];
-#pragma omp simd
-      for (int l = 0; l < W; ++l) row[l] = pick * value[l] + part[l];
       lanes::stream_row<T, W>(in.event_lanes + k * W, row);
     } else if (dx) {
-      // The Q part plus the P part, to the source's row; a target writes
-      // over its own event row, read for the last time above. Streaming
-      // stores: a plain store first reads the random line it overwrites.
+      // To the source's dx row; a target writes over its own event row,
+      // read for the last time above. Streaming stores: a plain store
+      // first reads the random line it overwrites.
       T* out = const_cast<T*>(
           pick_row(mask, event_row, in.dx_rows + static_cast<std::int64_t>(index) * W));
-      alignas(64) T row[W];
-#pragma omp simd
-      for (int l = 0; l < W; ++l) row[l] = event_row[l] + part[l];
       lanes::stream_row<T, W>(out, row);
     }
   };
