@@ -119,40 +119,74 @@ void head_gradients(const LaplexPlan<T>& plan, const LaplexShape& shape,
   const bool event_moments = !partials.empty() && partials[0].up.moment_re != nullptr;
   double dalpha = 0, domega = 0, dphi = 0;
   using S = EventSums<T>;
+  // Without per-event moments, and when each pair of outputs (dt and ds,
+  // du and dv, gains u and v) is asked for or given together, a
+  // branch-free pass: targets and sources interleave at random, and a
+  // mispredicted branch per event cost more than its arithmetic. The event
+  // writes its own entry of dt or ds (du or dv), picked by index.
+  const bool pairs = (g.dt == nullptr) == (g.ds == nullptr) &&
+                     (g.du == nullptr) == (g.dv == nullptr) && (p.u == nullptr) == (p.v == nullptr);
+  if (!event_moments && pairs) {
+    T* const position[2] = {g.ds ? g.ds + h * n : nullptr, g.dt ? g.dt + h * m : nullptr};
+    T* const gain_grad[2] = {g.dv ? g.dv + h * n : nullptr, g.du ? g.du + h * m : nullptr};
+    const T* const gains[2] = {p.v ? p.v + h * n : nullptr, p.u ? p.u + h * m : nullptr};
+    const bool with_gains = p.u != nullptr, want_position = g.dt != nullptr,
+               want_gain = g.du != nullptr;
+#pragma omp parallel for schedule(static) reduction(+ : dphi) \
+    if (parallel && events > lanes::kParallelWork)
+    for (std::int64_t e = 0; e < events; ++e) {
+      const std::int64_t k = h * events + e;
+      const std::uint32_t code = plan.code[k];
+      const std::int64_t index = code & ~kLaplexTargetBit;
+      const std::uint32_t target = code >> 31;
+      double ur, ui, dr, di;  // e^{i phi} times the up and down dots
+      rotate(c, total(partials, &S::dot_re, true, k), total(partials, &S::dot_im, true, k), ur, ui);
+      rotate(c, total(partials, &S::dot_re, false, k), total(partials, &S::dot_im, false, k), dr,
+             di);
+      const double gain = with_gains ? gains[target][index] : 1.0;
+      // ds: -v Re[e^{i phi} (conj(lam) XQ - lam XP)]; dt: Re[e^{i phi} (-lam GL + conj(lam) GR)]
+      const double value[2] = {-gain * (alpha * ur - omega * ui - alpha * dr - omega * di),
+                               gain * (-alpha * ur - omega * ui + alpha * dr - omega * di)};
+      if (want_position) position[target][index] = static_cast<T>(value[target]);
+      if (want_gain) gain_grad[target][index] = static_cast<T>(ur + dr);
+      dphi -= static_cast<double>(target) * gain * (ui + di);
+    }
+  } else {
 #pragma omp parallel for schedule(static) reduction(+ : dalpha, domega, dphi) \
     if (parallel && events > lanes::kParallelWork)
-  for (std::int64_t e = 0; e < events; ++e) {
-    const std::int64_t k = h * events + e;
-    const std::uint32_t code = plan.code[k];
-    const std::int64_t index = code & ~kLaplexTargetBit;
-    double ur, ui, dr, di;  // e^{i phi} times the up and down dots
-    rotate(c, total(partials, &S::dot_re, true, k), total(partials, &S::dot_im, true, k), ur, ui);
-    rotate(c, total(partials, &S::dot_re, false, k), total(partials, &S::dot_im, false, k), dr,
-           di);
-    if (code & kLaplexTargetBit) {
-      const double gain = p.u ? p.u[h * m + index] : T(1);
-      if (g.du) g.du[h * m + index] = static_cast<T>(ur + dr);
-      // Re[e^{i phi} (-lam GL + conj(lam) GR)]
-      if (g.dt)
-        g.dt[h * m + index] =
-            static_cast<T>(gain * (-alpha * ur - omega * ui + alpha * dr - omega * di));
-      dphi -= gain * (ui + di);
-      if (event_moments) {
-        double m_ur, m_ui, m_dr, m_di;
-        rotate(c, total(partials, &S::moment_re, true, k),
-               total(partials, &S::moment_im, true, k), m_ur, m_ui);
-        rotate(c, total(partials, &S::moment_re, false, k),
-               total(partials, &S::moment_im, false, k), m_dr, m_di);
-        dalpha -= gain * (m_ur + m_dr);
-        domega -= gain * (m_ui - m_di);
+    for (std::int64_t e = 0; e < events; ++e) {
+      const std::int64_t k = h * events + e;
+      const std::uint32_t code = plan.code[k];
+      const std::int64_t index = code & ~kLaplexTargetBit;
+      double ur, ui, dr, di;  // e^{i phi} times the up and down dots
+      rotate(c, total(partials, &S::dot_re, true, k), total(partials, &S::dot_im, true, k), ur, ui);
+      rotate(c, total(partials, &S::dot_re, false, k), total(partials, &S::dot_im, false, k), dr,
+             di);
+      if (code & kLaplexTargetBit) {
+        const double gain = p.u ? p.u[h * m + index] : T(1);
+        if (g.du) g.du[h * m + index] = static_cast<T>(ur + dr);
+        // Re[e^{i phi} (-lam GL + conj(lam) GR)]
+        if (g.dt)
+          g.dt[h * m + index] =
+              static_cast<T>(gain * (-alpha * ur - omega * ui + alpha * dr - omega * di));
+        dphi -= gain * (ui + di);
+        if (event_moments) {
+          double m_ur, m_ui, m_dr, m_di;
+          rotate(c, total(partials, &S::moment_re, true, k),
+                 total(partials, &S::moment_im, true, k), m_ur, m_ui);
+          rotate(c, total(partials, &S::moment_re, false, k),
+                 total(partials, &S::moment_im, false, k), m_dr, m_di);
+          dalpha -= gain * (m_ur + m_dr);
+          domega -= gain * (m_ui - m_di);
+        }
+      } else {
+        const double gain = p.v ? p.v[h * n + index] : T(1);
+        if (g.dv) g.dv[h * n + index] = static_cast<T>(ur + dr);
+        // -v Re[e^{i phi} (conj(lam) XQ - lam XP)]
+        if (g.ds)
+          g.ds[h * n + index] =
+              static_cast<T>(-gain * (alpha * ur - omega * ui - alpha * dr - omega * di));
       }
-    } else {
-      const double gain = p.v ? p.v[h * n + index] : T(1);
-      if (g.dv) g.dv[h * n + index] = static_cast<T>(ur + dr);
-      // -v Re[e^{i phi} (conj(lam) XQ - lam XP)]
-      if (g.ds)
-        g.ds[h * n + index] =
-            static_cast<T>(-gain * (alpha * ur - omega * ui - alpha * dr - omega * di));
     }
   }
   if (!event_moments) {

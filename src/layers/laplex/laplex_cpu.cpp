@@ -227,7 +227,8 @@ void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Lapl
 #pragma omp for schedule(static) nowait
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
       const std::int64_t b0 = chunk * W;
-      T* event_lanes = saved_rows ? saved_rows + chunk * (chunk_bytes / sizeof(T)) : own_event_lanes;
+      T* event_lanes =
+          saved_rows ? saved_rows + chunk * (chunk_bytes / sizeof(T)) : own_event_lanes;
       lanes::load<T, W>(in, batch, in_cols, b0, in_lanes);
       // The previous chunk's outputs may have landed on the zero row.
       std::fill(in_lanes + in_cols * W, in_lanes + (in_cols + 1) * W, T(0));
@@ -263,11 +264,16 @@ void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
   // 128 bytes gathered at about twice the rate of a 64-byte one here (the
   // second line comes with the first), and the event rows stream anyway.
   switch (lanes::choose_width(shape.batch, omp_get_max_threads(), 0, sizeof(T), 4)) {
-    case 32: return apply_batch<T, 32, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
-    case 16: return apply_batch<T, 16, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
-    case 8: return apply_batch<T, 8, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
-    case 4: return apply_batch<T, 4, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
-    default: return apply_batch<T, 1, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
+    case 32:
+      return apply_batch<T, 32, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
+    case 16:
+      return apply_batch<T, 16, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
+    case 8:
+      return apply_batch<T, 8, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
+    case 4:
+      return apply_batch<T, 4, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
+    default:
+      return apply_batch<T, 1, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
   }
 }
 

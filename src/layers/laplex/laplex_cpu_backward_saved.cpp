@@ -44,14 +44,14 @@ constexpr std::int64_t kMomentBlock = 256;
 template <class T>
 struct SavedSweep {
   const std::uint32_t* code;
-  const T* gain;  // null without gains
+  const T* gain;            // null without gains
   const Decays<T>* decays;  // re (and im): the moment factors come from gap
   const T* gap;
   std::int64_t events;
-  const T* saved;     // the forward's event rows: x at sources
-  const T* g_rows;    // g in index order (ascending only)
-  T* event_lanes;     // written ascending, read descending
-  T* dx_rows;         // n rows; null without dx
+  const T* saved;   // the forward's event rows: x at sources
+  const T* g_rows;  // g in index order (ascending only)
+  T* event_lanes;   // written ascending, read descending
+  T* dx_rows;       // n rows; null without dx
   T cos_phi, sin_phi;
 };
 
@@ -317,10 +317,9 @@ void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
 
 template <class T>
 void sweeps_from_saved(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                       const LaplexParamPtrs<T>& p, const Decays<T>& d,
-                       const std::vector<T>& gains, const Needs& need, const LaplexSaved<T>& saved,
-                       const T* gy, T* dx, std::vector<Partial<T>>& partials,
-                       lanes::ThreadScratch& scratch) {
+                       const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
+                       const Needs& need, const LaplexSaved<T>& saved, const T* gy, T* dx,
+                       std::vector<Partial<T>>& partials, lanes::ThreadScratch& scratch) {
   auto go = [&](auto phased, auto moments, auto with_gains) {
     dispatch_width<T, decltype(phased)::value, decltype(moments)::value,
                    decltype(with_gains)::value>(plan, shape, p, d, gains, need, saved, gy, dx,
@@ -344,9 +343,9 @@ void sweeps_from_saved(const LaplexPlan<T>& plan, const LaplexShape& shape,
 
 template void sweeps_from_saved(const LaplexPlan<float>&, const LaplexShape&,
                                 const LaplexParamPtrs<float>&, const Decays<float>&,
-                                const std::vector<float>&, const Needs&,
-                                const LaplexSaved<float>&, const float*, float*,
-                                std::vector<Partial<float>>&, lanes::ThreadScratch&);
+                                const std::vector<float>&, const Needs&, const LaplexSaved<float>&,
+                                const float*, float*, std::vector<Partial<float>>&,
+                                lanes::ThreadScratch&);
 template void sweeps_from_saved(const LaplexPlan<double>&, const LaplexShape&,
                                 const LaplexParamPtrs<double>&, const Decays<double>&,
                                 const std::vector<double>&, const Needs&,

@@ -46,37 +46,37 @@ LaplexWanted from_saved(bool saved) {
 
 void expect_matches_oracle(const LaplexProblem& p, double rtol = 1e-10) {
   for (bool saved : kSavedForward) {
-  SCOPED_TRACE(saved ? "backward from the saved forward" : "backward from x");
-  const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
-  expect_all_finite(r);
-  const LaplexGradients g = oracle_gradients(p);
-  EXPECT_TRUE(vectors_close("y", r.y, oracle_forward(p), rtol));
-  EXPECT_TRUE(vectors_close("W^T g", r.transposed, transpose_apply(p), rtol));
-  EXPECT_TRUE(vectors_close("dx", r.grads.dx, g.dx, rtol));
-  EXPECT_TRUE(vectors_close("dt", r.grads.dt, g.dt, rtol));
-  EXPECT_TRUE(vectors_close("ds", r.grads.ds, g.ds, rtol));
-  EXPECT_TRUE(vectors_close("du", r.grads.du, g.du, rtol));
-  EXPECT_TRUE(vectors_close("dv", r.grads.dv, g.dv, rtol));
-  EXPECT_TRUE(vectors_close("drho", r.grads.drho, g.drho, rtol));
-  EXPECT_TRUE(vectors_close("domega", r.grads.domega, g.domega, rtol));
-  EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, g.dphi, rtol));
+    SCOPED_TRACE(saved ? "backward from the saved forward" : "backward from x");
+    const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
+    expect_all_finite(r);
+    const LaplexGradients g = oracle_gradients(p);
+    EXPECT_TRUE(vectors_close("y", r.y, oracle_forward(p), rtol));
+    EXPECT_TRUE(vectors_close("W^T g", r.transposed, transpose_apply(p), rtol));
+    EXPECT_TRUE(vectors_close("dx", r.grads.dx, g.dx, rtol));
+    EXPECT_TRUE(vectors_close("dt", r.grads.dt, g.dt, rtol));
+    EXPECT_TRUE(vectors_close("ds", r.grads.ds, g.ds, rtol));
+    EXPECT_TRUE(vectors_close("du", r.grads.du, g.du, rtol));
+    EXPECT_TRUE(vectors_close("dv", r.grads.dv, g.dv, rtol));
+    EXPECT_TRUE(vectors_close("drho", r.grads.drho, g.drho, rtol));
+    EXPECT_TRUE(vectors_close("domega", r.grads.domega, g.domega, rtol));
+    EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, g.dphi, rtol));
   }
 }
 
 void expect_matches_finite_differences(const LaplexProblem& p) {
   const LaplexGradients fd = oracle_finite_differences(p);
   for (bool saved : kSavedForward) {
-  SCOPED_TRACE(saved ? "backward from the saved forward" : "backward from x");
-  const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
-  const double rtol = 1e-6, atol = 1e-8;
-  EXPECT_TRUE(vectors_close("dx", r.grads.dx, fd.dx, rtol, atol));
-  EXPECT_TRUE(vectors_close("dt", r.grads.dt, fd.dt, rtol, atol));
-  EXPECT_TRUE(vectors_close("ds", r.grads.ds, fd.ds, rtol, atol));
-  EXPECT_TRUE(vectors_close("du", r.grads.du, fd.du, rtol, atol));
-  EXPECT_TRUE(vectors_close("dv", r.grads.dv, fd.dv, rtol, atol));
-  EXPECT_TRUE(vectors_close("drho", r.grads.drho, fd.drho, rtol, atol));
-  EXPECT_TRUE(vectors_close("domega", r.grads.domega, fd.domega, rtol, atol));
-  EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, fd.dphi, rtol, atol));
+    SCOPED_TRACE(saved ? "backward from the saved forward" : "backward from x");
+    const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
+    const double rtol = 1e-6, atol = 1e-8;
+    EXPECT_TRUE(vectors_close("dx", r.grads.dx, fd.dx, rtol, atol));
+    EXPECT_TRUE(vectors_close("dt", r.grads.dt, fd.dt, rtol, atol));
+    EXPECT_TRUE(vectors_close("ds", r.grads.ds, fd.ds, rtol, atol));
+    EXPECT_TRUE(vectors_close("du", r.grads.du, fd.du, rtol, atol));
+    EXPECT_TRUE(vectors_close("dv", r.grads.dv, fd.dv, rtol, atol));
+    EXPECT_TRUE(vectors_close("drho", r.grads.drho, fd.drho, rtol, atol));
+    EXPECT_TRUE(vectors_close("domega", r.grads.domega, fd.domega, rtol, atol));
+    EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, fd.dphi, rtol, atol));
   }
 }
 
@@ -118,22 +118,22 @@ TEST_P(LaplexCpuCase, ScaleInvariant) {
   const Case& c = GetParam();
   const LaplexProblem p = random_laplex_problem(c.batch, c.m, c.n, c.heads, c.phased, c.gains, 13);
   for (bool saved : kSavedForward) {
-  const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
-  for (std::int64_t h = 0; h < p.heads; ++h) {
-    double lhs = 0, scale = 0;
-    for (std::int64_t i = 0; i < p.m; ++i) {
-      lhs += p.t[h * p.m + i] * r.grads.dt[h * p.m + i];
-      scale += std::fabs(p.t[h * p.m + i] * r.grads.dt[h * p.m + i]);
+    const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
+    for (std::int64_t h = 0; h < p.heads; ++h) {
+      double lhs = 0, scale = 0;
+      for (std::int64_t i = 0; i < p.m; ++i) {
+        lhs += p.t[h * p.m + i] * r.grads.dt[h * p.m + i];
+        scale += std::fabs(p.t[h * p.m + i] * r.grads.dt[h * p.m + i]);
+      }
+      for (std::int64_t j = 0; j < p.n; ++j) {
+        lhs += p.s[h * p.n + j] * r.grads.ds[h * p.n + j];
+        scale += std::fabs(p.s[h * p.n + j] * r.grads.ds[h * p.n + j]);
+      }
+      const double alpha = std::log1p(std::exp(p.rho[h]));
+      const double dalpha = r.grads.drho[h] * (1.0 + std::exp(-p.rho[h]));
+      const double rhs = alpha * dalpha + (p.phased ? p.omega[h] * r.grads.domega[h] : 0.0);
+      EXPECT_NEAR(lhs, rhs, 1e-10 * (scale + 1)) << "head " << h << (saved ? ", saved" : "");
     }
-    for (std::int64_t j = 0; j < p.n; ++j) {
-      lhs += p.s[h * p.n + j] * r.grads.ds[h * p.n + j];
-      scale += std::fabs(p.s[h * p.n + j] * r.grads.ds[h * p.n + j]);
-    }
-    const double alpha = std::log1p(std::exp(p.rho[h]));
-    const double dalpha = r.grads.drho[h] * (1.0 + std::exp(-p.rho[h]));
-    const double rhs = alpha * dalpha + (p.phased ? p.omega[h] * r.grads.domega[h] : 0.0);
-    EXPECT_NEAR(lhs, rhs, 1e-10 * (scale + 1)) << "head " << h << (saved ? ", saved" : "");
-  }
   }
 }
 
