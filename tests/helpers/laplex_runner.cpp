@@ -35,7 +35,9 @@ LaplexResult run_laplex_cpu(const LaplexProblem& p, const LaplexWanted& wanted) 
   const LaplexPlan<T> plan = make_laplex_plan(shape, t.data(), s.data());
 
   std::vector<T> y(p.batch * p.m), tr(p.batch * p.n);
-  cpu::laplex_forward(plan, shape, params, x.data(), y.data());
+  cpu::LaplexSaved<T> saved;
+  cpu::laplex_forward(plan, shape, params, x.data(), y.data(),
+                      wanted.saved_forward ? &saved : nullptr);
   cpu::laplex_apply_transposed(plan, shape, params, gy.data(), tr.data());
 
   const std::int64_t H = p.heads;
@@ -46,7 +48,8 @@ LaplexResult run_laplex_cpu(const LaplexProblem& p, const LaplexWanted& wanted) 
   auto ptr = [](std::vector<T>& values) { return values.empty() ? nullptr : values.data(); };
   LaplexGradPtrs<T> grads{ptr(dx), ptr(dt), ptr(ds), ptr(du), ptr(dv), ptr(drho), ptr(domega),
                           ptr(dphi)};
-  cpu::laplex_backward(plan, shape, params, x.data(), gy.data(), grads);
+  cpu::laplex_backward(plan, shape, params, x.data(), gy.data(), grads,
+                       wanted.saved_forward ? &saved : nullptr);
 
   LaplexResult r;
   r.y = widen(y);

@@ -11,6 +11,9 @@ namespace laplex::testing {
 struct LaplexWanted {
   bool dx = true, dt = true, ds = true, du = true, dv = true;
   bool drho = true, domega = true, dphi = true;
+  // The backward reads x from the forward's saved rows (one head; what the
+  // op does in training), or, when false, from x itself.
+  bool saved_forward = true;
 };
 
 struct LaplexResult {

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <new>
 #include <random>
@@ -176,9 +177,62 @@ nlohmann::json measure_cuda(const LaplexBenchOptions& o, const LaplexShape& shap
 #endif
 }
 
+// MemAvailable of /proc/meminfo in bytes; 0 when it cannot be read.
+double available_bytes() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (!f) return 0;
+  char line[256];
+  double kib = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "MemAvailable: %lf kB", &kib) == 1) break;
+  std::fclose(f);
+  return kib * 1024;
+}
+
+// Peak bytes of one CPU row: x, y, g, dx and the FFT peer's buffers, plus
+// what the kernels allocate for a forward and backward.
+double cpu_row_bytes(const LaplexShape& shape) {
+  const double b = static_cast<double>(shape.batch), n = static_cast<double>(shape.n),
+               m = static_cast<double>(shape.m);
+  const double arrays = 4.0 * b * (2 * n + 2 * m) + 4.0 * b * n + 8.0 * b * (n / 2 + 1);
+  return arrays + static_cast<double>(
+                      cpu::laplex_cpu_bytes(shape, omp_get_max_threads(), sizeof(float), true));
+}
+
+// On the CPU, the largest batch up to the asked one whose row fits in 90%
+// of MemAvailable (halving); 0 when not even batch 1 fits. One line on
+// stderr says what was changed or skipped and why.
+std::int64_t fitting_batch(LaplexShape shape) {
+  const double budget = 0.9 * available_bytes();
+  if (budget <= 0) return shape.batch;
+  const std::int64_t asked = shape.batch;
+  const double asked_bytes = cpu_row_bytes(shape);
+  while (shape.batch >= 1 && cpu_row_bytes(shape) > budget) shape.batch /= 2;
+  constexpr double kGiB = double(1 << 30);
+  if (shape.batch < 1)
+    std::fprintf(stderr,
+                 "laplex-bench: n = %lld skipped: even batch 1 needs ~%.1f GiB, MemAvailable %.1f "
+                 "GiB\n",
+                 static_cast<long long>(shape.n), cpu_row_bytes(LaplexShape{1, shape.m, shape.n,
+                                                                            shape.heads,
+                                                                            shape.phased}) /
+                                                      kGiB,
+                 budget / 0.9 / kGiB);
+  else if (shape.batch < asked)
+    std::fprintf(stderr,
+                 "laplex-bench: n = %lld: batch %lld needs ~%.1f GiB, MemAvailable %.1f GiB; "
+                 "measuring batch %lld\n",
+                 static_cast<long long>(shape.n), static_cast<long long>(asked),
+                 asked_bytes / kGiB, budget / 0.9 / kGiB, static_cast<long long>(shape.batch));
+  return std::max<std::int64_t>(shape.batch, 0);
+}
+
+// Null when the row was skipped (it does not fit in memory).
 nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
   LaplexShape shape{o.batch, o.m > 0 ? o.m : n, n, o.heads, o.phased};
   check_laplex_shape(shape);
+  if (o.device == "cpu") shape.batch = fitting_batch(shape);
+  if (shape.batch == 0) return nullptr;
   std::mt19937_64 rng(1);
   const Operator op = make_operator(shape, o.gains, o.anchors == "sorted", rng);
   const LaplexParamPtrs<float> params = op.params();
@@ -207,9 +261,11 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
       o.repeats, 1);
   const double forward_backward = median_ms(
       [&] {
+        // As in training: the forward keeps its rows for the backward.
         const auto plan = make_laplex_plan(shape, op.t.data(), op.s.data(), scratch);
-        cpu::laplex_forward(plan, shape, params, x.data(), y.data());
-        cpu::laplex_backward(plan, shape, params, x.data(), gy.data(), grads);
+        cpu::LaplexSaved<float> saved;
+        cpu::laplex_forward(plan, shape, params, x.data(), y.data(), &saved);
+        cpu::laplex_backward(plan, shape, params, x.data(), gy.data(), grads, &saved);
       },
       o.repeats, 1);
   const double fft = fft_ms(n, shape.batch, o.repeats);
@@ -231,6 +287,7 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
           {"fft_ms", fft},
           {"dense_ms", dense_ms(shape, x, o.dense_limit_gib, o.repeats)},
           {"gb_per_s", bytes / forward / 1e6},
+          {"mem_gib", cpu_row_bytes(shape) / double(1 << 30)},
           {"ratio_fft", forward / fft},
           {"bwd_over_fwd", forward_backward / forward}};
 }
@@ -253,11 +310,13 @@ int run(const LaplexBenchOptions& o) {
   }
   const std::vector<std::string> columns = {"n",      "m",         "batch",  "heads",
                                             "phased", "anchors", "device", "sort_ms", "scan_ms", "fwd_ms",
-                                            "fwdbwd_ms", "fft_ms", "dense_ms", "gb_per_s",
+                                            "fwdbwd_ms", "fft_ms", "dense_ms", "gb_per_s", "mem_gib",
                                             "ratio_fft", "bwd_over_fwd"};
   std::vector<nlohmann::json> rows;
   for (std::int64_t n : sizes) {
-    rows.push_back(measure(o, n));
+    nlohmann::json row = measure(o, n);
+    if (row.is_null()) continue;
+    rows.push_back(std::move(row));
     // A sweep prints as it goes: the top sizes take a while.
     if (o.sweep && o.json) {
       print_rows({rows.back()}, columns, true);
@@ -280,7 +339,11 @@ const BenchRegistration registration(
       cmd.add_flag("--gains", o->gains, "with gains u, v");
       cmd.add_option("--device", o->device, "cpu, cuda or cuda:N");
       cmd.add_flag("--json", o->json, "JSON Lines output");
-      cmd.add_flag("--sweep", o->sweep, "n = 2^10 .. 2^26 on cpu, .. 2^30 on cuda (capped by --max-n)");
+      cmd.add_flag("--sweep", o->sweep,
+                   "n = 2^10 .. 2^26 on cpu, .. 2^30 on cuda (capped by --max-n). On cpu a row "
+                   "whose estimated memory (column mem_gib) exceeds 90% of MemAvailable runs "
+                   "with the batch halved until it fits (the batch column says which; a note "
+                   "goes to stderr), or is skipped when batch 1 does not fit");
       cmd.add_option("--max-n", o->max_n, "largest n of a sweep");
       cmd.add_option("--repeats", o->repeats, "timed repetitions (median reported)");
       cmd.add_option("--anchors", o->anchors, "random (default) or sorted anchor order");

@@ -85,7 +85,9 @@ struct ScanInput {
 };
 
 // Ascending: decay into an event, then handle it. The forward's L takes lam,
-// the transposed apply's Q conj(lam).
+// the transposed apply's Q conj(lam). An input event's row keeps the input
+// without its gain: that is what the backward reads back from a saved
+// forward (dv needs x itself).
 template <class T, int W, bool Phased, bool Gains>
 void scan_up(const ScanInput<T>& in, const T* in_lanes, T* event_lanes) {
   alignas(64) T sr[W] = {};
@@ -116,7 +118,7 @@ void scan_up(const ScanInput<T>& in, const T* in_lanes, T* event_lanes) {
         const T re = er * sr[l] - ei * si[l] + z;
         si[l] = er * si[l] + ei * sr[l];
         sr[l] = re;
-        out[l] = z + br * re - bi * si[l];
+        out[l] = value[l] + br * re - bi * si[l];
       }
     } else {
       const T br = out_gain * in.cos_phi;
@@ -124,7 +126,7 @@ void scan_up(const ScanInput<T>& in, const T* in_lanes, T* event_lanes) {
       for (int l = 0; l < W; ++l) {
         const T z = Gains ? gain * value[l] : value[l];
         sr[l] = er * sr[l] + z;
-        out[l] = z + br * sr[l];
+        out[l] = value[l] + br * sr[l];
       }
     }
   }
@@ -152,6 +154,7 @@ void scan_down(const ScanInput<T>& in, const T* event_lanes, T* out_lanes) {
     T* out = out_lanes + static_cast<std::int64_t>(r.out_row) * W;
     const T take = static_cast<T>(r.input);
     const T gain = Gains ? in.gain[k] : T(1);
+    const T add = take * gain;  // the row holds the input without its gain
     const T out_gain = gain * (T(1) - take);
     const T er = in.decay_re[k];
     if constexpr (Phased) {
@@ -160,7 +163,7 @@ void scan_down(const ScanInput<T>& in, const T* event_lanes, T* out_lanes) {
 #pragma omp simd
       for (int l = 0; l < W; ++l) {
         const T v = value[l];
-        const T re = sr[l] + take * v;
+        const T re = sr[l] + add * v;
         const T result = v + br * re - bi * si[l];
         out[l] = Accumulate ? out[l] + result : result;
         sr[l] = er * re - ei * si[l];
@@ -171,7 +174,7 @@ void scan_down(const ScanInput<T>& in, const T* event_lanes, T* out_lanes) {
 #pragma omp simd
       for (int l = 0; l < W; ++l) {
         const T v = value[l];
-        const T re = sr[l] + take * v;
+        const T re = sr[l] + add * v;
         const T result = v + br * re;
         out[l] = Accumulate ? out[l] + result : result;
         sr[l] = er * re;
@@ -183,13 +186,31 @@ void scan_down(const ScanInput<T>& in, const T* event_lanes, T* out_lanes) {
 template <class T, int W, bool Phased, bool Gains>
 void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamPtrs<T>& p,
                  const Decays<T>& d, const std::vector<T>& gains, bool transposed, const T* in,
-                 T* out) {
+                 T* out, LaplexSaved<T>* save) {
   const std::int64_t batch = shape.batch, events = plan.events();
   const std::int64_t in_cols = transposed ? shape.m : shape.n;
   const std::int64_t out_cols = transposed ? shape.n : shape.m;
   const std::int64_t chunks = (batch + W - 1) / W;
   lanes::ThreadScratch scratch(*plan.scratch, omp_get_max_threads());
   const std::size_t bytes = lanes::scratch_bytes<T, W>(shape.m, shape.n);
+  // Saving (one head), each chunk's event rows go to its part of the saved
+  // rows instead of the thread's own: the same writes, to other pages.
+  const std::size_t chunk_bytes = lanes::rows_bytes<T, W>(events);
+  T* saved_rows = nullptr;
+  if (save) {
+    const std::size_t need = chunk_bytes * static_cast<std::size_t>(chunks);
+    if (!save->rows || save->bytes < need) {
+      save->rows.reset();
+      save->rows = scratch.lend_saved(need, save->bytes);
+    }
+    save->pool = plan.scratch;
+    save->plan = &plan;
+    save->batch = batch;
+    save->m = shape.m;
+    save->n = shape.n;
+    save->width = W;
+    saved_rows = reinterpret_cast<T*>(save->rows.get());
+  }
 #pragma omp parallel if (chunks > 1 && (in_cols + out_cols) * batch > lanes::kParallelWork)
   {
     // Input rows and a zero row; event rows; output rows and a dummy row.
@@ -199,13 +220,15 @@ void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Lapl
     // forward's largest cost at n = 2^20 before.
     const bool shared = plan.heads == 1;
     T* in_lanes = scratch.get<T>(omp_get_thread_num(), bytes);
-    T* event_lanes = in_lanes + lanes::event_rows_offset<T, W>(shape.m, shape.n) / sizeof(T);
+    T* own_event_lanes = in_lanes + lanes::event_rows_offset<T, W>(shape.m, shape.n) / sizeof(T);
     T* out_lanes = shared ? in_lanes : in_lanes + lanes::rows_bytes<T, W>(in_cols + 1) / sizeof(T);
     // nowait: the region's end is the one barrier (on a busy machine each
     // barrier waits for a descheduled thread, a scheduler tick or more).
 #pragma omp for schedule(static) nowait
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
       const std::int64_t b0 = chunk * W;
+      T* event_lanes =
+          saved_rows ? saved_rows + chunk * (chunk_bytes / sizeof(T)) : own_event_lanes;
       lanes::load<T, W>(in, batch, in_cols, b0, in_lanes);
       // The previous chunk's outputs may have landed on the zero row.
       std::fill(in_lanes + in_cols * W, in_lanes + (in_cols + 1) * W, T(0));
@@ -236,60 +259,92 @@ void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Lapl
 template <class T, bool Phased, bool Gains>
 void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
                     const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
-                    bool transposed, const T* in, T* out) {
+                    bool transposed, const T* in, T* out, LaplexSaved<T>* save) {
   // The widest chunk that still gives every thread one: a random row of
   // 128 bytes gathered at about twice the rate of a 64-byte one here (the
   // second line comes with the first), and the event rows stream anyway.
   switch (lanes::choose_width(shape.batch, omp_get_max_threads(), 0, sizeof(T), 4)) {
-    case 32: return apply_batch<T, 32, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out);
-    case 16: return apply_batch<T, 16, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out);
-    case 8: return apply_batch<T, 8, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out);
-    case 4: return apply_batch<T, 4, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out);
-    default: return apply_batch<T, 1, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out);
+    case 32:
+      return apply_batch<T, 32, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
+    case 16:
+      return apply_batch<T, 16, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
+    case 8:
+      return apply_batch<T, 8, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
+    case 4:
+      return apply_batch<T, 4, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
+    default:
+      return apply_batch<T, 1, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
   }
 }
 
 template <class T>
 void apply(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamPtrs<T>& p,
-           bool transposed, const T* in, T* out) {
+           bool transposed, const T* in, T* out, LaplexSaved<T>* save) {
   lanes::check_plan(plan, shape, p);
+  if (save) save->release();  // nothing stale survives a forward that saves nothing
   const std::int64_t out_cols = transposed ? shape.n : shape.m;
   if (shape.batch == 0) return;
   if (plan.events() == 0 || (transposed ? shape.m : shape.n) == 0) {
     std::fill(out, out + shape.batch * out_cols, T(0));
     return;
   }
-  const Decays<T> d = lanes::make_decays(plan, shape, p, false);
-  const std::vector<T> gains = make_gains(plan, shape, p);
+  Decays<T> d = lanes::make_decays(plan, shape, p, false);
+  std::vector<T> gains = make_gains(plan, shape, p);
   const bool g = p.has_gains();
+  if (plan.heads != 1 || transposed) save = nullptr;
   if (shape.phased && g)
-    dispatch_width<T, true, true>(plan, shape, p, d, gains, transposed, in, out);
+    dispatch_width<T, true, true>(plan, shape, p, d, gains, transposed, in, out, save);
   else if (shape.phased)
-    dispatch_width<T, true, false>(plan, shape, p, d, gains, transposed, in, out);
+    dispatch_width<T, true, false>(plan, shape, p, d, gains, transposed, in, out, save);
   else if (g)
-    dispatch_width<T, false, true>(plan, shape, p, d, gains, transposed, in, out);
+    dispatch_width<T, false, true>(plan, shape, p, d, gains, transposed, in, out, save);
   else
-    dispatch_width<T, false, false>(plan, shape, p, d, gains, transposed, in, out);
+    dispatch_width<T, false, false>(plan, shape, p, d, gains, transposed, in, out, save);
+  if (save && save->rows) {
+    save->decay_re = std::move(d.re);
+    save->decay_im = std::move(d.im);
+    save->gains = std::move(gains);
+  }
 }
 
 }  // namespace
 
 template <class T>
 void laplex_forward(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                    const LaplexParamPtrs<T>& params, const T* x, T* y) {
-  apply(plan, shape, params, false, x, y);
+                    const LaplexParamPtrs<T>& params, const T* x, T* y, LaplexSaved<T>* save) {
+  apply(plan, shape, params, false, x, y, save);
 }
 
 template <class T>
 void laplex_apply_transposed(const LaplexPlan<T>& plan, const LaplexShape& shape,
                              const LaplexParamPtrs<T>& params, const T* g, T* out) {
-  apply(plan, shape, params, true, g, out);
+  apply(plan, shape, params, true, g, out, static_cast<LaplexSaved<T>*>(nullptr));
+}
+
+std::size_t laplex_cpu_bytes(const LaplexShape& shape, int threads, std::size_t value_size,
+                             bool backward) {
+  const int w = lanes::choose_width(shape.batch, threads, 0, value_size, 4);
+  const auto events = static_cast<std::size_t>(shape.heads * (shape.m + shape.n));
+  const auto m = static_cast<std::size_t>(shape.m), n = static_cast<std::size_t>(shape.n);
+  const auto lanes_bytes = value_size * static_cast<std::size_t>(w);
+  const auto chunks = static_cast<std::size_t>((shape.batch + w - 1) / w);
+  const auto used = std::min<std::size_t>(static_cast<std::size_t>(threads), chunks);
+  // Per thread: input/output rows, event rows, dx rows (lanes::scratch_bytes).
+  std::size_t bytes = used * lanes_bytes * (2 * m + 3 * n + 8);
+  // Plan: codes, gaps and the sort's two item buffers; decays and gains.
+  bytes += events * (4 + value_size + 2 * 16) + events * value_size * 4;
+  if (backward)
+    bytes += used * 8 * value_size * events  // per-thread event sums
+             + chunks * lanes_bytes * events;  // the saved forward rows
+  return bytes;
 }
 
 template void laplex_forward(const LaplexPlan<float>&, const LaplexShape&,
-                             const LaplexParamPtrs<float>&, const float*, float*);
+                             const LaplexParamPtrs<float>&, const float*, float*,
+                             LaplexSaved<float>*);
 template void laplex_forward(const LaplexPlan<double>&, const LaplexShape&,
-                             const LaplexParamPtrs<double>&, const double*, double*);
+                             const LaplexParamPtrs<double>&, const double*, double*,
+                             LaplexSaved<double>*);
 template void laplex_apply_transposed(const LaplexPlan<float>&, const LaplexShape&,
                                       const LaplexParamPtrs<float>&, const float*, float*);
 template void laplex_apply_transposed(const LaplexPlan<double>&, const LaplexShape&,

@@ -18,11 +18,14 @@
 // Q at a source; plus L1 at targets) and stores the sums per event; a
 // target's dx update reads a zero row and writes a dummy row. The parameter
 // gradients come afterwards from those per-event sums, summed over threads
-// first, in one pass over the events. Nothing of the forward is stored.
+// first, in one pass over the events. This path serves several heads and
+// calls without a saved forward; one head with one takes
+// laplex_cpu_backward_saved.cpp, which need not gather x.
 #include <omp.h>
 
 #include <type_traits>
 
+#include "layers/laplex/laplex_backward_parts.h"
 #include "layers/laplex/laplex_cpu.h"
 #include "layers/laplex/laplex_lanes.h"
 
@@ -30,62 +33,14 @@ namespace laplex::cpu {
 
 namespace {
 
+using backward::EventSums;
+using backward::Needs;
+using backward::Partial;
 using lanes::Decays;
 using lanes::HeadConstants;
 
 // Events between a prefetch and its use: a random row costs a DRAM latency.
 constexpr std::int64_t kPrefetchDistance = 32;
-
-// Which outputs were asked for.
-struct Needs {
-  bool dx = false, dt = false, ds = false, du = false, dv = false;
-  bool drho = false, domega = false, dphi = false;
-  bool left_right() const { return dt || du || drho || domega || dphi; }
-  bool moments() const { return drho || domega; }
-  bool transposed() const { return dx || ds || dv; }
-};
-
-// Per head, per event with gains: the gain of the event's own index (v_j at
-// a source, u_i at a target).
-template <class T>
-std::vector<T> make_gains(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                          const LaplexParamPtrs<T>& p) {
-  if (!p.has_gains()) return {};
-  const std::int64_t events = plan.events();
-  std::vector<T> gain(static_cast<std::size_t>(plan.heads * events));
-  for (std::int64_t h = 0; h < plan.heads; ++h) {
-    const T* u = p.u ? p.u + h * shape.m : nullptr;
-    const T* v = p.v ? p.v + h * shape.n : nullptr;
-    const std::int64_t off = h * events;
-#pragma omp parallel for schedule(static) if (events > lanes::kParallelWork)
-    for (std::int64_t k = off; k < off + events; ++k) {
-      const std::uint32_t code = plan.code[k];
-      const std::uint32_t index = code & ~kLaplexTargetBit;
-      const T* g = (code & kLaplexTargetBit) ? u : v;
-      gain[k] = g ? g[index] : T(1);
-    }
-  }
-  return gain;
-}
-
-// Per event sums over the batch of one sweep: the dot of the event's lanes
-// with the state it reads (re, im), and with the moment (targets only).
-// Columns not needed stay null.
-template <class T>
-struct EventSums {
-  T *dot_re = nullptr, *dot_im = nullptr, *moment_re = nullptr, *moment_im = nullptr;
-  // Carves the needed columns of `total` values from `base` (room for
-  // kColumns) and clears them.
-  static constexpr int kColumns = 4;
-  void allocate(T* base, std::int64_t total, bool phased, bool moments) {
-    T** columns[] = {&dot_re, &dot_im, &moment_re, &moment_im};
-    const bool used[] = {true, phased, moments, phased && moments};
-    for (int c = 0; c < kColumns; ++c) {
-      *columns[c] = used[c] ? base + c * total : nullptr;
-      if (used[c]) std::fill(base + c * total, base + (c + 1) * total, T(0));
-    }
-  }
-};
 
 // What one sweep of one head over one chunk reads.
 template <class T>
@@ -250,20 +205,6 @@ void sweep(const SweepInput<T>& in, const T* lanes, T* event_lanes, T* dx_lanes,
   }
 }
 
-// One thread's sums over its chunks, in the thread's kSums buffer of the
-// plan's pool: fresh pages for them cost more than the clear.
-template <class T>
-struct Partial {
-  EventSums<T> up, down;  // ascending and descending sweeps
-  static std::size_t bytes(std::int64_t total) {
-    return 2 * EventSums<T>::kColumns * sizeof(T) * static_cast<std::size_t>(total);
-  }
-  void allocate(T* base, std::int64_t total, bool phased, bool moments) {
-    up.allocate(base, total, phased, moments);
-    down.allocate(base + EventSums<T>::kColumns * total, total, phased, moments);
-  }
-};
-
 template <class T, int W, bool Phased, bool Moments, bool Gains>
 void backward_batch(const LaplexPlan<T>& plan, const LaplexShape& shape,
                     const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
@@ -347,72 +288,31 @@ void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
   }
 }
 
-// (a + i b) e^{i phi}
+// The sweeps that gather x again (several heads, or no saved forward).
 template <class T>
-inline void rotate(const HeadConstants<T>& c, double a, double b, double& re, double& im) {
-  re = c.cos_phi * a - c.sin_phi * b;
-  im = c.sin_phi * a + c.cos_phi * b;
-}
-
-// sum over threads of one per-event column (absent columns count as zero).
-template <class T>
-double total(const std::vector<Partial<T>>& partials, T* EventSums<T>::*column, bool up,
-             std::int64_t k) {
-  double sum = 0;
-  for (const Partial<T>& part : partials) {
-    const T* values = (up ? part.up : part.down).*column;
-    if (values) sum += values[k];
+void gather_sweeps(const LaplexPlan<T>& plan, const LaplexShape& shape,
+                   const LaplexParamPtrs<T>& params, const Decays<T>& d,
+                   const std::vector<T>& gains, const Needs& need, const T* x, const T* gy, T* dx,
+                   std::vector<Partial<T>>& partials, lanes::ThreadScratch& scratch) {
+  auto run = [&](auto phased, auto moments, auto with_gains) {
+    dispatch_width<T, decltype(phased)::value, decltype(moments)::value,
+                   decltype(with_gains)::value>(plan, shape, params, d, gains, need.dx, x, gy, dx,
+                                                partials, scratch);
+  };
+  using Yes = std::true_type;
+  using No = std::false_type;
+  const bool g = params.has_gains();
+  if (shape.phased) {
+    if (need.moments())
+      g ? run(Yes{}, Yes{}, Yes{}) : run(Yes{}, Yes{}, No{});
+    else
+      g ? run(Yes{}, No{}, Yes{}) : run(Yes{}, No{}, No{});
+  } else {
+    if (need.moments())
+      g ? run(No{}, Yes{}, Yes{}) : run(No{}, Yes{}, No{});
+    else
+      g ? run(No{}, No{}, Yes{}) : run(No{}, No{}, No{});
   }
-  return sum;
-}
-
-// The parameter gradients of one head from the per-event sums:
-// at a target, GL = sum_b g L (up), GR (down), GL1, GR1;
-// at a source, XQ = sum_b x Q (up), XP (down).
-template <class T>
-void head_gradients(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                    const LaplexParamPtrs<T>& p, const LaplexGradPtrs<T>& g,
-                    const std::vector<Partial<T>>& partials, std::int64_t h) {
-  const std::int64_t events = plan.events(), m = shape.m, n = shape.n;
-  const HeadConstants<T> c = lanes::head_constants(shape, p, h);
-  const double alpha = c.alpha, omega = c.omega;
-  double dalpha = 0, domega = 0, dphi = 0;
-  using S = EventSums<T>;
-  for (std::int64_t e = 0; e < events; ++e) {
-    const std::int64_t k = h * events + e;
-    const std::uint32_t code = plan.code[k];
-    const std::int64_t index = code & ~kLaplexTargetBit;
-    double ur, ui, dr, di;  // e^{i phi} times the up and down dots
-    rotate(c, total(partials, &S::dot_re, true, k), total(partials, &S::dot_im, true, k), ur, ui);
-    rotate(c, total(partials, &S::dot_re, false, k), total(partials, &S::dot_im, false, k), dr,
-           di);
-    if (code & kLaplexTargetBit) {
-      const double gain = p.u ? p.u[h * m + index] : T(1);
-      if (g.du) g.du[h * m + index] = static_cast<T>(ur + dr);
-      // Re[e^{i phi} (-lam GL + conj(lam) GR)]
-      if (g.dt)
-        g.dt[h * m + index] =
-            static_cast<T>(gain * (-alpha * ur - omega * ui + alpha * dr - omega * di));
-      dphi -= gain * (ui + di);
-      double m_ur, m_ui, m_dr, m_di;
-      rotate(c, total(partials, &S::moment_re, true, k), total(partials, &S::moment_im, true, k),
-             m_ur, m_ui);
-      rotate(c, total(partials, &S::moment_re, false, k),
-             total(partials, &S::moment_im, false, k), m_dr, m_di);
-      dalpha -= gain * (m_ur + m_dr);
-      domega -= gain * (m_ui - m_di);
-    } else {
-      const double gain = p.v ? p.v[h * n + index] : T(1);
-      if (g.dv) g.dv[h * n + index] = static_cast<T>(ur + dr);
-      // -v Re[e^{i phi} (conj(lam) XQ - lam XP)]
-      if (g.ds)
-        g.ds[h * n + index] =
-            static_cast<T>(-gain * (alpha * ur - omega * ui - alpha * dr - omega * di));
-    }
-  }
-  if (g.drho) g.drho[h] = static_cast<T>(dalpha * laplex_sigmoid<double>(p.rho[h]));
-  if (g.domega) g.domega[h] = shape.phased ? static_cast<T>(domega) : T(0);
-  if (g.dphi) g.dphi[h] = shape.phased ? static_cast<T>(dphi) : T(0);
 }
 
 }  // namespace
@@ -420,7 +320,7 @@ void head_gradients(const LaplexPlan<T>& plan, const LaplexShape& shape,
 template <class T>
 void laplex_backward(const LaplexPlan<T>& plan, const LaplexShape& shape,
                      const LaplexParamPtrs<T>& params, const T* x, const T* gy,
-                     const LaplexGradPtrs<T>& grads) {
+                     const LaplexGradPtrs<T>& grads, LaplexSaved<T>* saved) {
   lanes::check_plan(plan, shape, params);
   Needs need;
   need.dx = grads.dx != nullptr;
@@ -440,26 +340,25 @@ void laplex_backward(const LaplexPlan<T>& plan, const LaplexShape& shape,
   lanes::ThreadScratch scratch(*plan.scratch, omp_get_max_threads());
   const bool any = need.left_right() || need.transposed();
   if (any && shape.batch > 0 && plan.events() > 0) {
-    const Decays<T> d = lanes::make_decays(plan, shape, params, need.moments());
-    const std::vector<T> gains = make_gains(plan, shape, params);
-    auto run = [&](auto phased, auto moments, auto with_gains) {
-      dispatch_width<T, decltype(phased)::value, decltype(moments)::value,
-                     decltype(with_gains)::value>(plan, shape, params, d, gains, need.dx, x, gy,
-                                                  grads.dx, partials, scratch);
-    };
-    using Yes = std::true_type;
-    using No = std::false_type;
-    const bool g = params.has_gains();
-    if (shape.phased) {
-      if (need.moments())
-        g ? run(Yes{}, Yes{}, Yes{}) : run(Yes{}, Yes{}, No{});
-      else
-        g ? run(Yes{}, No{}, Yes{}) : run(Yes{}, No{}, No{});
+    // Rows saved by this plan's forward, of this batch.
+    const bool from_saved = saved && saved->rows && saved->plan == &plan && plan.heads == 1 &&
+                            saved->batch == shape.batch && saved->m == m && saved->n == n;
+    if (from_saved) {
+      // The forward's decays and gains; the sweeps make the moment factors.
+      Decays<T> d;
+      d.re = std::move(saved->decay_re);
+      d.im = std::move(saved->decay_im);
+      const std::vector<T> gains = std::move(saved->gains);
+      backward::sweeps_from_saved(plan, shape, params, d, gains, need, *saved, gy, grads.dx,
+                                  partials, scratch);
+      // Consumed: back to the pool for the next forward.
+      scratch.keep_saved(std::move(saved->rows), saved->bytes);
+      saved->bytes = 0;
+      saved->plan = nullptr;
     } else {
-      if (need.moments())
-        g ? run(No{}, Yes{}, Yes{}) : run(No{}, Yes{}, No{});
-      else
-        g ? run(No{}, No{}, Yes{}) : run(No{}, No{}, No{});
+      const Decays<T> d = lanes::make_decays(plan, shape, params, need.moments());
+      const std::vector<T> gains = backward::make_gains(plan, shape, params);
+      gather_sweeps(plan, shape, params, d, gains, need, x, gy, grads.dx, partials, scratch);
     }
   } else if (grads.dx) {
     std::fill(grads.dx, grads.dx + shape.batch * n, T(0));
@@ -474,14 +373,15 @@ void laplex_backward(const LaplexPlan<T>& plan, const LaplexShape& shape,
   }
   const bool parallel_heads = heads > 1 && heads * plan.events() > lanes::kParallelWork;
 #pragma omp parallel for schedule(dynamic, 1) if (parallel_heads)
-  for (std::int64_t h = 0; h < heads; ++h) head_gradients(plan, shape, params, grads, partials, h);
+  for (std::int64_t h = 0; h < heads; ++h)
+    backward::head_gradients(plan, shape, params, grads, partials, h, heads == 1);
 }
 
 template void laplex_backward(const LaplexPlan<float>&, const LaplexShape&,
                               const LaplexParamPtrs<float>&, const float*, const float*,
-                              const LaplexGradPtrs<float>&);
+                              const LaplexGradPtrs<float>&, LaplexSaved<float>*);
 template void laplex_backward(const LaplexPlan<double>&, const LaplexShape&,
                               const LaplexParamPtrs<double>&, const double*, const double*,
-                              const LaplexGradPtrs<double>&);
+                              const LaplexGradPtrs<double>&, LaplexSaved<double>*);
 
 }  // namespace laplex::cpu

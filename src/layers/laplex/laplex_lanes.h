@@ -96,6 +96,26 @@ class ThreadScratch {
     }
     return reinterpret_cast<T*>(pool_->buffers[slot][thread].get());
   }
+  // Rows a forward keeps for its backward: the pool's spare when it is big
+  // enough, fresh ones otherwise; `got` is their size. Call outside the
+  // parallel region.
+  std::unique_ptr<std::byte, LaplexScratchPool::Free> lend_saved(std::size_t bytes,
+                                                                 std::size_t& got) {
+    if (pool_->saved && pool_->saved_bytes >= bytes) {
+      got = pool_->saved_bytes;
+      pool_->saved_bytes = 0;
+      return std::move(pool_->saved);
+    }
+    got = bytes;
+    return huge_buffer(bytes);
+  }
+  // And back, from the backward that read them.
+  void keep_saved(std::unique_ptr<std::byte, LaplexScratchPool::Free> rows, std::size_t bytes) {
+    if (rows && pool_->saved_bytes < bytes) {
+      pool_->saved = std::move(rows);
+      pool_->saved_bytes = bytes;
+    }
+  }
 
  private:
   std::unique_lock<std::mutex> lock_;

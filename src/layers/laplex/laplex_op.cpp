@@ -81,10 +81,12 @@ bool wants(const Tensor& t) { return t.defined() && t.requires_grad(); }
 // The backward: every gradient of section 3 that an input asks for, from
 // the forward's plan (no re-sort). Inputs: x, t, s, u, v, rho, omega, phi, bias.
 // Plan is the CPU LaplexPlan<T> or the LaplexCudaPlan.
+// `saved`: what the CPU forward kept (null on the GPU); the first backward
+// consumes it.
 template <class T, class Plan>
 std::vector<Tensor> backward(const std::shared_ptr<const Plan>& plan, const LaplexShape& shape,
                              const Tensor& x, const LaplexParams& p, const std::vector<bool>& need,
-                             const Tensor& grad_y) {
+                             const Tensor& grad_y, cpu::LaplexSaved<T>* saved) {
   std::vector<Tensor> grads(9);
   if (!grad_y.defined()) return grads;
   const Tensor gy = grad_y.to(x.dtype()).contiguous();
@@ -104,7 +106,7 @@ std::vector<Tensor> backward(const std::shared_ptr<const Plan>& plan, const Lapl
   out.dphi = p.phi.defined() ? output(7, p.phi) : nullptr;
   if constexpr (std::is_same_v<Plan, LaplexPlan<T>>) {
     cpu::laplex_backward(*plan, shape, pointers<T>(p, shape.phased), x.data<T>(), gy.data<T>(),
-                         out);
+                         out, saved);
   } else {
 #if LAPLEX_WITH_CUDA
     cuda::laplex_backward_cuda(*plan, shape, pointers<T>(p, shape.phased), x.data<T>(),
@@ -115,19 +117,24 @@ std::vector<Tensor> backward(const std::shared_ptr<const Plan>& plan, const Lapl
   return grads;
 }
 
+std::vector<Tensor> op_inputs(const Tensor& x_in, const LaplexParams& original) {
+  return {x_in,           original.t,   original.s,
+          original.u,     original.v,   original.rho,
+          original.omega, original.phi, original.bias};
+}
+
 template <class T, class Plan>
 void record_backward(const Tensor& y, const Tensor& x_in, const LaplexParams& original,
                      const std::shared_ptr<const Plan>& plan, const LaplexShape& shape,
-                     const Tensor& x, const LaplexParams& p) {
-  const std::vector<Tensor> inputs = {x_in,           original.t,   original.s,
-                                      original.u,     original.v,   original.rho,
-                                      original.omega, original.phi, original.bias};
+                     const Tensor& x, const LaplexParams& p,
+                     std::shared_ptr<cpu::LaplexSaved<T>> saved = nullptr) {
+  const std::vector<Tensor> inputs = op_inputs(x_in, original);
   if (autograd::any_requires_grad(inputs)) {
     std::vector<bool> need;
     for (const Tensor& t : inputs) need.push_back(wants(t));
     autograd::record(y, inputs, "laplex",
-                     [plan, shape, x, p, need](const std::vector<Tensor>& g) {
-                       return backward<T>(plan, shape, x, p, need, g[0]);
+                     [plan, shape, x, p, need, saved](const std::vector<Tensor>& g) {
+                       return backward<T>(plan, shape, x, p, need, g[0], saved.get());
                      });
   }
 }
@@ -140,14 +147,19 @@ Tensor apply_cpu(const Tensor& x_in, const LaplexParams& original, const LaplexS
   auto plan = std::make_shared<const LaplexPlan<T>>(
       make_laplex_plan(shape, p.t.data<T>(), p.s.data<T>(), scratch));
   Tensor y = Tensor::empty({shape.batch, shape.m}, x.dtype(), x.device());
-  cpu::laplex_forward(*plan, shape, pointers<T>(p, shape.phased), x.data<T>(), y.data<T>());
+  // A forward that a backward will follow keeps its event rows for it.
+  auto saved = autograd::any_requires_grad(op_inputs(x_in, original)) && shape.heads == 1
+                   ? std::make_shared<cpu::LaplexSaved<T>>()
+                   : nullptr;
+  cpu::laplex_forward(*plan, shape, pointers<T>(p, shape.phased), x.data<T>(), y.data<T>(),
+                      saved.get());
   if (p.bias.defined()) {
     const T* b = p.bias.data<T>();
     T* out = y.data<T>();
     for (std::int64_t r = 0; r < shape.batch; ++r)
       for (std::int64_t i = 0; i < shape.m; ++i) out[r * shape.m + i] += b[i];
   }
-  record_backward<T>(y, x_in, original, plan, shape, x, p);
+  record_backward<T>(y, x_in, original, plan, shape, x, p, std::move(saved));
   return y;
 }
 

@@ -32,6 +32,11 @@ struct LaplexScratchPool {
   std::mutex mutex;
   std::vector<std::unique_ptr<std::byte, Free>> buffers[kSlots];  // one per thread
   std::vector<std::size_t> bytes[kSlots];
+  // The rows a forward keeps for its backward (LaplexSaved in laplex_cpu.h)
+  // while no forward holds them: they outlive a call, so they are lent out
+  // and handed back rather than borrowed under the mutex.
+  std::unique_ptr<std::byte, Free> saved;
+  std::size_t saved_bytes = 0;
 };
 
 template <class T>

@@ -35,34 +35,49 @@ std::vector<double> transpose_apply(const LaplexProblem& p) {
   return out;
 }
 
+// Both backward paths: from the forward's saved rows (one head) and from x.
+constexpr bool kSavedForward[] = {true, false};
+
+LaplexWanted from_saved(bool saved) {
+  LaplexWanted w;
+  w.saved_forward = saved;
+  return w;
+}
+
 void expect_matches_oracle(const LaplexProblem& p, double rtol = 1e-10) {
-  const LaplexResult r = run_laplex_cpu<double>(p);
-  expect_all_finite(r);
-  const LaplexGradients g = oracle_gradients(p);
-  EXPECT_TRUE(vectors_close("y", r.y, oracle_forward(p), rtol));
-  EXPECT_TRUE(vectors_close("W^T g", r.transposed, transpose_apply(p), rtol));
-  EXPECT_TRUE(vectors_close("dx", r.grads.dx, g.dx, rtol));
-  EXPECT_TRUE(vectors_close("dt", r.grads.dt, g.dt, rtol));
-  EXPECT_TRUE(vectors_close("ds", r.grads.ds, g.ds, rtol));
-  EXPECT_TRUE(vectors_close("du", r.grads.du, g.du, rtol));
-  EXPECT_TRUE(vectors_close("dv", r.grads.dv, g.dv, rtol));
-  EXPECT_TRUE(vectors_close("drho", r.grads.drho, g.drho, rtol));
-  EXPECT_TRUE(vectors_close("domega", r.grads.domega, g.domega, rtol));
-  EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, g.dphi, rtol));
+  for (bool saved : kSavedForward) {
+    SCOPED_TRACE(saved ? "backward from the saved forward" : "backward from x");
+    const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
+    expect_all_finite(r);
+    const LaplexGradients g = oracle_gradients(p);
+    EXPECT_TRUE(vectors_close("y", r.y, oracle_forward(p), rtol));
+    EXPECT_TRUE(vectors_close("W^T g", r.transposed, transpose_apply(p), rtol));
+    EXPECT_TRUE(vectors_close("dx", r.grads.dx, g.dx, rtol));
+    EXPECT_TRUE(vectors_close("dt", r.grads.dt, g.dt, rtol));
+    EXPECT_TRUE(vectors_close("ds", r.grads.ds, g.ds, rtol));
+    EXPECT_TRUE(vectors_close("du", r.grads.du, g.du, rtol));
+    EXPECT_TRUE(vectors_close("dv", r.grads.dv, g.dv, rtol));
+    EXPECT_TRUE(vectors_close("drho", r.grads.drho, g.drho, rtol));
+    EXPECT_TRUE(vectors_close("domega", r.grads.domega, g.domega, rtol));
+    EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, g.dphi, rtol));
+  }
 }
 
 void expect_matches_finite_differences(const LaplexProblem& p) {
-  const LaplexResult r = run_laplex_cpu<double>(p);
   const LaplexGradients fd = oracle_finite_differences(p);
-  const double rtol = 1e-6, atol = 1e-8;
-  EXPECT_TRUE(vectors_close("dx", r.grads.dx, fd.dx, rtol, atol));
-  EXPECT_TRUE(vectors_close("dt", r.grads.dt, fd.dt, rtol, atol));
-  EXPECT_TRUE(vectors_close("ds", r.grads.ds, fd.ds, rtol, atol));
-  EXPECT_TRUE(vectors_close("du", r.grads.du, fd.du, rtol, atol));
-  EXPECT_TRUE(vectors_close("dv", r.grads.dv, fd.dv, rtol, atol));
-  EXPECT_TRUE(vectors_close("drho", r.grads.drho, fd.drho, rtol, atol));
-  EXPECT_TRUE(vectors_close("domega", r.grads.domega, fd.domega, rtol, atol));
-  EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, fd.dphi, rtol, atol));
+  for (bool saved : kSavedForward) {
+    SCOPED_TRACE(saved ? "backward from the saved forward" : "backward from x");
+    const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
+    const double rtol = 1e-6, atol = 1e-8;
+    EXPECT_TRUE(vectors_close("dx", r.grads.dx, fd.dx, rtol, atol));
+    EXPECT_TRUE(vectors_close("dt", r.grads.dt, fd.dt, rtol, atol));
+    EXPECT_TRUE(vectors_close("ds", r.grads.ds, fd.ds, rtol, atol));
+    EXPECT_TRUE(vectors_close("du", r.grads.du, fd.du, rtol, atol));
+    EXPECT_TRUE(vectors_close("dv", r.grads.dv, fd.dv, rtol, atol));
+    EXPECT_TRUE(vectors_close("drho", r.grads.drho, fd.drho, rtol, atol));
+    EXPECT_TRUE(vectors_close("domega", r.grads.domega, fd.domega, rtol, atol));
+    EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, fd.dphi, rtol, atol));
+  }
 }
 
 struct Case {
@@ -102,21 +117,23 @@ TEST_P(LaplexCpuCase, MatchesFiniteDifferences) {
 TEST_P(LaplexCpuCase, ScaleInvariant) {
   const Case& c = GetParam();
   const LaplexProblem p = random_laplex_problem(c.batch, c.m, c.n, c.heads, c.phased, c.gains, 13);
-  const LaplexResult r = run_laplex_cpu<double>(p);
-  for (std::int64_t h = 0; h < p.heads; ++h) {
-    double lhs = 0, scale = 0;
-    for (std::int64_t i = 0; i < p.m; ++i) {
-      lhs += p.t[h * p.m + i] * r.grads.dt[h * p.m + i];
-      scale += std::fabs(p.t[h * p.m + i] * r.grads.dt[h * p.m + i]);
+  for (bool saved : kSavedForward) {
+    const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
+    for (std::int64_t h = 0; h < p.heads; ++h) {
+      double lhs = 0, scale = 0;
+      for (std::int64_t i = 0; i < p.m; ++i) {
+        lhs += p.t[h * p.m + i] * r.grads.dt[h * p.m + i];
+        scale += std::fabs(p.t[h * p.m + i] * r.grads.dt[h * p.m + i]);
+      }
+      for (std::int64_t j = 0; j < p.n; ++j) {
+        lhs += p.s[h * p.n + j] * r.grads.ds[h * p.n + j];
+        scale += std::fabs(p.s[h * p.n + j] * r.grads.ds[h * p.n + j]);
+      }
+      const double alpha = std::log1p(std::exp(p.rho[h]));
+      const double dalpha = r.grads.drho[h] * (1.0 + std::exp(-p.rho[h]));
+      const double rhs = alpha * dalpha + (p.phased ? p.omega[h] * r.grads.domega[h] : 0.0);
+      EXPECT_NEAR(lhs, rhs, 1e-10 * (scale + 1)) << "head " << h << (saved ? ", saved" : "");
     }
-    for (std::int64_t j = 0; j < p.n; ++j) {
-      lhs += p.s[h * p.n + j] * r.grads.ds[h * p.n + j];
-      scale += std::fabs(p.s[h * p.n + j] * r.grads.ds[h * p.n + j]);
-    }
-    const double alpha = std::log1p(std::exp(p.rho[h]));
-    const double dalpha = r.grads.drho[h] * (1.0 + std::exp(-p.rho[h]));
-    const double rhs = alpha * dalpha + (p.phased ? p.omega[h] * r.grads.domega[h] : 0.0);
-    EXPECT_NEAR(lhs, rhs, 1e-10 * (scale + 1)) << "head " << h;
   }
 }
 
@@ -138,7 +155,23 @@ LaplexProblem tied_problem(bool phased, std::uint64_t seed) {
   return p;
 }
 
+// One head (the path from the saved forward): ties and an exact t = s
+// diagonal in the same head.
+LaplexProblem tied_one_head(bool phased, std::uint64_t seed) {
+  LaplexProblem p = random_laplex_problem(3, 10, 12, 1, phased, true, seed);
+  for (auto* anchors : {&p.t, &p.s})
+    for (double& a : *anchors) a = std::round(a);
+  for (std::int64_t k = 0; k < 5; ++k) p.s[k] = p.t[k];
+  p.t[6] = -0.0;
+  p.s[7] = 0.0;
+  return p;
+}
+
 TEST(LaplexCpu, TiesMatchOracleUnphased) { expect_matches_oracle(tied_problem(false, 21)); }
+TEST(LaplexCpu, TiesMatchOracleOneHead) {
+  expect_matches_oracle(tied_one_head(false, 23));
+  expect_matches_oracle(tied_one_head(true, 24));
+}
 TEST(LaplexCpu, TiesMatchOraclePhased) { expect_matches_oracle(tied_problem(true, 22)); }
 TEST(LaplexCpu, TiesMatchOneSidedDifferences) {
   expect_matches_finite_differences(tied_problem(false, 23));
@@ -253,6 +286,8 @@ TEST(LaplexCpu, FloatMatchesDoubleOracle) {
 TEST(LaplexCpu, ThreadedChunksMatchOracle) {
   expect_matches_oracle(random_laplex_problem(70, 300, 400, 2, true, true, 85, 30.0), 1e-9);
   expect_matches_oracle(random_laplex_problem(64, 500, 300, 1, false, false, 86, 30.0), 1e-9);
+  // One head, several chunks a thread, the last one padded.
+  expect_matches_oracle(random_laplex_problem(70, 300, 400, 1, true, true, 87, 30.0), 1e-9);
 }
 
 TEST(LaplexCpu, EmptySidesGiveZeros) {

@@ -1,0 +1,355 @@
+// The one-head backward of laplex-math.md section 3 from a saved forward
+// (LaplexSaved): per batch chunk, the ascending sweep carries L (lam), its
+// moment L1 and Q (conj lam); the descending one R (conj lam), R1 and P
+// (lam). Sources feed L/R with v x, targets feed P/Q with u g.
+//
+// The forward's event rows hold x in anchor order at the sources, so the
+// only random accesses left are a read of each target's g row (ascending)
+// and a streaming write of each source's dx row (descending, no read of the
+// line first): the recomputing path also gathers every x row and dirties it
+// with the dx update, reads the dx rows back, and loads x into lanes first.
+// The ascending sweep writes one event row per event, read back in order by
+// the descending one: g at a target, the source's Q part of dx at a source;
+// the descending sweep adds the P part and writes the dx row once.
+//
+// Branch-free as the other scans (targets and sources interleave at random):
+// a row pointer is picked by mask; a target streams its (unused) dx value
+// over its own event row, so every event writes one whole row.
+// dt, ds, du and dv need per-event batch sums; dalpha and domega only sums
+// over all targets, so the moments are summed per lane and not reduced per
+// event.
+#include <omp.h>
+
+#include <cstdint>
+#include <type_traits>
+
+#include "layers/laplex/laplex_backward_parts.h"
+
+namespace laplex::cpu::backward {
+
+namespace {
+
+using lanes::Decays;
+using lanes::HeadConstants;
+
+// Events between a prefetch and its use: a random row costs a DRAM latency.
+constexpr std::int64_t kPrefetchDistance = 32;
+
+// Events whose moment products are summed per lane in T before they go to
+// the double totals: float sums of a few hundred terms lose nothing that the
+// per-event sums of the other path kept.
+constexpr std::int64_t kMomentBlock = 256;
+
+// What one sweep of one chunk reads and writes.
+template <class T>
+struct SavedSweep {
+  const std::uint32_t* code;
+  const T* gain;            // null without gains
+  const Decays<T>* decays;  // re (and im): the moment factors come from gap
+  const T* gap;
+  std::int64_t events;
+  const T* saved;   // the forward's event rows: x at sources
+  const T* g_rows;  // g in index order (ascending only)
+  T* event_lanes;   // written ascending, read descending
+  T* dx_rows;       // n rows; null without dx
+  T cos_phi, sin_phi;
+};
+
+// The states of one sweep: s = L or R (sources' v x), m = its moment, q = Q
+// or P (targets' u g). `sign` is the imaginary sign of the decay of s and m
+// (q takes the other one).
+template <class T, int W, bool Phased, bool Moments>
+struct States {
+  alignas(64) T sr[W] = {}, si[W] = {}, mr[W] = {}, mi[W] = {}, qr[W] = {}, qi[W] = {};
+
+  // The moment's factor gap e (an underflowed e gives 0, never 0 * inf).
+  [[gnu::always_inline]] void decay(const Decays<T>& d, const T* gap, std::int64_t k, T sign) {
+    const T ar = d.re[k];
+    if constexpr (Phased) {
+      const T ai = sign * d.im[k];
+      if constexpr (Moments) {
+        const T dr = ar == T(0) ? T(0) : gap[k] * ar;
+        const T di = ai == T(0) ? T(0) : gap[k] * ai;
+#pragma omp simd
+        for (int l = 0; l < W; ++l) {
+          const T r = ar * mr[l] - ai * mi[l] + dr * sr[l] - di * si[l];
+          mi[l] = ar * mi[l] + ai * mr[l] + dr * si[l] + di * sr[l];
+          mr[l] = r;
+        }
+      }
+#pragma omp simd
+      for (int l = 0; l < W; ++l) {
+        const T r = ar * sr[l] - ai * si[l];
+        si[l] = ar * si[l] + ai * sr[l];
+        sr[l] = r;
+        const T q = ar * qr[l] + ai * qi[l];
+        qi[l] = ar * qi[l] - ai * qr[l];
+        qr[l] = q;
+      }
+    } else {
+      if constexpr (Moments) {
+        const T dr = ar == T(0) ? T(0) : gap[k] * ar;
+#pragma omp simd
+        for (int l = 0; l < W; ++l) mr[l] = ar * mr[l] + dr * sr[l];
+      }
+#pragma omp simd
+      for (int l = 0; l < W; ++l) {
+        sr[l] *= ar;
+        qr[l] *= ar;
+      }
+    }
+  }
+};
+
+// a if mask is all ones, b if it is zero.
+template <class T>
+[[gnu::always_inline]] inline const T* pick_row(std::uintptr_t mask, const T* a, const T* b) {
+  return reinterpret_cast<const T*>((reinterpret_cast<std::uintptr_t>(a) & mask) |
+                                    (reinterpret_cast<std::uintptr_t>(b) & ~mask));
+}
+
+// The sum of W values: vertical adds, then one horizontal reduction of a
+// vector. Without -ffast-math a simd reduction adds the lanes in order, a
+// chain of W dependent scalar adds per event.
+template <class T, int W>
+[[gnu::always_inline]] inline T sum_lanes(const T* p) {
+#if defined(__AVX2__)
+  if constexpr (std::is_same_v<T, float> && W % 8 == 0) {
+    __m256 a = _mm256_load_ps(p);
+    for (int l = 8; l < W; l += 8) a = _mm256_add_ps(a, _mm256_load_ps(p + l));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+  } else if constexpr (std::is_same_v<T, double> && W % 4 == 0) {
+    __m256d a = _mm256_load_pd(p);
+    for (int l = 4; l < W; l += 4) a = _mm256_add_pd(a, _mm256_load_pd(p + l));
+    const __m128d s = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+  }
+#endif
+  T sum = 0;
+  for (int l = 0; l < W; ++l) sum += p[l];
+  return sum;
+}
+
+// One sweep over a chunk's events; adds its per-event sums to `sums` and its
+// moment totals to `moment_re`, `moment_im`.
+template <class T, int W, bool Phased, bool Moments, bool Gains, bool Ascending>
+void sweep(const SavedSweep<T>& in, EventSums<T>& sums, double& moment_re, double& moment_im) {
+  States<T, W, Phased, Moments> st;
+  alignas(64) T acc_re[W] = {}, acc_im[W] = {};  // moment products of this block
+  const T sign = Ascending ? T(1) : T(-1);
+  T* out_dot_re = sums.dot_re;
+  T* out_dot_im = Phased ? sums.dot_im : nullptr;
+  const bool dx = in.dx_rows != nullptr;
+
+  auto flush = [&] {
+    for (int l = 0; l < W; ++l) {
+      moment_re += acc_re[l];
+      acc_re[l] = T(0);
+      if constexpr (Phased) {
+        moment_im += acc_im[l];
+        acc_im[l] = T(0);
+      }
+    }
+  };
+
+  auto event = [&](std::int64_t k) {
+    const std::uint32_t code = in.code[k];
+    const std::uint32_t index = code & ~kLaplexTargetBit;
+    const std::uint32_t target = code >> 31;
+    const std::uintptr_t mask = 0 - static_cast<std::uintptr_t>(target);  // ones at a target
+    const T* event_row = in.event_lanes + k * W;
+    const T* saved_row = in.saved + k * W;
+    // Ascending: a target's g row, a source's x; descending: the g the
+    // ascending sweep copied, x again.
+    const T* value =
+        Ascending ? pick_row(mask, in.g_rows + static_cast<std::int64_t>(index) * W, saved_row)
+                  : pick_row(mask, event_row, saved_row);
+    const T pick = static_cast<T>(target);
+    const T gain = Gains ? in.gain[k] : T(1);
+    const T a = gain * (T(1) - pick), b = gain * pick;
+    // One pass over the lanes: the dot with the state this event reads (s
+    // at a target, q at a source), the moment products, the row it writes
+    // (ascending: g at a target, the Q part of dx at a source; descending:
+    // the Q part plus the P part), then the state updates. Loading each
+    // state once per event matters: with three states of W values they
+    // live on the stack, not in registers.
+    const T cr = a * in.cos_phi, ci = a * in.sin_phi;
+    alignas(64) T pr[W], pi[W], row[W];
+#pragma omp simd
+    for (int l = 0; l < W; ++l) {
+      const T v = value[l], sr = st.sr[l], qr = st.qr[l];
+      pr[l] = v * (qr + pick * (sr - qr));
+      T c = cr * qr;  // the source's dx part from q (a source leaves q as it is)
+      if constexpr (Phased) {
+        const T si = st.si[l], qi = st.qi[l];
+        pi[l] = v * (qi + pick * (si - qi));
+        c -= ci * qi;
+      }
+      if constexpr (Moments) {
+        acc_re[l] += (b * v) * st.mr[l];
+        if constexpr (Phased) acc_im[l] += (b * v) * st.mi[l];
+      }
+      row[l] = (Ascending ? pick * v : event_row[l]) + c;
+      st.sr[l] = sr + a * v;
+      st.qr[l] = qr + b * v;
+    }
+    out_dot_re[k] += sum_lanes<T, W>(pr);
+    if constexpr (Phased) out_dot_im[k] += sum_lanes<T, W>(pi);
+    if constexpr (Ascending) {
+      lanes::stream_row<T, W>(in.event_lanes + k * W, row);
+    } else if (dx) {
+      // To the source's dx row; a target writes over its own event row,
+      // read for the last time above. Streaming stores: a plain store
+      // first reads the random line it overwrites.
+      T* out = const_cast<T*>(
+          pick_row(mask, event_row, in.dx_rows + static_cast<std::int64_t>(index) * W));
+      lanes::stream_row<T, W>(out, row);
+    }
+  };
+
+  auto prefetch = [&](std::int64_t k) {
+    const std::uint32_t code = in.code[k];
+    const std::uint32_t target = code >> 31;
+    const std::uint32_t index = code & ~kLaplexTargetBit;
+    const std::uint32_t mask = 0u - target;  // ones at a target
+    if constexpr (Ascending) {
+      const T* row = in.g_rows + static_cast<std::int64_t>(index & mask) * W;
+      for (int l = 0; l < W; l += 64 / static_cast<int>(sizeof(T))) __builtin_prefetch(row + l);
+    }
+  };
+
+  const std::int64_t events = in.events;
+  const Decays<T>& d = *in.decays;
+  if constexpr (Ascending) {
+    for (std::int64_t k = 0; k < events; ++k) {
+      if (k + kPrefetchDistance < events) prefetch(k + kPrefetchDistance);
+      st.decay(d, in.gap, k, sign);
+      event(k);
+      if (Moments && k % kMomentBlock == kMomentBlock - 1) flush();
+    }
+    lanes::stream_fence();
+  } else {
+    for (std::int64_t k = events - 1; k >= 0; --k) {
+      if (k >= kPrefetchDistance) prefetch(k - kPrefetchDistance);
+      event(k);
+      st.decay(d, in.gap, k, sign);
+      if (Moments && k % kMomentBlock == 0) flush();
+    }
+    lanes::stream_fence();
+  }
+  if constexpr (Moments) flush();
+}
+
+template <class T, int W, bool Phased, bool Moments, bool Gains>
+void run(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamPtrs<T>& p,
+         const Decays<T>& d, const std::vector<T>& gains, const Needs& need,
+         const LaplexSaved<T>& saved, const T* gy, T* dx, std::vector<Partial<T>>& partials,
+         lanes::ThreadScratch& scratch) {
+  const std::int64_t batch = shape.batch, m = shape.m, n = shape.n, events = plan.events();
+  const std::int64_t chunks = (batch + W - 1) / W;
+  const std::size_t bytes = lanes::scratch_bytes<T, W>(m, n);
+  const std::int64_t chunk_values = lanes::rows_bytes<T, W>(events) / sizeof(T);
+  const T* saved_rows = reinterpret_cast<const T*>(saved.rows.get());
+  const HeadConstants<T> c = lanes::head_constants(shape, p, 0);
+  const bool want_dx = need.dx && dx != nullptr;
+#pragma omp parallel if (chunks > 1 && (m + n) * batch > lanes::kParallelWork)
+  {
+    const int thread = omp_get_thread_num();
+    Partial<T>& part = partials[thread];
+    part.allocate(scratch.get<T>(thread, Partial<T>::bytes(events), LaplexScratchPool::kSums),
+                  events, Phased, false);
+    // g rows, dx rows, event rows.
+    T* lanes_base = scratch.get<T>(thread, bytes);
+    T* g_rows = lanes_base;
+    T* dx_rows = lanes_base + lanes::rows_bytes<T, W>(m) / sizeof(T);
+    T* event_lanes = lanes_base + lanes::event_rows_offset<T, W>(m, n) / sizeof(T);
+#pragma omp for schedule(static) nowait
+    for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
+      const std::int64_t b0 = chunk * W;
+      lanes::load<T, W>(gy, batch, m, b0, g_rows);
+      const SavedSweep<T> in{plan.code.data(),
+                             Gains ? gains.data() : nullptr,
+                             &d,
+                             plan.gap.data(),
+                             events,
+                             saved_rows + chunk * chunk_values,
+                             g_rows,
+                             event_lanes,
+                             want_dx ? dx_rows : nullptr,
+                             c.cos_phi,
+                             c.sin_phi};
+      sweep<T, W, Phased, Moments, Gains, true>(in, part.up, part.moment_up_re, part.moment_up_im);
+      sweep<T, W, Phased, Moments, Gains, false>(in, part.down, part.moment_down_re,
+                                                 part.moment_down_im);
+      if (want_dx) lanes::store<T, W>(dx_rows, batch, n, b0, dx);
+    }
+  }
+}
+
+template <class T, bool Phased, bool Moments, bool Gains>
+void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
+                    const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
+                    const Needs& need, const LaplexSaved<T>& saved, const T* gy, T* dx,
+                    std::vector<Partial<T>>& partials, lanes::ThreadScratch& scratch) {
+  // The forward's width: its rows are laid out in chunks of that many lanes.
+  switch (saved.width) {
+    case 32:
+      return run<T, 32, Phased, Moments, Gains>(plan, shape, p, d, gains, need, saved, gy, dx,
+                                                partials, scratch);
+    case 16:
+      return run<T, 16, Phased, Moments, Gains>(plan, shape, p, d, gains, need, saved, gy, dx,
+                                                partials, scratch);
+    case 8:
+      return run<T, 8, Phased, Moments, Gains>(plan, shape, p, d, gains, need, saved, gy, dx,
+                                               partials, scratch);
+    case 4:
+      return run<T, 4, Phased, Moments, Gains>(plan, shape, p, d, gains, need, saved, gy, dx,
+                                               partials, scratch);
+    default:
+      return run<T, 1, Phased, Moments, Gains>(plan, shape, p, d, gains, need, saved, gy, dx,
+                                               partials, scratch);
+  }
+}
+
+}  // namespace
+
+template <class T>
+void sweeps_from_saved(const LaplexPlan<T>& plan, const LaplexShape& shape,
+                       const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
+                       const Needs& need, const LaplexSaved<T>& saved, const T* gy, T* dx,
+                       std::vector<Partial<T>>& partials, lanes::ThreadScratch& scratch) {
+  auto go = [&](auto phased, auto moments, auto with_gains) {
+    dispatch_width<T, decltype(phased)::value, decltype(moments)::value,
+                   decltype(with_gains)::value>(plan, shape, p, d, gains, need, saved, gy, dx,
+                                                partials, scratch);
+  };
+  using Yes = std::true_type;
+  using No = std::false_type;
+  const bool g = p.has_gains();
+  if (shape.phased) {
+    if (need.moments())
+      g ? go(Yes{}, Yes{}, Yes{}) : go(Yes{}, Yes{}, No{});
+    else
+      g ? go(Yes{}, No{}, Yes{}) : go(Yes{}, No{}, No{});
+  } else {
+    if (need.moments())
+      g ? go(No{}, Yes{}, Yes{}) : go(No{}, Yes{}, No{});
+    else
+      g ? go(No{}, No{}, Yes{}) : go(No{}, No{}, No{});
+  }
+}
+
+template void sweeps_from_saved(const LaplexPlan<float>&, const LaplexShape&,
+                                const LaplexParamPtrs<float>&, const Decays<float>&,
+                                const std::vector<float>&, const Needs&, const LaplexSaved<float>&,
+                                const float*, float*, std::vector<Partial<float>>&,
+                                lanes::ThreadScratch&);
+template void sweeps_from_saved(const LaplexPlan<double>&, const LaplexShape&,
+                                const LaplexParamPtrs<double>&, const Decays<double>&,
+                                const std::vector<double>&, const Needs&,
+                                const LaplexSaved<double>&, const double*, double*,
+                                std::vector<Partial<double>>&, lanes::ThreadScratch&);
+
+}  // namespace laplex::cpu::backward
