@@ -30,8 +30,9 @@ inline constexpr std::int64_t kParallelWork = std::int64_t{1} << 15;
 
 // Bytes of lane buffer one thread may use and still find it in cache: 4x
 // its L2. The last-level cache size the OS reports is the host's, not this
-// core's share of it; this rule was the fastest on a 2-core EPYC VM (L2
-// 512 KiB: W = 4 at n = 2^16 beat W = 16 by 1.4-1.8x with random anchors).
+// core's share of it; this rule was the fastest on the 2-core EPYC VM it
+// was tuned on (L2 512 KiB: W = 4 at n = 2^16 beat W = 16 by 1.4-1.8x with
+// random anchors). Not re-tuned on the Xeon VMs since (L2 2 MiB a core).
 inline std::int64_t lane_cache_budget() {
   const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
   return l2 > 0 ? 4 * std::int64_t{l2} : std::int64_t{2} << 20;
