@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "layers/laplex/laplex_cpu.h"
+#include "layers/laplex/laplex_event_gains.h"
 #include "layers/laplex/laplex_lanes.h"
 
 namespace laplex::cpu::backward {
@@ -62,29 +63,6 @@ struct Partial {
     moment_up_re = moment_up_im = moment_down_re = moment_down_im = 0;
   }
 };
-
-// Per head, per event with gains: the gain of the event's own index (v_j at
-// a source, u_i at a target).
-template <class T>
-std::vector<T> make_gains(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                          const LaplexParamPtrs<T>& p) {
-  if (!p.has_gains()) return {};
-  const std::int64_t events = plan.events();
-  std::vector<T> gain(static_cast<std::size_t>(plan.heads * events));
-  for (std::int64_t h = 0; h < plan.heads; ++h) {
-    const T* u = p.u ? p.u + h * shape.m : nullptr;
-    const T* v = p.v ? p.v + h * shape.n : nullptr;
-    const std::int64_t off = h * events;
-#pragma omp parallel for schedule(static) if (events > lanes::kParallelWork)
-    for (std::int64_t k = off; k < off + events; ++k) {
-      const std::uint32_t code = plan.code[k];
-      const std::uint32_t index = code & ~kLaplexTargetBit;
-      const T* g = (code & kLaplexTargetBit) ? u : v;
-      gain[k] = g ? g[index] : T(1);
-    }
-  }
-  return gain;
-}
 
 // (a + i b) e^{i phi}
 template <class T>

@@ -20,6 +20,7 @@
 
 #include <omp.h>
 
+#include "layers/laplex/laplex_event_gains.h"
 #include "layers/laplex/laplex_lanes.h"
 
 namespace laplex::cpu {
@@ -31,29 +32,6 @@ using lanes::HeadConstants;
 
 // Events between a prefetch and its use: a random row costs a DRAM latency.
 constexpr std::int64_t kPrefetchDistance = 32;
-
-// Per head, per event with gains: the gain of the event's own index (the
-// input gain at an input event, the output gain at an output event).
-template <class T>
-std::vector<T> make_gains(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                          const LaplexParamPtrs<T>& p) {
-  if (!p.has_gains()) return {};
-  const std::int64_t events = plan.events();
-  std::vector<T> gain(static_cast<std::size_t>(plan.heads * events));
-  for (std::int64_t h = 0; h < plan.heads; ++h) {
-    const T* u = p.u ? p.u + h * shape.m : nullptr;
-    const T* v = p.v ? p.v + h * shape.n : nullptr;
-    const std::int64_t off = h * events;
-#pragma omp parallel for schedule(static) if (events > lanes::kParallelWork)
-    for (std::int64_t k = off; k < off + events; ++k) {
-      const std::uint32_t code = plan.code[k];
-      const std::uint32_t index = code & ~kLaplexTargetBit;
-      const T* g = (code & kLaplexTargetBit) ? u : v;
-      gain[k] = g ? g[index] : T(1);
-    }
-  }
-  return gain;
-}
 
 // The event's kind and rows without a branch: `input` is 1 at an input
 // event; `in_row` is its index there and `zero_row` otherwise; `out_row` its
@@ -289,7 +267,7 @@ void apply(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexPara
     return;
   }
   Decays<T> d = lanes::make_decays(plan, shape, p, false);
-  std::vector<T> gains = make_gains(plan, shape, p);
+  std::vector<T> gains = make_event_gains(plan, shape, p);
   const bool g = p.has_gains();
   if (plan.heads != 1 || transposed) save = nullptr;
   if (shape.phased && g)

@@ -357,7 +357,7 @@ void laplex_backward(const LaplexPlan<T>& plan, const LaplexShape& shape,
       saved->plan = nullptr;
     } else {
       const Decays<T> d = lanes::make_decays(plan, shape, params, need.moments());
-      const std::vector<T> gains = backward::make_gains(plan, shape, params);
+      const std::vector<T> gains = make_event_gains(plan, shape, params);
       gather_sweeps(plan, shape, params, d, gains, need, x, gy, grads.dx, partials, scratch);
     }
   } else if (grads.dx) {
