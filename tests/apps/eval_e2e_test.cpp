@@ -239,6 +239,23 @@ TEST(EvalE2E, CovarianceOrderSearchFindsTheChainFromARandomStartOnce) {
   const auto b = train::read_checkpoint((resumed / "checkpoints/step-00000064").string(), false);
   for (const auto& [name, tensor] : c.model)
     EXPECT_EQ(tensor.to_vector<float>(), b.model.at(name).to_vector<float>()) << name;
+
+  // A laplex_ou inside a sequential is searched too (the key is never ignored).
+  const fs::path nested = dir / "nested.yaml";
+  std::ofstream(nested) << "seed: 5\ndevice: cpu\ntask: covariance\nrun_dir: " << (dir / "nested").string()
+                        << R"(
+data: {dataset: synthetic, synthetic_train: 512, synthetic_test: 128, synthetic_features: 64, batch_size: 32}
+model:
+  type: sequential
+  layers:
+    - {type: laplex_ou, dims: 64, anchors: random, order_search_images: 100}
+optimizer: {type: adam, lr: 0.02}
+train: {epochs: 1}
+)";
+  const auto inside = testing::run_command(kTrain + " --config " + nested.string());
+  ASSERT_EQ(inside.exit_code, 0) << inside.output;
+  EXPECT_NE(inside.output.find("anchor order search on 100 training images"), std::string::npos)
+      << inside.output;
 }
 
 TEST(EvalE2E, ExplainDrawsTheLaplexLayersThatSeeImages) {

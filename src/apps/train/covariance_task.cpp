@@ -1,5 +1,6 @@
 #include "apps/train/covariance_task.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -10,7 +11,6 @@
 #include "core/random.h"
 #include "data/dequantized_dataset.h"
 #include "layers/covariance/density_model.h"
-#include "layers/covariance/laplex_ou.h"
 
 namespace laplex::train {
 
@@ -63,13 +63,22 @@ Shape CovarianceTask::example_shape() const { return data_.train->example_shape(
 std::int64_t CovarianceTask::batches_per_epoch() const { return train_->batches_per_epoch(); }
 
 std::vector<std::string> CovarianceTask::initialise_model(Module& model) {
-  auto* ou = dynamic_cast<LaplexOu*>(&model);
-  if (ou == nullptr || ou->options().order_search_images == 0) return {};
+  std::vector<std::string> lines;
+  // Wherever a laplex_ou sits (the whole model, or inside a sequential).
+  if (auto* ou = dynamic_cast<LaplexOu*>(&model)) lines.push_back(search_anchor_order(*ou));
+  for (const auto& [name, child] : model.children())
+    for (std::string& line : initialise_model(*child)) lines.push_back(std::move(line));
+  lines.erase(std::remove(lines.begin(), lines.end(), std::string()), lines.end());
+  return lines;
+}
+
+std::string CovarianceTask::search_anchor_order(LaplexOu& ou) {
+  if (ou.options().order_search_images == 0) return {};
   // The first K training images, dequantised with noise of their own stream
   // (the search must not consume the training stream's draws).
   const data::UniformDequantizedDataset images(
       data_.train, derive_seed(config_.seed, kOrderSearchNoiseStream), true);
-  const std::int64_t rows = std::min(ou->options().order_search_images, images.size());
+  const std::int64_t rows = std::min(ou.options().order_search_images, images.size());
   if (rows < 2)
     throw UsageError("model.order_search_images: the search needs at least 2 training images, "
                      "the training split has " + std::to_string(images.size()));
@@ -78,7 +87,7 @@ std::vector<std::string> CovarianceTask::initialise_model(Module& model) {
   for (std::int64_t i = 0; i < rows; ++i) images.read(i, 0, values.data() + i * n, nullptr);
   const auto start = std::chrono::steady_clock::now();
   const OuOrderSearchResult r =
-      ou->search_anchor_order(Tensor::from_vector(values, {rows, n}), kOuOrderSearchMaxSweeps);
+      ou.search_anchor_order(Tensor::from_vector(values, {rows, n}), kOuOrderSearchMaxSweeps);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   char line[256];
@@ -88,7 +97,7 @@ std::vector<std::string> CovarianceTask::initialise_model(Module& model) {
                 static_cast<long long>(rows), r.start_cost, r.cost, static_cast<long long>(r.moves),
                 static_cast<long long>(r.sweeps), r.converged ? "" : ", stopped before converging",
                 seconds);
-  return {line};
+  return line;
 }
 
 void CovarianceTask::start_epoch(std::int64_t epoch, std::int64_t first_batch) {

@@ -9,6 +9,7 @@
 #include "apps/train/pixel_data.h"
 #include "apps/train/task.h"
 #include "data/loader.h"
+#include "layers/covariance/laplex_ou.h"
 
 namespace laplex::train {
 
@@ -32,6 +33,9 @@ class CovarianceTask : public Task {
   Device device_;
   PixelData data_;
   std::unique_ptr<data::Loader> train_, test_;  // over the dequantised splits
+
+  // laplex_ou's order_search_images: its log line, or "" when the key is 0.
+  std::string search_anchor_order(LaplexOu& ou);
 };
 
 }  // namespace laplex::train
