@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "layers/laplex/laplex_cpu.h"
@@ -63,6 +64,20 @@ struct Partial {
     moment_up_re = moment_up_im = moment_down_re = moment_down_im = 0;
   }
 };
+
+// Calls f(phased, moments, gains) with each flag as a std::bool_constant:
+// both backward paths instantiate their sweeps for all 8 combinations
+// through this one switch.
+template <class F>
+void with_sweep_flags(bool phased, bool moments, bool gains, F&& f) {
+  auto pick_gains = [&](auto p, auto m) {
+    gains ? f(p, m, std::true_type{}) : f(p, m, std::false_type{});
+  };
+  auto pick_moments = [&](auto p) {
+    moments ? pick_gains(p, std::true_type{}) : pick_gains(p, std::false_type{});
+  };
+  phased ? pick_moments(std::true_type{}) : pick_moments(std::false_type{});
+}
 
 // (a + i b) e^{i phi}
 template <class T>

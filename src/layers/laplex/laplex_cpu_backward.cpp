@@ -299,20 +299,7 @@ void gather_sweeps(const LaplexPlan<T>& plan, const LaplexShape& shape,
                    decltype(with_gains)::value>(plan, shape, params, d, gains, need.dx, x, gy, dx,
                                                 partials, scratch);
   };
-  using Yes = std::true_type;
-  using No = std::false_type;
-  const bool g = params.has_gains();
-  if (shape.phased) {
-    if (need.moments())
-      g ? run(Yes{}, Yes{}, Yes{}) : run(Yes{}, Yes{}, No{});
-    else
-      g ? run(Yes{}, No{}, Yes{}) : run(Yes{}, No{}, No{});
-  } else {
-    if (need.moments())
-      g ? run(No{}, Yes{}, Yes{}) : run(No{}, Yes{}, No{});
-    else
-      g ? run(No{}, No{}, Yes{}) : run(No{}, No{}, No{});
-  }
+  backward::with_sweep_flags(shape.phased, need.moments(), params.has_gains(), run);
 }
 
 }  // namespace

@@ -325,20 +325,7 @@ void sweeps_from_saved(const LaplexPlan<T>& plan, const LaplexShape& shape,
                    decltype(with_gains)::value>(plan, shape, p, d, gains, need, saved, gy, dx,
                                                 partials, scratch);
   };
-  using Yes = std::true_type;
-  using No = std::false_type;
-  const bool g = p.has_gains();
-  if (shape.phased) {
-    if (need.moments())
-      g ? go(Yes{}, Yes{}, Yes{}) : go(Yes{}, Yes{}, No{});
-    else
-      g ? go(Yes{}, No{}, Yes{}) : go(Yes{}, No{}, No{});
-  } else {
-    if (need.moments())
-      g ? go(No{}, Yes{}, Yes{}) : go(No{}, Yes{}, No{});
-    else
-      g ? go(No{}, No{}, Yes{}) : go(No{}, No{}, No{});
-  }
+  with_sweep_flags(shape.phased, need.moments(), p.has_gains(), go);
 }
 
 template void sweeps_from_saved(const LaplexPlan<float>&, const LaplexShape&,
