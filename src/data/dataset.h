@@ -9,6 +9,7 @@
 //     std::int64_t classes() const                  0 when unknown or unlabelled
 //     void read(index, epoch, float* out, std::int64_t* label) const
 //     std::int64_t example_numel() const            numel(example_shape())
+//     bool examples_vary_by_epoch() const           new examples each epoch (random crops)
 //
 // read() is const and must be safe to call from several threads at once, and
 // its result must be a pure function of (index, epoch) and whatever the
@@ -36,6 +37,10 @@ class Dataset {
                     std::int64_t* label) const = 0;
 
   std::int64_t example_numel() const { return numel(example_shape()); }
+  // True when epoch e's examples are new data, not the same ones again
+  // (random crops, not noise or augmentation of fixed images): then a
+  // caller that needs more examples than size() may read later epochs.
+  virtual bool examples_vary_by_epoch() const { return false; }
 };
 
 }  // namespace laplex::data

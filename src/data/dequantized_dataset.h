@@ -22,6 +22,8 @@ class UniformDequantizedDataset : public Dataset {
   Shape example_shape() const override { return base_->example_shape(); }
   bool has_labels() const override { return base_->has_labels(); }
   std::int64_t classes() const override { return base_->classes(); }
+  // The noise is new each epoch, the images under it only if the base's are.
+  bool examples_vary_by_epoch() const override { return base_->examples_vary_by_epoch(); }
   void read(std::int64_t index, std::int64_t epoch, float* out, std::int64_t* label) const override;
 
  private:

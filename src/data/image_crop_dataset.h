@@ -40,6 +40,7 @@ class ImageCropDataset : public Dataset {
     return {options_.channels, options_.crop_height, options_.crop_width};
   }
   bool has_labels() const override { return false; }
+  bool examples_vary_by_epoch() const override { return !options_.fixed; }
   void read(std::int64_t index, std::int64_t epoch, float* out, std::int64_t* label) const override;
 
   // Where example `index` of `epoch` is cut from: photo, top row, left column.

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "data/dequantized_dataset.h"
 #include "data/image_crop_dataset.h"
 #include "data/image_files.h"
 #include "data/image_folder_dataset.h"
@@ -66,6 +67,7 @@ TEST(DatasetTensor, ReadsRowsAndLabelsConvertingDtypes) {
   EXPECT_THROW(read_example(d, 4, 0), Error);
 
   const TensorDataset unlabelled(Tensor::ones({3, 2}));
+  EXPECT_FALSE(unlabelled.examples_vary_by_epoch());
   EXPECT_FALSE(unlabelled.has_labels());
   EXPECT_EQ(unlabelled.classes(), 0);
   EXPECT_THROW(TensorDataset(Tensor::ones({3, 2}), Tensor::zeros({2}, DType::i64)), Error);
@@ -188,12 +190,18 @@ TEST(DatasetImageCrop, CropsArePureFunctionsOfSeedEpochAndIndex) {
   }
   EXPECT_GT(positions.size(), 20u);
   EXPECT_GT(moved, 25);
+  // New crops each epoch, and so after dequantisation noise too; the fixed
+  // test set below and plain tensors are the same images every epoch.
+  EXPECT_TRUE(d.examples_vary_by_epoch());
+  EXPECT_TRUE(UniformDequantizedDataset(std::make_shared<ImageCropDataset>(files, options), 1, true)
+                  .examples_vary_by_epoch());
   // Same seed, new object: same crops. Another seed: other crops.
   EXPECT_EQ(read_example(ImageCropDataset(files, options), 7, 2), read_example(d, 7, 2));
   options.seed = 12;
   EXPECT_NE(read_example(ImageCropDataset(files, options), 7, 2), read_example(d, 7, 2));
   options.fixed = true;
   const ImageCropDataset test_set(files, options);
+  EXPECT_FALSE(test_set.examples_vary_by_epoch());
   for (std::int64_t i = 0; i < 30; ++i)
     EXPECT_EQ(read_example(test_set, i, 0), read_example(test_set, i, 9));
   options.crop_height = 46;  // photo 0 is 40 high

@@ -78,26 +78,34 @@ std::string CovarianceTask::search_anchor_order(LaplexOu& ou) {
   // (the search must not consume the training stream's draws).
   const data::UniformDequantizedDataset images(
       data_.train, derive_seed(config_.seed, kOrderSearchNoiseStream), true);
-  const std::int64_t rows = std::min(ou.options().order_search_images, images.size());
-  if (rows < 2)
-    throw UsageError("model.order_search_images: the search needs at least 2 training images, "
-                     "the training split has " + std::to_string(images.size()));
+  // Random crops are new images every epoch: the search may read several
+  // epochs' worth (64 crops are too few to tell a pixel's neighbours apart
+  // reliably). Fixed images are read once.
+  const std::int64_t size = images.size();
+  const std::int64_t count = images.examples_vary_by_epoch()
+                                ? ou.options().order_search_images
+                                : std::min(ou.options().order_search_images, size);
+  if (count < 2 || size < 1)
+    throw UsageError("model.order_search_images: the search needs at least 2 training images, it would "
+                     "read " + std::to_string(count) + " of a training split of " + std::to_string(size));
   const std::int64_t n = images.example_numel();
-  std::vector<float> values(static_cast<std::size_t>(rows * n));
-  for (std::int64_t i = 0; i < rows; ++i) images.read(i, 0, values.data() + i * n, nullptr);
+  Tensor sample = Tensor::empty({count, n});
+  float* values = sample.data<float>();
+  // read() is thread-safe (Dataset's contract).
+#pragma omp parallel for schedule(dynamic)
+  for (std::int64_t i = 0; i < count; ++i) images.read(i % size, i / size, values + i * n, nullptr);
   const auto start = std::chrono::steady_clock::now();
-  const OuOrderSearchResult r =
-      ou.search_anchor_order(Tensor::from_vector(values, {rows, n}), kOuOrderSearchMaxSweeps);
+  const OuOrderSearchResult r = ou.search_anchor_order(sample, kOuOrderSearchMaxSweeps);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   char line[256];
   std::snprintf(line, sizeof line,
                 "anchor order search on %lld training images: path cost %.3f -> %.3f nats per image "
                 "(%lld moves, %lld sweeps%s, %.1f s)",
-                static_cast<long long>(rows), r.start_cost, r.cost, static_cast<long long>(r.moves),
+                static_cast<long long>(count), r.start_cost, r.cost, static_cast<long long>(r.moves),
                 static_cast<long long>(r.sweeps), r.converged ? "" : ", stopped before converging",
                 seconds);
-  return line;
+  return r.phases.empty() ? std::string(line) : std::string(line) + " [" + r.phases + "]";
 }
 
 void CovarianceTask::start_epoch(std::int64_t epoch, std::int64_t first_batch) {

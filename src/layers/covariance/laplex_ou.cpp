@@ -10,6 +10,7 @@
 #include "layers/covariance/density_config.h"
 #include "layers/covariance/ou_anchors.h"
 #include "layers/covariance/ou_nll_composed.h"
+#include "layers/covariance/ou_order_search_sparse.h"
 #include "layers/covariance/ou_nll_fused.h"
 #include "layers/laplex/laplex_op.h"
 #include "layers/registry.h"
@@ -69,13 +70,17 @@ OuOrderSearchResult LaplexOu::search_anchor_order(const Tensor& sample, std::int
     throw UsageError("laplex_ou: the order search needs a sample of shape (rows, " +
                      std::to_string(dims()) + "), got " + shape_str(sample.shape()));
   NoGradGuard no_grad;
-  const OuPairCosts costs = ou_pair_costs(sample, options_.eps);
   const std::vector<double> values = t.to_vector<double>();
   std::vector<std::int64_t> start(values.size());
   std::iota(start.begin(), start.end(), 0);
   std::stable_sort(start.begin(), start.end(),
                    [&](std::int64_t a, std::int64_t b) { return values[a] < values[b]; });
-  OuOrderSearchResult result = ou_order_search(costs, start, max_sweeps);
+  // Up to kOuOrderSearchMaxDims the exact n x n costs and all moves; above,
+  // the candidate links of each dimension's most correlated ones.
+  OuOrderSearchResult result =
+      dims() <= kOuOrderSearchMaxDims
+          ? ou_order_search(ou_pair_costs(sample, options_.eps), start, max_sweeps)
+          : ou_order_search_sparse(ou_points(sample), start, OuSparseSearchOptions{}, options_.eps);
   std::vector<double> reordered(values.size());
   for (std::size_t k = 0; k < start.size(); ++k) reordered[result.order[k]] = values[start[k]];
   t.copy_(Tensor::from_vector(reordered, {dims()}).to(t.dtype()).to(t.device()));
@@ -159,10 +164,11 @@ const ModuleRegistration registration("laplex_ou", [](config::ConfigNode& node,
   o.kernel = node.get_choice("kernel", {"auto", "fused", "composed"}, "auto");
   o.order_search_images = node.get_or<std::int64_t>("order_search_images", 0);
   if (o.order_search_images < 0) node.fail("order_search_images", "must be >= 0 (0: no search)");
-  if (o.order_search_images > 0 && o.dims > kOuOrderSearchMaxDims)
-    node.fail("order_search_images", "the order search handles dims <= " +
-                                         std::to_string(kOuOrderSearchMaxDims) + " (got dims " +
-                                         std::to_string(o.dims) + ")");
+  if (o.dims > 0 && o.order_search_images > kOuOrderSearchMaxValues / o.dims)
+    node.fail("order_search_images", "the search reads order_search_images x dims values, at most " +
+                                         std::to_string(kOuOrderSearchMaxValues) + " (at most " +
+                                         std::to_string(kOuOrderSearchMaxValues / o.dims) +
+                                         " images of dims " + std::to_string(o.dims) + ")");
   if (!(o.eps > 0 && o.eps < 1)) node.fail("eps", "must be in (0, 1)");
   if (!(o.scale_init > 0)) node.fail("scale_init", "must be > 0");
   if (!(o.correlation > 0 && o.correlation < 1)) node.fail("correlation", "must be in (0, 1)");

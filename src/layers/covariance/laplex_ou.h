@@ -19,8 +19,10 @@
 // - d: softplus(d) = scale_init (the marginal standard deviation), mu = mean_init.
 // - order_search_images: K > 0 asks the trainer to reorder the anchors
 //   before the first step by the global search of ou_order_search.h on K
-//   training images (dims <= kOuOrderSearchMaxDims); 0 (the default) leaves
-//   the initial order to gradient descent alone.
+//   training images (exact moves over all pairs up to kOuOrderSearchMaxDims,
+//   above that ou_order_search_sparse.h's over each dimension's most
+//   correlated ones); 0 (the default) leaves the initial order to gradient
+//   descent alone. K x dims <= kOuOrderSearchMaxValues.
 // Kernel: `auto` runs the fused CPU op on the CPU and the composed engine ops
 // on CUDA; `fused` demands the CPU op, `composed` forces the reference.
 //
@@ -73,7 +75,8 @@ class LaplexOu : public DensityModel {
   // from the clamped chain only where 1 - r_k^2 < eps.
   Tensor covariance_row(std::int64_t p);
   OuParams params() const { return {mu, t, d, rho}; }
-  // Reorders the anchors by the path search of ou_order_search.h on a sample
+  // Reorders the anchors by the path search of ou_order_search.h (dims <=
+  // kOuOrderSearchMaxDims, else ou_order_search_sparse.h) on a sample
   // (rows, n) of data, starting from their current order: the sorted values
   // of t are kept and handed out in the order found, so the gaps (and the
   // couplings they give) stay those of the current model. No gradient.

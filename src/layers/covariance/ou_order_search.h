@@ -27,6 +27,7 @@
 // depends on correlations only). The n x n cost matrix is what limits n:
 // kOuOrderSearchMaxDims.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/tensor.h"
@@ -36,6 +37,10 @@ namespace laplex {
 // 8192^2 doubles are 512 MiB; a sweep of all moves then takes about 1.2 s
 // (measured on 2 cores: a planted chain found in 12 sweeps, 20 s with the costs).
 constexpr std::int64_t kOuOrderSearchMaxDims = 8192;
+// The sample a search reads, rows x dims: 4 GiB as float32 (the trainer's
+// copy, then the search's standardised one). Above kOuOrderSearchMaxDims
+// the search is ou_order_search_sparse.h's.
+constexpr std::int64_t kOuOrderSearchMaxValues = std::int64_t{1} << 30;
 // Fashion-MNIST's search converges in under 10 sweeps; the cap bounds the
 // time on data where it would not.
 constexpr std::int64_t kOuOrderSearchMaxSweeps = 100;
@@ -62,6 +67,7 @@ struct OuOrderSearchResult {
   std::int64_t moves = 0;   // improving moves applied
   std::int64_t sweeps = 0;  // passes over all moves, the last of which found none
   bool converged = false;   // false when max_sweeps ran out first
+  std::string phases;       // seconds per phase, for the log ("" when not timed)
 };
 
 // Local search from `start` (a permutation of 0..n): sweeps of 2-opt,

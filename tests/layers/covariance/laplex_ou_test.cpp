@@ -348,7 +348,7 @@ TEST(LaplexOu, YamlErrorsNameTheKey) {
   EXPECT_NE(message("{type: laplex_ou, dims: 9, bogus: 1}").find("bogus"), std::string::npos);
   EXPECT_NE(message("{type: laplex_ou, dims: 9, order_search_images: -1}").find("order_search_images"),
             std::string::npos);
-  EXPECT_NE(message("{type: laplex_ou, dims: 9000, order_search_images: 100}")
+  EXPECT_NE(message("{type: laplex_ou, dims: 3000000, order_search_images: 1000}")
                 .find("order_search_images"),
             std::string::npos);
 }

@@ -1,0 +1,201 @@
+#include "layers/covariance/ou_correlation_neighbours.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <utility>
+
+#include "core/error.h"
+#include "core/random.h"
+
+namespace laplex {
+
+namespace {
+
+// width is a multiple of 8 (OuPoints pads it): eight running sums are one
+// vector register, where a single sum would keep the loop scalar (the
+// compiler may not reorder float additions). Nearly all of the neighbour
+// search's time is spent here.
+float dot(const float* a, const float* b, std::int64_t width) {
+  float lanes[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (std::int64_t r = 0; r < width; r += 8)
+    for (int l = 0; l < 8; ++l) lanes[l] += a[r + l] * b[r + l];
+  return ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) + ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
+}
+
+// Keeps row i's list sorted, best first, without repeats.
+void offer(OuNeighbours& nb, std::int64_t i, std::int32_t j, float c) {
+  std::int32_t* index = nb.index.data() + i * nb.k;
+  float* corr = nb.correlation.data() + i * nb.k;
+  if (!(c > corr[nb.k - 1])) return;
+  for (int s = 0; s < nb.k; ++s)
+    if (index[s] == j) return;
+  int s = nb.k - 1;
+  while (s > 0 && corr[s - 1] < c) {
+    corr[s] = corr[s - 1];
+    index[s] = index[s - 1];
+    --s;
+  }
+  corr[s] = c;
+  index[s] = j;
+}
+
+OuNeighbours empty_lists(std::int64_t n, int k) {
+  OuNeighbours nb;
+  nb.n = n;
+  nb.k = k;
+  nb.index.assign(static_cast<std::size_t>(n * k), -1);
+  nb.correlation.assign(static_cast<std::size_t>(n * k), -std::numeric_limits<float>::infinity());
+  return nb;
+}
+
+struct Range {
+  std::int64_t begin, end;
+};
+
+// One tree: splits ids (a permutation of the points) into leaves in place
+// and returns their ranges. A split of a range depends only on the seed,
+// the tree and the range, so the leaves do not depend on the thread count.
+std::vector<Range> tree_leaves(const OuPoints& points, std::vector<std::int32_t>& ids,
+                               std::uint64_t seed) {
+  const std::int64_t n = points.n, width = points.width;
+  std::vector<std::pair<float, std::int32_t>> keyed(static_cast<std::size_t>(n));
+  std::vector<Range> leaves, level{{0, n}};
+  while (!level.empty()) {
+    std::vector<Range> next;
+    std::vector<std::vector<Range>> split(level.size());
+#pragma omp parallel for schedule(dynamic)
+    for (std::int64_t r = 0; r < static_cast<std::int64_t>(level.size()); ++r) {
+      const auto [begin, end] = level[r];
+      const std::int64_t size = end - begin;
+      if (size <= kOuNeighbourLeafSize) continue;
+      // The line through two members: a random direction would mostly cut
+      // across the directions the points spread along.
+      std::uint64_t h = derive_seed(seed, static_cast<std::uint64_t>(begin));
+      const std::int64_t a = begin + static_cast<std::int64_t>(h % size);
+      h = derive_seed(h, 1);
+      std::int64_t b = begin + static_cast<std::int64_t>(h % (size - 1));
+      if (b >= a) ++b;
+      const float* pa = points.point(ids[a]);
+      const float* pb = points.point(ids[b]);
+      std::vector<float> direction(width);
+      for (std::int64_t c = 0; c < width; ++c) direction[c] = pa[c] - pb[c];
+      for (std::int64_t p = begin; p < end; ++p)
+        keyed[p] = {dot(points.point(ids[p]), direction.data(), width), ids[p]};
+      const std::int64_t mid = begin + size / 2;
+      std::nth_element(keyed.begin() + begin, keyed.begin() + mid, keyed.begin() + end);
+      for (std::int64_t p = begin; p < end; ++p) ids[p] = keyed[p].second;
+      split[r] = {{begin, mid}, {mid, end}};
+    }
+    for (std::size_t r = 0; r < level.size(); ++r) {
+      if (split[r].empty()) leaves.push_back(level[r]);
+      for (const Range& child : split[r]) next.push_back(child);
+    }
+    level = std::move(next);
+  }
+  return leaves;
+}
+
+void compare_leaf_pairs(const OuPoints& points, const std::vector<std::int32_t>& ids,
+                        const std::vector<Range>& leaves, OuNeighbours& nb) {
+  // A point sits in one leaf of a tree, so leaves touch disjoint lists.
+#pragma omp parallel for schedule(dynamic, 16)
+  for (std::int64_t l = 0; l < static_cast<std::int64_t>(leaves.size()); ++l) {
+    const auto [begin, end] = leaves[l];
+    for (std::int64_t p = begin; p < end; ++p)
+      for (std::int64_t q = p + 1; q < end; ++q) {
+        const float c = dot(points.point(ids[p]), points.point(ids[q]), points.width);
+        offer(nb, ids[p], ids[q], c);
+        offer(nb, ids[q], ids[p], c);
+      }
+  }
+}
+
+// Compares each point with its neighbours' neighbours, reading the lists
+// as they were before the round (so the result does not depend on the order
+// in which threads update them).
+void refine(const OuPoints& points, OuNeighbours& nb) {
+  const OuNeighbours before = nb;
+#pragma omp parallel for schedule(dynamic, 1024)
+  for (std::int64_t i = 0; i < nb.n; ++i)
+    for (int s = 0; s < nb.k; ++s) {
+      const std::int32_t j = before.of(i)[s];
+      if (j < 0) break;
+      for (int u = 0; u < nb.k; ++u) {
+        const std::int32_t l = before.of(j)[u];
+        if (l < 0) break;
+        if (l != i) offer(nb, i, l, dot(points.point(i), points.point(l), points.width));
+      }
+    }
+}
+
+}  // namespace
+
+float OuPoints::correlation(std::int64_t a, std::int64_t b) const {
+  return dot(point(a), point(b), width);
+}
+
+OuPoints ou_points(const Tensor& sample) {
+  if (sample.dim() != 2 || sample.size(0) < 2)
+    throw UsageError("ou_points: the sample must be (rows >= 2, n), got " + shape_str(sample.shape()));
+  const std::int64_t rows = sample.size(0), n = sample.size(1);
+  if (n > std::numeric_limits<std::int32_t>::max())
+    throw UsageError("ou_points: " + std::to_string(n) + " dimensions do not fit in int32 indices");
+  const Tensor x = sample.to(Device::cpu()).to(DType::f32).contiguous();
+  const float* v = x.data<float>();
+  OuPoints points;
+  points.n = n;
+  points.width = (rows + 7) / 8 * 8;
+  points.values.assign(static_cast<std::size_t>(n * points.width), 0.0f);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < n; ++i) {
+    double mean = 0;
+    for (std::int64_t r = 0; r < rows; ++r) mean += v[r * n + i];
+    mean /= static_cast<double>(rows);
+    double squares = 0;
+    for (std::int64_t r = 0; r < rows; ++r) squares += (v[r * n + i] - mean) * (v[r * n + i] - mean);
+    if (!(squares > 0)) continue;  // constant: correlates with nothing
+    const double scale = 1.0 / std::sqrt(squares);
+    float* p = points.values.data() + i * points.width;
+    for (std::int64_t r = 0; r < rows; ++r) p[r] = static_cast<float>((v[r * n + i] - mean) * scale);
+  }
+  return points;
+}
+
+OuPoints ou_points_subset(const OuPoints& points, const std::vector<std::int32_t>& ids) {
+  OuPoints subset;
+  subset.n = static_cast<std::int64_t>(ids.size());
+  subset.width = points.width;
+  subset.values.resize(static_cast<std::size_t>(subset.n * subset.width));
+  for (std::int64_t k = 0; k < subset.n; ++k)
+    std::copy_n(points.point(ids[k]), points.width, subset.values.data() + k * subset.width);
+  return subset;
+}
+
+OuNeighbours ou_correlation_neighbours(const OuPoints& points, const OuNeighbourOptions& options) {
+  check(options.k >= 1 && options.trees >= 1 && options.refine_rounds >= 0,
+        "ou_correlation_neighbours: k and trees must be >= 1, refine_rounds >= 0");
+  OuNeighbours nb = empty_lists(points.n, options.k);
+  if (points.n < 2) return nb;
+  std::vector<std::int32_t> ids(static_cast<std::size_t>(points.n));
+  for (int tree = 0; tree < options.trees; ++tree) {
+    std::iota(ids.begin(), ids.end(), 0);
+    const std::vector<Range> leaves =
+        tree_leaves(points, ids, derive_seed(options.seed, static_cast<std::uint64_t>(tree)));
+    compare_leaf_pairs(points, ids, leaves, nb);
+  }
+  for (int round = 0; round < options.refine_rounds; ++round) refine(points, nb);
+  return nb;
+}
+
+OuNeighbours ou_correlation_neighbours_exact(const OuPoints& points, int k) {
+  OuNeighbours nb = empty_lists(points.n, k);
+#pragma omp parallel for schedule(dynamic, 64)
+  for (std::int64_t i = 0; i < points.n; ++i)
+    for (std::int64_t j = 0; j < points.n; ++j)
+      if (j != i) offer(nb, i, static_cast<std::int32_t>(j), points.correlation(i, j));
+  return nb;
+}
+
+}  // namespace laplex
