@@ -132,6 +132,7 @@ std::vector<std::string> explain_density_model(Module& model, const Shape& examp
     const nlohmann::json summary = {{"links", chain.links},
                                     {"grid_neighbour_links", chain.grid_links},
                                     {"diagonal_neighbour_links", chain.diagonal_links},
+                                    {"same_pixel_channel_links", chain.channel_links},
                                     {"grid_neighbour_fraction", chain.grid_fraction()}};
     pictures.text("chain_layout.json", summary.dump(2) + "\n");
     pictures.field("links.png", chain_links(t, softplus(ou->rho).item()), false);

@@ -19,7 +19,10 @@ OuChainLayout ou_chain_layout(const std::vector<float>& t, const ImageShape& ima
   layout.links = std::max<std::int64_t>(n - 1, 0);
   for (std::int64_t k = 1; k < n; ++k) {
     const std::int64_t a = order[k - 1], b = order[k];
-    if (a / plane != b / plane) continue;
+    if (a / plane != b / plane) {
+      if (a % plane == b % plane) ++layout.channel_links;
+      continue;
+    }
     const std::int64_t dy = std::llabs((a % plane) / width - (b % plane) / width);
     const std::int64_t dx = std::llabs(a % width - b % width);
     if (dy + dx == 1) ++layout.grid_links;

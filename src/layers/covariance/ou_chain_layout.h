@@ -16,6 +16,7 @@ struct OuChainLayout {
   std::int64_t links = 0;           // n - 1
   std::int64_t grid_links = 0;      // 4-neighbours: one step along a row or a column
   std::int64_t diagonal_links = 0;  // one step along both
+  std::int64_t channel_links = 0;   // the same pixel in two channels
   double grid_fraction() const { return links > 0 ? static_cast<double>(grid_links) / links : 0.0; }
 };
 

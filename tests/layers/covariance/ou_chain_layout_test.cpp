@@ -40,7 +40,18 @@ TEST(OuChainLayout, DiagonalStepsAndTiesInIndexOrder) {
   EXPECT_EQ(d.diagonal_links, 2);  // 0-4, 4-8
   // 8-1 no, 1-2 yes, 2-3 no, 3-5 no, 5-6 no, 6-7 yes.
   EXPECT_EQ(d.grid_links, 2);
+  EXPECT_EQ(d.channel_links, 0);
   EXPECT_EQ(ou_chain_layout({3.0f}, {1, 1, 1}).links, 0);
+}
+
+TEST(OuChainLayout, CountsLinksBetweenTheChannelsOfOnePixel) {
+  // Two channels (r, g) of a 1x3 image, visited 0r 0g 1g 1r 2r 2g: every
+  // other link joins a pixel's two channels, the others a row's neighbours.
+  const ImageShape image{2, 1, 3};
+  const std::vector<float> t{0, 3, 4, 1, 2, 5};
+  const OuChainLayout c = ou_chain_layout(t, image);
+  EXPECT_EQ(c.channel_links, 3);
+  EXPECT_EQ(c.grid_links, 2);
 }
 
 }  // namespace
