@@ -115,19 +115,59 @@ void compare_leaf_pairs(const OuPoints& points, const std::vector<std::int32_t>&
 // Compares each point with its neighbours' neighbours, reading the lists
 // as they were before the round (so the result does not depend on the order
 // in which threads update them).
-void refine(const OuPoints& points, OuNeighbours& nb) {
+// Each candidate is compared once, and not at all when it is already in
+// the list: a dot product reads a point from a random place in memory,
+// which is what the round's time goes to, and a pixel's neighbours share
+// most of their own neighbours.
+void refine(const OuPoints& points, const std::vector<std::int32_t>& visit, OuNeighbours& nb) {
   const OuNeighbours before = nb;
-#pragma omp parallel for schedule(dynamic, 1024)
-  for (std::int64_t i = 0; i < nb.n; ++i)
-    for (int s = 0; s < nb.k; ++s) {
-      const std::int32_t j = before.of(i)[s];
-      if (j < 0) break;
-      for (int u = 0; u < nb.k; ++u) {
-        const std::int32_t l = before.of(j)[u];
-        if (l < 0) break;
-        if (l != i) offer(nb, i, l, dot(points.point(i), points.point(l), points.width));
+#pragma omp parallel
+  {
+    std::vector<std::int32_t> candidates;
+#pragma omp for schedule(dynamic, 1024)
+    for (std::int64_t v = 0; v < nb.n; ++v) {
+      const std::int32_t i = visit[v];
+      candidates.clear();
+      const std::int32_t* known = before.of(i);
+      for (int s = 0; s < nb.k && known[s] >= 0; ++s) {
+        const std::int32_t* theirs = before.of(known[s]);
+        for (int u = 0; u < nb.k && theirs[u] >= 0; ++u)
+          if (theirs[u] != i && std::find(known, known + nb.k, theirs[u]) == known + nb.k)
+            candidates.push_back(theirs[u]);
       }
+      std::sort(candidates.begin(), candidates.end());
+      candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+      for (const std::int32_t l : candidates) offer(nb, i, l, dot(points.point(i), points.point(l), points.width));
     }
+  }
+}
+
+// Wide points (many sample rows) split on a sketch: each point times a
+// fixed Gaussian matrix to kSketchWidth values. A split only needs a
+// direction the points spread along, and every level of every tree reads
+// all n points in an order that defeats the caches, so that reading is
+// where the trees' time goes (1.4 KB a point at 352 rows, 256 bytes in the
+// sketch). The leaves still compare the exact points.
+constexpr std::int64_t kSketchWidth = 64;
+
+OuPoints sketch(const OuPoints& points, std::uint64_t seed) {
+  Generator generator(seed);
+  const std::vector<float> gauss =
+      randn({points.width, kSketchWidth}, generator).to_vector<float>();
+  OuPoints out;
+  out.n = points.n;
+  out.width = kSketchWidth;
+  out.values.assign(static_cast<std::size_t>(points.n * kSketchWidth), 0.0f);
+#pragma omp parallel for schedule(static)
+  for (std::int64_t i = 0; i < points.n; ++i) {
+    const float* p = points.point(i);
+    float* q = out.values.data() + i * kSketchWidth;
+    for (std::int64_t r = 0; r < points.width; ++r) {
+      const float* g = gauss.data() + r * kSketchWidth;
+      for (std::int64_t c = 0; c < kSketchWidth; ++c) q[c] += p[r] * g[c];
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -178,14 +218,19 @@ OuNeighbours ou_correlation_neighbours(const OuPoints& points, const OuNeighbour
         "ou_correlation_neighbours: k and trees must be >= 1, refine_rounds >= 0");
   OuNeighbours nb = empty_lists(points.n, options.k);
   if (points.n < 2) return nb;
+  const bool wide = points.width > kSketchWidth;
+  const OuPoints sketched = wide ? sketch(points, derive_seed(options.seed, 0x5E7C4ull)) : OuPoints{};
+  const OuPoints& split_on = wide ? sketched : points;
   std::vector<std::int32_t> ids(static_cast<std::size_t>(points.n));
   for (int tree = 0; tree < options.trees; ++tree) {
     std::iota(ids.begin(), ids.end(), 0);
     const std::vector<Range> leaves =
-        tree_leaves(points, ids, derive_seed(options.seed, static_cast<std::uint64_t>(tree)));
+        tree_leaves(split_on, ids, derive_seed(options.seed, static_cast<std::uint64_t>(tree)));
     compare_leaf_pairs(points, ids, leaves, nb);
   }
-  for (int round = 0; round < options.refine_rounds; ++round) refine(points, nb);
+  // In the last tree's leaf order, consecutive points share most of their
+  // neighbours, so the points a round reads are mostly still in cache.
+  for (int round = 0; round < options.refine_rounds; ++round) refine(points, ids, nb);
   return nb;
 }
 

@@ -12,7 +12,8 @@
 // find near neighbours well: each tree halves its points recursively at the
 // median of their projection on the line through two of them, down to
 // leaves of at most kOuNeighbourLeafSize points, and compares every pair in
-// a leaf. Several trees catch neighbours that one split apart; a round of
+// a leaf (wide points split on a 64-value sketch; the leaves compare the
+// exact points). Several trees catch neighbours that one split apart; a round of
 // neighbour-of-neighbour comparisons then fills in what the trees missed
 // (a pixel's neighbour's neighbours are mostly its own).
 #include <cstdint>

@@ -136,7 +136,25 @@ TEST(OuOrderSearchSparse, NeighbourListsRecallTheExactOnes) {
     }
   }
   const double recall = static_cast<double>(hits) / static_cast<double>(p.n * k);
-  EXPECT_GT(recall, 0.95) << "recall " << recall;
+  EXPECT_GT(recall, 0.98) << "recall " << recall;  // measured: 0.995
+}
+
+TEST(OuOrderSearchSparse, WidePointsSplitOnASketchAndStillRecall) {
+  // 200 rows: the trees split on a 64-value sketch of each point, the
+  // leaves compare the exact points.
+  const OuPoints p = ou_points(smooth_field(200, 30, 40, 7));
+  ASSERT_GT(p.width, 64);
+  const int k = 8;
+  const OuNeighbours exact = ou_correlation_neighbours_exact(p, k);
+  const OuNeighbours found = ou_correlation_neighbours(p, {k, 8, 2, 3});
+  std::int64_t hits = 0;
+  for (std::int64_t i = 0; i < p.n; ++i)
+    for (int s = 0; s < k; ++s) {
+      EXPECT_FLOAT_EQ(found.correlation_of(i)[s], p.correlation(i, found.of(i)[s]));
+      hits += std::count(exact.of(i), exact.of(i) + k, found.of(i)[s]);
+    }
+  const double recall = static_cast<double>(hits) / static_cast<double>(p.n * k);
+  EXPECT_GT(recall, 0.98) << "recall " << recall;  // measured: 1
 }
 
 TEST(OuOrderSearchSparse, RecoversAPlantedChainAboveTheExactSearchsLimit) {
