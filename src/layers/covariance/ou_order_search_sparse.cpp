@@ -147,6 +147,29 @@ std::vector<std::int64_t> concatenate(const Fragments& fragments, std::int64_t n
   return order;
 }
 
+// The anchors still to try, each in the queue at most once: after a move
+// only the anchors next to what changed can gain from another look.
+class WorkQueue {
+ public:
+  explicit WorkQueue(std::int64_t n) : queued_(static_cast<std::size_t>(n), 0) {}
+  bool empty() const { return queue_.empty(); }
+  void push(std::int32_t a) {
+    if (a == kNone || queued_[a]) return;
+    queued_[a] = 1;
+    queue_.push_back(a);
+  }
+  std::int32_t pop() {
+    const std::int32_t a = queue_.front();
+    queue_.pop_front();
+    queued_[a] = 0;
+    return a;
+  }
+
+ private:
+  std::deque<std::int32_t> queue_;
+  std::vector<char> queued_;
+};
+
 // 2-opt with neighbour lists on the path closed into a cycle through a
 // virtual end anchor (which costs 0 next to any anchor): a move replaces
 // two links by a link from an anchor to one of its candidates and the link
@@ -167,23 +190,16 @@ class TwoOpt {
   }
 
   std::int64_t run(std::int64_t max_moves, bool& converged) {
-    std::deque<std::int32_t> queue(cycle_.begin(), cycle_.end() - 1);
-    std::vector<char> queued(static_cast<std::size_t>(size_), 1);
-    queued[end()] = 0;
+    WorkQueue queue(points_.n);
+    for (std::int64_t k = 0; k < points_.n; ++k) queue.push(cycle_[k]);
     converged = true;
     while (!queue.empty()) {
       if (moves_ >= max_moves) {
         converged = false;
         break;
       }
-      const std::int32_t a = queue.front();
-      queue.pop_front();
-      queued[a] = 0;
-      for (const std::int32_t touched : improve(a)) {
-        if (touched == end() || queued[touched]) continue;
-        queued[touched] = 1;
-        queue.push_back(touched);
-      }
+      for (const std::int32_t touched : improve(queue.pop()))
+        if (touched != end()) queue.push(touched);
     }
     return moves_;
   }
@@ -198,7 +214,7 @@ class TwoOpt {
 
  private:
   std::int32_t end() const { return static_cast<std::int32_t>(points_.n); }
-  std::int32_t at(std::int64_t k) const { return cycle_[((k % size_) + size_) % size_]; }
+  std::int32_t at(std::int64_t k) const { return cycle_[wrap(k)]; }
   double cost(std::int32_t a, std::int32_t b) const {
     return a == end() || b == end() ? 0.0 : pair_cost(points_.correlation(a, b), eps_);
   }
@@ -223,30 +239,33 @@ class TwoOpt {
       const std::int64_t j = pos_[c];
       const std::int32_t c_succ = at(j + 1), c_pred = at(j - 1);
       // a, [succ .. c] reversed, c_succ: links (a, c) and (succ, c_succ).
-      if (joined < to_succ) {
+      if (joined < to_succ && short_enough(i + 1, j)) {
         const double after = joined + cost(succ, c_succ) - to_succ - cost(c, c_succ);
         if (after < best) best = after, best_from = i + 1, best_to = j, best_c = c;
       }
       // pred, [a .. c_pred] reversed, c: links (pred, c_pred) and (a, c).
-      if (joined < to_pred) {
+      if (joined < to_pred && short_enough(i, j - 1)) {
         const double before = joined + cost(pred, c_pred) - to_pred - cost(c_pred, c);
         if (before < best) best = before, best_from = i, best_to = j - 1, best_c = c;
       }
     }
     if (best_c == kNone) return {};
-    const std::int64_t from = ((best_from % size_) + size_) % size_;
-    const std::int64_t to = ((best_to % size_) + size_) % size_;
-    const std::int64_t len = (to - from + size_) % size_ + 1;
     const std::vector<std::int32_t> touched = {a, succ, pred, best_c, at(pos_[best_c] + 1), at(pos_[best_c] - 1)};
-    if (len <= size_ - len) {
-      if (len > kMaxReversal) return {};
+    const std::int64_t from = wrap(best_from), len = stretch(best_from, best_to);
+    if (len <= size_ - len)
       reverse(from, len);
-    } else {
-      if (size_ - len > kMaxReversal) return {};
-      reverse(to + 1, size_ - len);
-    }
+    else
+      reverse(wrap(best_to + 1), size_ - len);
     ++moves_;
     return touched;
+  }
+
+  std::int64_t wrap(std::int64_t k) const { return ((k % size_) + size_) % size_; }
+  // Positions from .. to along the cycle, both included.
+  std::int64_t stretch(std::int64_t from, std::int64_t to) const { return wrap(to - from) + 1; }
+  bool short_enough(std::int64_t from, std::int64_t to) const {
+    const std::int64_t len = stretch(from, to);
+    return std::min(len, size_ - len) <= kMaxReversal;
   }
 
   void reverse(std::int64_t from, std::int64_t len) {
@@ -284,8 +303,8 @@ class OrOpt {
 
   // Returns the improving moves applied; `converged` is false when the cap stopped it.
   std::int64_t run(const std::vector<std::int64_t>& order, std::int64_t max_moves, bool& converged) {
-    std::deque<std::int32_t> queue(order.begin(), order.end());
-    std::vector<char> queued(static_cast<std::size_t>(points_.n), 1);
+    WorkQueue queue(points_.n);
+    for (const std::int64_t a : order) queue.push(static_cast<std::int32_t>(a));
     std::int64_t moves = 0;
     converged = true;
     while (!queue.empty()) {
@@ -293,20 +312,14 @@ class OrOpt {
         converged = false;
         break;
       }
-      const std::int32_t a = queue.front();
-      queue.pop_front();
-      queued[a] = 0;
+      const std::int32_t a = queue.pop();
       Move best;
       for (int len = 1; len <= 3; ++len) {
         consider(a, len, true, best);
         if (len > 1) consider(a, len, false, best);
       }
       if (best.delta < -kMinGain) {
-        for (std::int32_t touched : apply(best))
-          if (touched != kNone && !queued[touched]) {
-            queued[touched] = 1;
-            queue.push_back(touched);
-          }
+        for (const std::int32_t touched : apply(best)) queue.push(touched);
         ++moves;
       }
     }
