@@ -90,20 +90,18 @@ constexpr std::uint32_t kDigits = 1u << kDigitBits;
 template <class T>
 constexpr KeyOf<T> kSentinel = ~KeyOf<T>{0};
 
-// One side of one head sorted: keys ascending, ties in index order, then
-// the sentinel. LSD radix sort, stable (so equal keys keep index order);
-// passes where every key has the same digit are skipped. `a` and `b` have
-// room for count + 1 items each; the passes alternate between them.
-// Returns the one that holds the result, or null when a position is NaN or
-// infinite: checking here, in the pass that reads them anyway, saves a pass
-// and a parallel region per side.
+// What the check pass found in one side.
+enum class SideOrder : char { kSorted, kUnsorted, kNotFinite };
+
+// The check pass of one side: its items (key and index) into `a`, then the
+// sentinel into `a` and `b` (room for count + 1 items each). Branch-free: a
+// data-dependent branch per anchor would cost more than the pass's work.
+// Checking finiteness here, in the pass that reads the positions anyway,
+// saves a pass.
 template <class T>
-const Item<T>* sort_side(const T* positions, std::int64_t count, Item<T>* a, Item<T>* b) {
+SideOrder load_side(const T* positions, std::int64_t count, Item<T>* a, Item<T>* b) {
   using K = KeyOf<T>;
-  constexpr int kPasses = (8 * sizeof(K) + kDigitBits - 1) / kDigitBits;
   const auto size = static_cast<std::size_t>(count);
-  // Branch-free: a data-dependent branch per anchor would cost more than
-  // the pass's own work.
   bool finite = true, unsorted = false;
   K previous = 0;
   for (std::size_t i = 0; i < size; ++i) {
@@ -115,9 +113,18 @@ const Item<T>* sort_side(const T* positions, std::int64_t count, Item<T>* a, Ite
   }
   a[size] = make_item<T>(kSentinel<T>, 0);
   b[size] = a[size];
-  if (!finite) return nullptr;
-  // Anchors that training keeps in order need no sort at all.
-  if (!unsorted) return a;
+  return !finite ? SideOrder::kNotFinite : unsorted ? SideOrder::kUnsorted : SideOrder::kSorted;
+}
+
+// The `count` items in `a` sorted: keys ascending, ties in index order. LSD
+// radix sort, stable (so equal keys keep index order); passes where every
+// key has the same digit are skipped. The passes alternate between `a` and
+// `b`; returns the one that holds the result.
+template <class T>
+const Item<T>* radix_sort(std::int64_t count, Item<T>* a, Item<T>* b) {
+  using K = KeyOf<T>;
+  constexpr int kPasses = (8 * sizeof(K) + kDigitBits - 1) / kDigitBits;
+  const auto size = static_cast<std::size_t>(count);
   std::vector<std::array<std::uint32_t, kDigits>> histogram(kPasses);
   for (auto& h : histogram) h.fill(0);
   for (std::size_t i = 0; i < size; ++i) {
@@ -145,6 +152,18 @@ const Item<T>* sort_side(const T* positions, std::int64_t count, Item<T>* a, Ite
   }
   return from;
 }
+
+// Anchors below which the check passes run on one thread: at about a
+// nanosecond an anchor they cost less than a parallel region does on a busy
+// machine, where it waits for a descheduled thread (a scheduler tick or
+// more: 4-8 ms at n = 2^16 on the loaded 2-core VM).
+constexpr std::int64_t kParallelCheck = std::int64_t{1} << 20;
+
+// Anchors (over the sides that need it) below which the radix sorts run on
+// one thread: at n = m = 2^16 both sides take about 2 ms on one, which a
+// second thread halves on an idle machine, but a parallel region on a busy
+// one waited 4-8 ms for a descheduled thread.
+constexpr std::int64_t kParallelSort = std::int64_t{1} << 18;
 
 }  // namespace
 
@@ -181,23 +200,40 @@ LaplexPlan<T> make_laplex_plan(const LaplexShape& shape, const T* t, const T* s,
   Item<T>* buffer = scratch_items.get<Item<T>>(
       0, 2 * sizeof(Item<T>) * static_cast<std::size_t>(items), LaplexScratchPool::kSort);
   std::vector<const Item<T>*> sorted(static_cast<std::size_t>(jobs), nullptr);
-#pragma omp parallel if (heads * events > (1 << 15))
-  {
-    // nowait: the region's end is the one barrier. On a busy machine each
-    // barrier waits for a descheduled thread: a second one doubled the
-    // sort at n = 2^16 (8 -> 16 ms, a scheduler tick each).
-#pragma omp for schedule(dynamic, 1) nowait
-    for (std::int64_t job = 0; job < jobs; ++job) {
-      const std::int64_t h = job / 2;
-      Item<T>* a = buffer + offset[job];
-      sorted[job] = job % 2 == 0 ? sort_side(s + h * n, n, a, a + items)
-                                 : sort_side(t + h * m, m, a, a + items);
-    }
+  std::vector<SideOrder> order(static_cast<std::size_t>(jobs));
+  auto side = [&](std::int64_t job) {
+    return job % 2 == 0 ? s + job / 2 * n : t + job / 2 * m;
+  };
+  auto side_size = [&](std::int64_t job) { return job % 2 == 0 ? n : m; };
+  // First the check passes, then radix sorts only where a side is out of
+  // order: anchors that training keeps in order need no sort, and then no
+  // parallel region either.
+#pragma omp parallel for schedule(dynamic, 1) if (heads * events > kParallelCheck)
+  for (std::int64_t job = 0; job < jobs; ++job) {
+    Item<T>* a = buffer + offset[job];
+    order[job] = load_side(side(job), side_size(job), a, a + items);
+    sorted[job] = a;
   }
   for (std::int64_t h = 0; h < heads; ++h)
-    check(sorted[2 * h + 1] != nullptr, "laplex: the target anchors t contain a NaN or an infinity");
+    check(order[2 * h + 1] != SideOrder::kNotFinite,
+          "laplex: the target anchors t contain a NaN or an infinity");
   for (std::int64_t h = 0; h < heads; ++h)
-    check(sorted[2 * h] != nullptr, "laplex: the source anchors s contain a NaN or an infinity");
+    check(order[2 * h] != SideOrder::kNotFinite,
+          "laplex: the source anchors s contain a NaN or an infinity");
+  std::vector<std::int64_t> unsorted;
+  std::int64_t unsorted_anchors = 0;
+  for (std::int64_t job = 0; job < jobs; ++job)
+    if (order[job] == SideOrder::kUnsorted) {
+      unsorted.push_back(job);
+      unsorted_anchors += side_size(job);
+    }
+  const auto sorts = static_cast<std::int64_t>(unsorted.size());
+#pragma omp parallel for schedule(dynamic, 1) if (sorts > 1 && unsorted_anchors > kParallelSort)
+  for (std::int64_t u = 0; u < sorts; ++u) {
+    const std::int64_t job = unsorted[u];
+    Item<T>* a = buffer + offset[job];
+    sorted[job] = radix_sort(side_size(job), a, a + items);
+  }
 
 #pragma omp parallel for schedule(dynamic, 1) if (heads > 1 && heads * events > (1 << 15))
   for (std::int64_t h = 0; h < heads; ++h) {
