@@ -126,7 +126,7 @@ void head_gradients(const LaplexPlan<T>& plan, const LaplexShape& shape,
     const bool with_gains = p.u != nullptr, want_position = g.dt != nullptr,
                want_gain = g.du != nullptr;
 #pragma omp parallel for schedule(static) reduction(+ : dphi) \
-    if (parallel && events > lanes::kParallelWork)
+    if (parallel && events > lanes::kParallelEventPass)
     for (std::int64_t e = 0; e < events; ++e) {
       const std::int64_t k = h * events + e;
       const std::uint32_t code = plan.code[k];
@@ -146,7 +146,7 @@ void head_gradients(const LaplexPlan<T>& plan, const LaplexShape& shape,
     }
   } else {
 #pragma omp parallel for schedule(static) reduction(+ : dalpha, domega, dphi) \
-    if (parallel && events > lanes::kParallelWork)
+    if (parallel && events > lanes::kParallelEventPass)
     for (std::int64_t e = 0; e < events; ++e) {
       const std::int64_t k = h * events + e;
       const std::uint32_t code = plan.code[k];

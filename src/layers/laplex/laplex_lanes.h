@@ -28,6 +28,13 @@ inline constexpr int kWidths[] = {32, 16, 8, 4, 1};
 // team costs more than it saves, and far more on a loaded machine.
 inline constexpr std::int64_t kParallelWork = std::int64_t{1} << 15;
 
+// Events below which a pass of a few nanoseconds an event (the decay
+// factors, the parameter gradients) runs on one thread: 0.25-0.5 ms at
+// n = m = 2^16 costs less than a parallel region on a busy machine, which
+// waits for a descheduled thread (a scheduler tick or more: 4-8 ms on the
+// loaded 2-core VM).
+inline constexpr std::int64_t kParallelEventPass = std::int64_t{1} << 18;
+
 // Bytes of lane buffer one thread may use and still find it in cache: 4x
 // its L2. The last-level cache size the OS reports is the host's, not this
 // core's share of it; this rule was the fastest on the 2-core EPYC VM it
@@ -257,10 +264,10 @@ Decays<T> make_decays(const LaplexPlan<T>& plan, const LaplexShape& shape,
         }
       };
       if constexpr (kPhased) {
-#pragma omp parallel for schedule(static) if (events > kParallelWork)
+#pragma omp parallel for schedule(static) if (events > kParallelEventPass)
         for (std::int64_t k = 0; k < events; ++k) one(k);
       } else {
-#pragma omp parallel for simd schedule(static) if (events > kParallelWork)
+#pragma omp parallel for simd schedule(static) if (events > kParallelEventPass)
         for (std::int64_t k = 0; k < events; ++k) one(k);
       }
     };

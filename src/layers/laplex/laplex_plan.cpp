@@ -9,6 +9,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "layers/laplex/laplex_lanes.h"
+
 namespace laplex {
 
 namespace {
@@ -77,57 +79,91 @@ std::uint32_t index_of(const Item<T>& item) {
     return item.index;
 }
 
-// One side of one head sorted into `out`: keys ascending, ties in index
-// order. LSD radix sort, 8 bits a pass, stable (so equal keys keep index
-// order); passes where every key has the same digit are skipped. `spare`
-// is the second buffer the passes alternate with. Returns false (unsorted)
-// when a position is NaN or infinite: checking here, in the pass that reads
-// them anyway, saves a pass and a parallel region per side.
+// Bits of key a radix pass sorts on: 11 (3 passes for a float key, not 4)
+// keeps the 3 x 2048 counters in L1.
+constexpr int kDigitBits = 11;
+constexpr std::uint32_t kDigits = 1u << kDigitBits;
+
+// The key above every finite position's (those of NaNs aside, which the
+// sort rejects): the sentinel that ends each sorted side, so the merge
+// needs no end checks.
 template <class T>
-bool sort_side(const T* positions, std::int64_t count, std::vector<Item<T>>& out,
-               std::vector<Item<T>>& spare) {
+constexpr KeyOf<T> kSentinel = ~KeyOf<T>{0};
+
+// What the check pass found in one side.
+enum class SideOrder : char { kSorted, kUnsorted, kNotFinite };
+
+// The check pass of one side: its items (key and index) into `a`, then the
+// sentinel into `a` and `b` (room for count + 1 items each). Branch-free: a
+// data-dependent branch per anchor would cost more than the pass's work.
+// Checking finiteness here, in the pass that reads the positions anyway,
+// saves a pass.
+template <class T>
+SideOrder load_side(const T* positions, std::int64_t count, Item<T>* a, Item<T>* b) {
   using K = KeyOf<T>;
-  constexpr int kPasses = sizeof(K);
   const auto size = static_cast<std::size_t>(count);
-  out.resize(size);
-  if (size == 0) return true;
-  std::array<std::array<std::uint32_t, 256>, kPasses> histogram{};
-  bool sorted = true, finite = true;
+  bool finite = true, unsorted = false;
   K previous = 0;
   for (std::size_t i = 0; i < size; ++i) {
-    finite = finite && std::isfinite(positions[i]);
+    finite &= std::isfinite(positions[i]);
     const K key = to_key(positions[i]);
-    out[i] = make_item<T>(key, static_cast<std::uint32_t>(i));
-    sorted = sorted && key >= previous;
+    a[i] = make_item<T>(key, static_cast<std::uint32_t>(i));
+    unsorted |= key < previous;
     previous = key;
   }
-  // Anchors that training keeps in order need no sort at all.
-  if (sorted || !finite) return finite;
+  a[size] = make_item<T>(kSentinel<T>, 0);
+  b[size] = a[size];
+  return !finite ? SideOrder::kNotFinite : unsorted ? SideOrder::kUnsorted : SideOrder::kSorted;
+}
+
+// The `count` items in `a` sorted: keys ascending, ties in index order. LSD
+// radix sort, stable (so equal keys keep index order); passes where every
+// key has the same digit are skipped. The passes alternate between `a` and
+// `b`; returns the one that holds the result.
+template <class T>
+const Item<T>* radix_sort(std::int64_t count, Item<T>* a, Item<T>* b) {
+  using K = KeyOf<T>;
+  constexpr int kPasses = (8 * sizeof(K) + kDigitBits - 1) / kDigitBits;
+  const auto size = static_cast<std::size_t>(count);
+  std::vector<std::array<std::uint32_t, kDigits>> histogram(kPasses);
+  for (auto& h : histogram) h.fill(0);
   for (std::size_t i = 0; i < size; ++i) {
-    const K key = key_of(out[i]);
-    for (int d = 0; d < kPasses; ++d) ++histogram[d][(key >> (8 * d)) & 0xff];
+    const K key = key_of(a[i]);
+    for (int d = 0; d < kPasses; ++d) ++histogram[d][(key >> (kDigitBits * d)) & (kDigits - 1)];
   }
-  spare.resize(size);
-  const K first = key_of(out[0]);
+  const K first = key_of(a[0]);
+  Item<T>* from = a;
+  Item<T>* to = b;
   for (int d = 0; d < kPasses; ++d) {
     auto& h = histogram[d];
-    if (h[(first >> (8 * d)) & 0xff] == size) continue;
+    const int shift = kDigitBits * d;
+    if (h[(first >> shift) & (kDigits - 1)] == size) continue;
     std::uint32_t offset = 0;
     for (auto& bucket : h) {
       const std::uint32_t c = bucket;
       bucket = offset;
       offset += c;
     }
-    const Item<T>* from = out.data();
-    Item<T>* to = spare.data();
     for (std::size_t i = 0; i < size; ++i) {
       const Item<T> item = from[i];
-      to[h[(key_of(item) >> (8 * d)) & 0xff]++] = item;
+      to[h[(key_of(item) >> shift) & (kDigits - 1)]++] = item;
     }
-    out.swap(spare);
+    std::swap(from, to);
   }
-  return true;
+  return from;
 }
+
+// Anchors below which the check passes run on one thread: at about a
+// nanosecond an anchor they cost less than a parallel region does on a busy
+// machine, where it waits for a descheduled thread (a scheduler tick or
+// more: 4-8 ms at n = 2^16 on the loaded 2-core VM).
+constexpr std::int64_t kParallelCheck = std::int64_t{1} << 20;
+
+// Anchors (over the sides that need it) below which the radix sorts run on
+// one thread: at n = m = 2^16 both sides take about 2 ms on one, which a
+// second thread halves on an idle machine, but a parallel region on a busy
+// one waited 4-8 ms for a descheduled thread.
+constexpr std::int64_t kParallelSort = std::int64_t{1} << 18;
 
 }  // namespace
 
@@ -152,49 +188,77 @@ LaplexPlan<T> make_laplex_plan(const LaplexShape& shape, const T* t, const T* s,
   plan.gap.resize(static_cast<std::size_t>(heads * events));
 
   // Sources and targets of every head sort independently (2H jobs), then
-  // each head merges its two sorted lists.
-  std::vector<std::vector<Item<T>>> sorted(static_cast<std::size_t>(2 * heads));
-  std::vector<char> finite(static_cast<std::size_t>(2 * heads));
-#pragma omp parallel if (heads * events > (1 << 15))
-  {
-    std::vector<Item<T>> spare;
-    // nowait: the region's end is the one barrier. On a busy machine each
-    // barrier waits for a descheduled thread: a second one doubled the
-    // sort at n = 2^16 (8 -> 16 ms, a scheduler tick each).
-#pragma omp for schedule(dynamic, 1) nowait
-    for (std::int64_t job = 0; job < 2 * heads; ++job) {
-      const std::int64_t h = job / 2;
-      finite[job] = job % 2 == 0 ? sort_side(s + h * n, n, sorted[job], spare)
-                                 : sort_side(t + h * m, m, sorted[job], spare);
-    }
+  // each head merges its two sorted lists. The items live in the pool's
+  // buffer (two per side, each with a sentinel): fresh pages cost a fault
+  // and a clear each, which was a tenth of the sort at n = 2^16.
+  const std::int64_t jobs = 2 * heads;
+  std::vector<std::int64_t> offset(static_cast<std::size_t>(jobs + 1), 0);
+  for (std::int64_t job = 0; job < jobs; ++job)
+    offset[job + 1] = offset[job] + (job % 2 == 0 ? n : m) + 1;
+  const std::int64_t items = offset[jobs];
+  cpu::lanes::ThreadScratch scratch_items(*plan.scratch, 1);
+  Item<T>* buffer = scratch_items.get<Item<T>>(
+      0, 2 * sizeof(Item<T>) * static_cast<std::size_t>(items), LaplexScratchPool::kSort);
+  std::vector<const Item<T>*> sorted(static_cast<std::size_t>(jobs), nullptr);
+  std::vector<SideOrder> order(static_cast<std::size_t>(jobs));
+  auto side = [&](std::int64_t job) {
+    return job % 2 == 0 ? s + job / 2 * n : t + job / 2 * m;
+  };
+  auto side_size = [&](std::int64_t job) { return job % 2 == 0 ? n : m; };
+  // First the check passes, then radix sorts only where a side is out of
+  // order: anchors that training keeps in order need no sort, and then no
+  // parallel region either.
+#pragma omp parallel for schedule(dynamic, 1) if (heads * events > kParallelCheck)
+  for (std::int64_t job = 0; job < jobs; ++job) {
+    Item<T>* a = buffer + offset[job];
+    order[job] = load_side(side(job), side_size(job), a, a + items);
+    sorted[job] = a;
   }
   for (std::int64_t h = 0; h < heads; ++h)
-    check(finite[2 * h + 1] != 0, "laplex: the target anchors t contain a NaN or an infinity");
+    check(order[2 * h + 1] != SideOrder::kNotFinite,
+          "laplex: the target anchors t contain a NaN or an infinity");
   for (std::int64_t h = 0; h < heads; ++h)
-    check(finite[2 * h] != 0, "laplex: the source anchors s contain a NaN or an infinity");
+    check(order[2 * h] != SideOrder::kNotFinite,
+          "laplex: the source anchors s contain a NaN or an infinity");
+  std::vector<std::int64_t> unsorted;
+  std::int64_t unsorted_anchors = 0;
+  for (std::int64_t job = 0; job < jobs; ++job)
+    if (order[job] == SideOrder::kUnsorted) {
+      unsorted.push_back(job);
+      unsorted_anchors += side_size(job);
+    }
+  const auto sorts = static_cast<std::int64_t>(unsorted.size());
+#pragma omp parallel for schedule(dynamic, 1) if (sorts > 1 && unsorted_anchors > kParallelSort)
+  for (std::int64_t u = 0; u < sorts; ++u) {
+    const std::int64_t job = unsorted[u];
+    Item<T>* a = buffer + offset[job];
+    sorted[job] = radix_sort(side_size(job), a, a + items);
+  }
 
 #pragma omp parallel for schedule(dynamic, 1) if (heads > 1 && heads * events > (1 << 15))
   for (std::int64_t h = 0; h < heads; ++h) {
-    // An empty side reads a stand-in (never taken), so both loads of the
-    // select below are always valid.
-    const Item<T> none{};
-    const Item<T>* src = n > 0 ? sorted[2 * h].data() : &none;
-    const Item<T>* tgt = m > 0 ? sorted[2 * h + 1].data() : &none;
+    const Item<T>* src = sorted[2 * h];
+    const Item<T>* tgt = sorted[2 * h + 1];
     std::uint32_t* code = plan.code.data() + h * events;
     T* gap = plan.gap.data() + h * events;
-    const std::size_t n_src = static_cast<std::size_t>(n), n_tgt = static_cast<std::size_t>(m);
+    // Each side ends in a sentinel above every real key, so the side that
+    // runs out first is never taken again. At equal positions the source
+    // goes first. Sources and targets interleave at random, so the choice
+    // is a select, not a branch, and the loop carries only a and b.
     std::size_t a = 0, b = 0;
-    T previous = T(0);
+    T previous = from_key<T>(std::min(key_of(src[0]), key_of(tgt[0])));
     for (std::int64_t k = 0; k < events; ++k) {
-      // At equal positions the source goes first. Sources and targets
-      // interleave at random, so the choice is a select, not a branch.
-      const bool take_source = b == n_tgt || (a < n_src && key_of(src[a]) <= key_of(tgt[b]));
-      const Item<T> item = take_source ? src[a < n_src ? a : 0] : tgt[b < n_tgt ? b : 0];
-      a += take_source;
-      b += !take_source;
-      const T position = from_key<T>(key_of(item));
-      code[k] = index_of(item) | (take_source ? 0u : kLaplexTargetBit);
-      gap[k] = k == 0 ? T(0) : position - previous;
+      using K = KeyOf<T>;
+      const K ks = key_of(src[a]), kt = key_of(tgt[b]);
+      // Masks, not ?:, which the compiler turned back into a branch.
+      const auto take = static_cast<std::uint32_t>(ks <= kt);
+      const std::uint32_t mask = 0u - take;  // all ones for the source
+      const K key_mask = K{0} - K{take};
+      const T position = from_key<T>((ks & key_mask) | (kt & ~key_mask));
+      code[k] = (index_of(src[a]) & mask) | ((index_of(tgt[b]) | kLaplexTargetBit) & ~mask);
+      a += take;
+      b += 1 - take;
+      gap[k] = position - previous;
       previous = position;
     }
   }

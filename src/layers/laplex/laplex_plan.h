@@ -27,8 +27,9 @@ struct LaplexScratchPool {
     void operator()(std::byte* p) const;
   };
   // What a thread keeps: the scans' lane rows, and the backward's per-event
-  // sums (which outlive the scans: the parameter gradients read them).
-  enum Slot { kLanes = 0, kSums = 1, kSlots = 2 };
+  // sums (which outlive the scans: the parameter gradients read them); and
+  // the sort's items (one buffer, thread 0's, for all sides).
+  enum Slot { kLanes = 0, kSums = 1, kSort = 2, kSlots = 3 };
   std::mutex mutex;
   std::vector<std::unique_ptr<std::byte, Free>> buffers[kSlots];  // one per thread
   std::vector<std::size_t> bytes[kSlots];

@@ -61,6 +61,10 @@ template <class T>
 inline constexpr std::int64_t kTile = 0;
 #endif
 
+// Bytes of the lane side that one block of the transpose below covers:
+// 16-32 KiB were the fastest here (L1 48 KiB).
+inline constexpr std::int64_t kTransposeBlockBytes = std::int64_t{16} << 10;
+
 // dst (cols x rows, stride dst_stride) = transpose of src (rows x cols,
 // stride src_stride).
 template <class T>
@@ -69,18 +73,31 @@ void transpose(const T* src, std::int64_t src_stride, T* dst, std::int64_t dst_s
   constexpr std::int64_t tile = kTile<T>;
   if constexpr (tile > 0) {
     const std::int64_t full_rows = rows / tile * tile, full_cols = cols / tile * tile;
-    // The short side inner: its lines stay in cache while the long side
-    // streams once.
     if (rows <= cols) {
+      // Into lanes: the short side inner; this runs at the speed of a copy.
       for (std::int64_t c = 0; c < full_cols; c += tile)
         for (std::int64_t r = 0; r < full_rows; r += tile)
           transpose_tile(src + r * src_stride + c, src_stride, dst + c * dst_stride + r,
                          dst_stride);
     } else {
-      for (std::int64_t r = 0; r < full_rows; r += tile)
+      // Out of lanes. The batch rows' stride is a power of two in the usual
+      // sizes (2^16 floats: 256 KiB), so the lines a tile column writes all
+      // fall in one cache set: with the short side inner, a line written
+      // half (one tile) was evicted before its other half came, and was read
+      // for ownership twice. So the long side goes in blocks: 8 batch rows
+      // at a time take whole lines along the block, whose lane rows stay in
+      // L1 for every group of 8. 1.3x faster than before at n = 2^16 here.
+      const std::int64_t block = std::max<std::int64_t>(
+          2 * tile, kTransposeBlockBytes / (std::max<std::int64_t>(cols, 1) *
+                                            static_cast<std::int64_t>(sizeof(T))) /
+                        (2 * tile) * (2 * tile));
+      for (std::int64_t r0 = 0; r0 < full_rows; r0 += block) {
+        const std::int64_t r1 = std::min(r0 + block, full_rows);
         for (std::int64_t c = 0; c < full_cols; c += tile)
-          transpose_tile(src + r * src_stride + c, src_stride, dst + c * dst_stride + r,
-                         dst_stride);
+          for (std::int64_t r = r0; r < r1; r += tile)
+            transpose_tile(src + r * src_stride + c, src_stride, dst + c * dst_stride + r,
+                           dst_stride);
+      }
     }
     transpose_scalar(src + full_rows * src_stride, src_stride, dst + full_rows, dst_stride,
                      rows - full_rows, cols);
