@@ -50,6 +50,12 @@ OuNeighbours empty_lists(std::int64_t n, int k) {
   return nb;
 }
 
+// Points below which a pass runs on one thread: every level of every tree
+// is a parallel region, and on a busy machine each region waits a scheduler
+// tick for a descheduled thread (the search of 784 pixels took 1.5 s
+// instead of a tenth of that).
+constexpr std::int64_t kParallelPoints = std::int64_t{1} << 15;
+
 struct Range {
   std::int64_t begin, end;
 };
@@ -65,7 +71,7 @@ std::vector<Range> tree_leaves(const OuPoints& points, std::vector<std::int32_t>
   while (!level.empty()) {
     std::vector<Range> next;
     std::vector<std::vector<Range>> split(level.size());
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (n > kParallelPoints)
     for (std::int64_t r = 0; r < static_cast<std::int64_t>(level.size()); ++r) {
       const auto [begin, end] = level[r];
       const std::int64_t size = end - begin;
@@ -100,7 +106,7 @@ std::vector<Range> tree_leaves(const OuPoints& points, std::vector<std::int32_t>
 void compare_leaf_pairs(const OuPoints& points, const std::vector<std::int32_t>& ids,
                         const std::vector<Range>& leaves, OuNeighbours& nb) {
   // A point sits in one leaf of a tree, so leaves touch disjoint lists.
-#pragma omp parallel for schedule(dynamic, 16)
+#pragma omp parallel for schedule(dynamic, 16) if (points.n > kParallelPoints)
   for (std::int64_t l = 0; l < static_cast<std::int64_t>(leaves.size()); ++l) {
     const auto [begin, end] = leaves[l];
     for (std::int64_t p = begin; p < end; ++p)
@@ -121,7 +127,7 @@ void compare_leaf_pairs(const OuPoints& points, const std::vector<std::int32_t>&
 // most of their own neighbours.
 void refine(const OuPoints& points, const std::vector<std::int32_t>& visit, OuNeighbours& nb) {
   const OuNeighbours before = nb;
-#pragma omp parallel
+#pragma omp parallel if (nb.n > kParallelPoints)
   {
     std::vector<std::int32_t> candidates;
 #pragma omp for schedule(dynamic, 1024)

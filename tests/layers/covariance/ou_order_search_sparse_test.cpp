@@ -200,7 +200,8 @@ TEST(OuOrderSearchSparse, NeverRaisesTheCostOfAGoodStart) {
 }
 
 TEST(OuOrderSearchSparse, DoesNotDependOnTheThreadCount) {
-  const std::int64_t n = 3000;
+  // Above the 2^15 points below which its passes run on one thread.
+  const std::int64_t n = 40000;
   const OuPoints p = ou_points(planted_chain(shuffled(n, 51), 32, 0.85, 52));
   const int threads = omp_get_max_threads();
   omp_set_num_threads(1);
