@@ -9,15 +9,12 @@
 // handed every free page back, so that memory the step reuses from the heap
 // counts too), on CUDA the caching allocator's peak of bytes in use. Timing
 // runs with the default allocator settings.
-#include <malloc.h>
-
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 #include <string>
 
 #include "apps/bench/bench.h"
+#include "apps/bench/peak_memory.h"
 #include "core/error.h"
 #include "core/ops/reduce.h"
 #include "core/random.h"
@@ -44,27 +41,6 @@ struct CovarianceBenchOptions {
   int repeats = 5;
   bool json = false;
 };
-
-// A field of /proc/self/status in bytes (the kernel reports kB).
-std::int64_t status_bytes(const std::string& field) {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind(field + ":", 0) == 0) {
-      std::istringstream in(line.substr(field.size() + 1));
-      std::int64_t kb = 0;
-      in >> kb;
-      return kb * 1024;
-    }
-  return -1;
-}
-
-// Resets VmHWM to the current resident set (Linux >= 4.0); false if refused.
-bool reset_peak_rss() {
-  std::ofstream clear("/proc/self/clear_refs");
-  clear << "5";
-  return static_cast<bool>(clear);
-}
 
 std::shared_ptr<DensityModel> make_model(const std::string& name, std::int64_t n,
                                          std::int64_t rank) {
@@ -129,13 +105,8 @@ nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name,
   std::string source;
   for (Tensor p : model->parameters()) p.zero_grad();
   if (device.is_cpu()) {
-    malloc_trim(0);
-    if (reset_peak_rss()) {
-      const std::int64_t before = status_bytes("VmRSS");
-      step();
-      peak = status_bytes("VmHWM") - before;
-      source = "VmHWM";
-    }
+    peak = peak_rss_above_current(step);
+    if (peak >= 0) source = "VmHWM";
   } else {
 #if LAPLEX_WITH_CUDA
     cuda::synchronize(device.index);

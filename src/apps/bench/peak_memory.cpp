@@ -1,0 +1,48 @@
+#include "apps/bench/peak_memory.h"
+
+#include <malloc.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace laplex::bench {
+
+namespace {
+
+// A field of /proc/self/status in bytes (the kernel reports kB).
+std::int64_t status_bytes(const std::string& field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind(field + ":", 0) == 0) {
+      std::istringstream in(line.substr(field.size() + 1));
+      std::int64_t kb = 0;
+      in >> kb;
+      return kb * 1024;
+    }
+  return -1;
+}
+
+// Resets VmHWM to the current resident set; false if refused.
+bool reset_peak_rss() {
+  std::ofstream clear("/proc/self/clear_refs");
+  clear << "5";
+  return static_cast<bool>(clear);
+}
+
+}  // namespace
+
+std::int64_t peak_rss_above_current(const std::function<void()>& work) {
+  malloc_trim(0);
+  if (!reset_peak_rss()) {
+    work();
+    return -1;
+  }
+  const std::int64_t before = status_bytes("VmRSS");
+  work();
+  const std::int64_t peak = status_bytes("VmHWM");
+  return before < 0 || peak < 0 ? -1 : peak - before;
+}
+
+}  // namespace laplex::bench

@@ -1,0 +1,57 @@
+// laplex-bench order-search as a user runs it (label e2e): its rows measure
+// real searches, so on a smooth field the sparse search must land next to
+// the exact one in cost and follow the grid, far from the random start.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "helpers/process.h"
+
+namespace laplex {
+namespace {
+
+const std::string kBench = testing::program_path("laplex-bench");
+
+std::vector<nlohmann::json> json_rows(const std::string& output) {
+  std::vector<nlohmann::json> rows;
+  std::istringstream in(output);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty() && line[0] == '{') rows.push_back(nlohmann::json::parse(line));
+  return rows;
+}
+
+TEST(BenchE2E, OrderSearchRowsCompareTheSparseSearchWithTheExactOne) {
+  const auto r = testing::run_command(kBench + " order-search --n 1200 --rows 32 --json 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = json_rows(r.output);
+  ASSERT_EQ(rows.size(), 2u) << r.output;
+  const nlohmann::json& exact = rows[0];
+  const nlohmann::json& sparse = rows[1];
+  EXPECT_EQ(exact["search"], "exact");
+  EXPECT_EQ(sparse["search"], "sparse");
+  EXPECT_EQ(sparse["grid"], "30x40");
+  for (const auto& row : rows) {
+    EXPECT_GT(row["ms"].get<double>(), 0.0);
+    // Costs are negative: the found path is far better than the random start.
+    EXPECT_LT(row["cost"].get<double>(), 10 * row["start_cost"].get<double>());
+    EXPECT_GT(row["grid_links"].get<double>(), 0.9);
+  }
+  EXPECT_LT(sparse["cost"].get<double>(), 0.98 * exact["cost"].get<double>());
+  EXPECT_NE(sparse["phases"].get<std::string>().find("neighbours"), std::string::npos);
+}
+
+TEST(BenchE2E, OrderSearchRejectsBadFlagsWithOneLine) {
+  const auto r = testing::run_command(kBench + " order-search --n 784 --rows 1 2>&1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--rows"), std::string::npos) << r.output;
+  const auto s = testing::run_command(kBench + " order-search --n 784 --searches fast 2>&1");
+  EXPECT_NE(s.exit_code, 0);
+  EXPECT_NE(s.output.find("--searches"), std::string::npos) << s.output;
+}
+
+}  // namespace
+}  // namespace laplex
