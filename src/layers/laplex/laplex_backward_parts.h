@@ -203,11 +203,12 @@ void head_gradients(const LaplexPlan<T>& plan, const LaplexShape& shape,
 
 // The sweeps of a one-head backward that reads x from `saved` (made by the
 // forward of the same plan with `width` lanes a chunk): fills `partials`
-// and, when `dx` is not null, dx.
+// and, when `dx` is not null, dx. Consumes the saved rows: g overwrites
+// the targets' rows.
 template <class T>
 void sweeps_from_saved(const LaplexPlan<T>& plan, const LaplexShape& shape,
                        const LaplexParamPtrs<T>& p, const lanes::Decays<T>& d,
-                       const std::vector<T>& gains, const Needs& need, const LaplexSaved<T>& saved,
+                       const std::vector<T>& gains, const Needs& need, LaplexSaved<T>& saved,
                        const T* gy, T* dx, std::vector<Partial<T>>& partials,
                        lanes::ThreadScratch& scratch);
 

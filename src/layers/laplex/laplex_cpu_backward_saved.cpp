@@ -8,13 +8,17 @@
 // and a streaming write of each source's dx row (descending, no read of the
 // line first): the recomputing path also gathers every x row and dirties it
 // with the dx update, reads the dx rows back, and loads x into lanes first.
-// The ascending sweep writes one event row per event, read back in order by
-// the descending one: g at a target, the source's Q part of dx at a source;
-// the descending sweep adds the P part and writes the dx row once.
+// The ascending sweep writes one row per event: at a target, g over the
+// target's own saved row (the forward's output there is not needed); at a
+// source, the Q part of dx to the next of n compact rows, in source order.
+// So the descending sweep reads one saved row per event (g or x) and, at a
+// source, its compact row back; it adds the P part and writes the dx row
+// once. Before, the ascending sweep wrote a separate event row per event and
+// the descending one read both that and the saved row: a third more reads.
 //
 // Branch-free as the other scans (targets and sources interleave at random):
 // a row pointer is picked by mask; a target streams its (unused) dx value
-// over its own event row, so every event writes one whole row.
+// over its own saved row, so every event writes one whole row.
 // dt, ds, du and dv need per-event batch sums; dalpha and domega only sums
 // over all targets, so the moments are summed per lane and not reduced per
 // event.
@@ -48,9 +52,10 @@ struct SavedSweep {
   const Decays<T>* decays;  // re (and im): the moment factors come from gap
   const T* gap;
   std::int64_t events;
-  const T* saved;   // the forward's event rows: x at sources
+  T* saved;         // the forward's event rows: x at sources; g at targets once ascended
   const T* g_rows;  // g in index order (ascending only)
-  T* event_lanes;   // written ascending, read descending
+  T* q_rows;        // n + 1 rows: the Q part of dx by source rank; the last one zero
+  std::int64_t sources;
   T* dx_rows;       // n rows; null without dx
   T cos_phi, sin_phi;
 };
@@ -154,18 +159,25 @@ void sweep(const SavedSweep<T>& in, EventSums<T>& sums, double& moment_re, doubl
     }
   };
 
+  // Sources before the event in ascending order: the compact row of the
+  // next source ascending, of this source descending. A target descending
+  // reads the row of the source visited last (cached, or the zero row past
+  // the others); what it writes is discarded.
+  std::int64_t rank = Ascending ? 0 : in.sources;
+
   auto event = [&](std::int64_t k) {
     const std::uint32_t code = in.code[k];
     const std::uint32_t index = code & ~kLaplexTargetBit;
     const std::uint32_t target = code >> 31;
     const std::uintptr_t mask = 0 - static_cast<std::uintptr_t>(target);  // ones at a target
-    const T* event_row = in.event_lanes + k * W;
-    const T* saved_row = in.saved + k * W;
-    // Ascending: a target's g row, a source's x; descending: the g the
-    // ascending sweep copied, x again.
+    T* saved_row = in.saved + k * W;
+    if constexpr (!Ascending) rank -= 1 - target;
+    T* q_row = in.q_rows + rank * W;
+    // Ascending: a target's g row, a source's x; descending: the saved row,
+    // which the ascending sweep left holding g at a target.
     const T* value =
         Ascending ? pick_row(mask, in.g_rows + static_cast<std::int64_t>(index) * W, saved_row)
-                  : pick_row(mask, event_row, saved_row);
+                  : saved_row;
     const T pick = static_cast<T>(target);
     const T gain = Gains ? in.gain[k] : T(1);
     const T a = gain * (T(1) - pick), b = gain * pick;
@@ -191,20 +203,21 @@ void sweep(const SavedSweep<T>& in, EventSums<T>& sums, double& moment_re, doubl
         acc_re[l] += (b * v) * st.mr[l];
         if constexpr (Phased) acc_im[l] += (b * v) * st.mi[l];
       }
-      row[l] = (Ascending ? pick * v : event_row[l]) + c;
+      row[l] = (Ascending ? pick * v : q_row[l]) + c;
       st.sr[l] = sr + a * v;
       st.qr[l] = qr + b * v;
     }
     out_dot_re[k] += sum_lanes<T, W>(pr);
     if constexpr (Phased) out_dot_im[k] += sum_lanes<T, W>(pi);
     if constexpr (Ascending) {
-      lanes::stream_row<T, W>(in.event_lanes + k * W, row);
+      lanes::stream_row<T, W>(const_cast<T*>(pick_row(mask, saved_row, q_row)), row);
+      rank += 1 - target;
     } else if (dx) {
-      // To the source's dx row; a target writes over its own event row,
+      // To the source's dx row; a target writes over its own saved row,
       // read for the last time above. Streaming stores: a plain store
       // first reads the random line it overwrites.
       T* out = const_cast<T*>(
-          pick_row(mask, event_row, in.dx_rows + static_cast<std::int64_t>(index) * W));
+          pick_row(mask, saved_row, in.dx_rows + static_cast<std::int64_t>(index) * W));
       lanes::stream_row<T, W>(out, row);
     }
   };
@@ -245,13 +258,13 @@ void sweep(const SavedSweep<T>& in, EventSums<T>& sums, double& moment_re, doubl
 template <class T, int W, bool Phased, bool Moments, bool Gains>
 void run(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamPtrs<T>& p,
          const Decays<T>& d, const std::vector<T>& gains, const Needs& need,
-         const LaplexSaved<T>& saved, const T* gy, T* dx, std::vector<Partial<T>>& partials,
+         LaplexSaved<T>& saved, const T* gy, T* dx, std::vector<Partial<T>>& partials,
          lanes::ThreadScratch& scratch) {
   const std::int64_t batch = shape.batch, m = shape.m, n = shape.n, events = plan.events();
   const std::int64_t chunks = (batch + W - 1) / W;
   const std::size_t bytes = lanes::scratch_bytes<T, W>(m, n);
   const std::int64_t chunk_values = lanes::rows_bytes<T, W>(events) / sizeof(T);
-  const T* saved_rows = reinterpret_cast<const T*>(saved.rows.get());
+  T* saved_rows = reinterpret_cast<T*>(saved.rows.get());
   const HeadConstants<T> c = lanes::head_constants(shape, p, 0);
   const bool want_dx = need.dx && dx != nullptr;
 #pragma omp parallel if (chunks > 1 && (m + n) * batch > lanes::kParallelWork)
@@ -260,11 +273,15 @@ void run(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamP
     Partial<T>& part = partials[thread];
     part.allocate(scratch.get<T>(thread, Partial<T>::bytes(events), LaplexScratchPool::kSums),
                   events, Phased, false);
-    // g rows, dx rows, event rows.
+    // g rows, dx rows, the compact Q rows (where the forward keeps its
+    // event rows, with room for m + n of them).
     T* lanes_base = scratch.get<T>(thread, bytes);
     T* g_rows = lanes_base;
     T* dx_rows = lanes_base + lanes::rows_bytes<T, W>(m) / sizeof(T);
-    T* event_lanes = lanes_base + lanes::event_rows_offset<T, W>(m, n) / sizeof(T);
+    T* q_rows = lanes_base + lanes::event_rows_offset<T, W>(m, n) / sizeof(T);
+    // The row a target past every source reads descending (times zero):
+    // zero, so nothing uninitialised is read.
+    std::fill(q_rows + n * W, q_rows + (n + 1) * W, T(0));
 #pragma omp for schedule(static) nowait
     for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
       const std::int64_t b0 = chunk * W;
@@ -276,7 +293,8 @@ void run(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamP
                              events,
                              saved_rows + chunk * chunk_values,
                              g_rows,
-                             event_lanes,
+                             q_rows,
+                             n,
                              want_dx ? dx_rows : nullptr,
                              c.cos_phi,
                              c.sin_phi};
@@ -291,7 +309,7 @@ void run(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamP
 template <class T, bool Phased, bool Moments, bool Gains>
 void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
                     const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
-                    const Needs& need, const LaplexSaved<T>& saved, const T* gy, T* dx,
+                    const Needs& need, LaplexSaved<T>& saved, const T* gy, T* dx,
                     std::vector<Partial<T>>& partials, lanes::ThreadScratch& scratch) {
   // The forward's width: its rows are laid out in chunks of that many lanes.
   switch (saved.width) {
@@ -318,7 +336,7 @@ void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
 template <class T>
 void sweeps_from_saved(const LaplexPlan<T>& plan, const LaplexShape& shape,
                        const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
-                       const Needs& need, const LaplexSaved<T>& saved, const T* gy, T* dx,
+                       const Needs& need, LaplexSaved<T>& saved, const T* gy, T* dx,
                        std::vector<Partial<T>>& partials, lanes::ThreadScratch& scratch) {
   auto go = [&](auto phased, auto moments, auto with_gains) {
     dispatch_width<T, decltype(phased)::value, decltype(moments)::value,
@@ -330,13 +348,13 @@ void sweeps_from_saved(const LaplexPlan<T>& plan, const LaplexShape& shape,
 
 template void sweeps_from_saved(const LaplexPlan<float>&, const LaplexShape&,
                                 const LaplexParamPtrs<float>&, const Decays<float>&,
-                                const std::vector<float>&, const Needs&, const LaplexSaved<float>&,
+                                const std::vector<float>&, const Needs&, LaplexSaved<float>&,
                                 const float*, float*, std::vector<Partial<float>>&,
                                 lanes::ThreadScratch&);
 template void sweeps_from_saved(const LaplexPlan<double>&, const LaplexShape&,
                                 const LaplexParamPtrs<double>&, const Decays<double>&,
                                 const std::vector<double>&, const Needs&,
-                                const LaplexSaved<double>&, const double*, double*,
+                                LaplexSaved<double>&, const double*, double*,
                                 std::vector<Partial<double>>&, lanes::ThreadScratch&);
 
 }  // namespace laplex::cpu::backward
