@@ -7,6 +7,7 @@
 #include <deque>
 #include <numeric>
 #include <tuple>
+#include <utility>
 
 #include "core/error.h"
 #include "core/random.h"
@@ -438,7 +439,7 @@ OuOrderSearchResult ou_order_search_sparse(const OuPoints& points, std::vector<s
         "ou_order_search_sparse: the start order has the wrong length");
   OuOrderSearchResult result;
   result.start_cost = ou_sparse_path_cost(points, start, eps);
-  result.order = start;
+  result.order = std::move(start);
   result.cost = result.start_cost;
   result.converged = true;
   if (points.n < 3) return result;
