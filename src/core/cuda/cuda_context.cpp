@@ -16,6 +16,7 @@ struct DeviceState {
   std::once_flag once;
   cudaStream_t stream = nullptr;
   cublasHandle_t cublas = nullptr;
+  std::size_t total_memory = 0;
 };
 
 // The per-device handles live for the whole process: CUDA streams and cuBLAS
@@ -30,6 +31,8 @@ DeviceState& state(int device) {
     check(cudaStreamCreateWithFlags(&s.stream, cudaStreamNonBlocking), "cudaStreamCreate");
     check(cublasCreate(&s.cublas), "cublasCreate");
     check(cublasSetStream(s.cublas, s.stream), "cublasSetStream");
+    std::size_t free_bytes = 0;
+    check(cudaMemGetInfo(&free_bytes, &s.total_memory), "cudaMemGetInfo");
   });
   return s;
 }
@@ -58,6 +61,8 @@ cublasHandle_t cublas(int device) {
   stream(device);
   return state(device).cublas;
 }
+
+std::size_t total_memory(int device) { return state(device).total_memory; }
 
 void synchronize(int device) { check(cudaStreamSynchronize(stream(device)), "cudaStreamSynchronize"); }
 

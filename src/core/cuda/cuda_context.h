@@ -20,6 +20,8 @@ cudaStream_t stream(int device);
 cublasHandle_t cublas(int device);
 // Waits for all work queued on the device's compute stream.
 void synchronize(int device);
+// The device's memory in bytes (cudaMemGetInfo's total, read once).
+std::size_t total_memory(int device);
 
 // Copies through the compute stream of `device`; waits when the destination
 // is the host so the caller can read the bytes.

@@ -19,6 +19,9 @@
 #include "helpers/vector_compare.h"
 #include "layers/laplex/laplex_layer.h"
 #include "layers/laplex/laplex_op.h"
+#if LAPLEX_WITH_CUDA
+#include "layers/laplex/cuda/laplex_cuda.h"
+#endif
 
 namespace laplex::testing {
 namespace {
@@ -286,6 +289,93 @@ TEST(LaplexCuda, Float32AtMillionMatchesFloat64) {
     }
   }
 }
+
+#if LAPLEX_WITH_CUDA
+// The kernels' entry points on float64 device copies of p, every gradient
+// wanted, with the given launch tuning for the forward and the backward.
+LaplexResult run_laplex_cuda_kernels(const LaplexProblem& p,
+                                     const cuda::LaplexCudaTuning& forward_tuning,
+                                     const cuda::LaplexCudaTuning& backward_tuning) {
+  const LaplexShape shape{p.batch, p.m, p.n, p.heads, p.phased};
+  auto upload = [](const std::vector<double>& values, const Shape& dims) {
+    return values.empty() ? Tensor()
+                          : Tensor::from_vector(values, dims).to(Device::cuda());
+  };
+  const Tensor t = upload(p.t, {p.heads, p.m}), s = upload(p.s, {p.heads, p.n});
+  const Tensor u = upload(p.u, {p.heads * p.m}), v = upload(p.v, {p.heads * p.n});
+  const Tensor rho = upload(p.rho, {p.heads}), omega = upload(p.omega, {p.heads});
+  const Tensor phi = upload(p.phi, {p.heads});
+  const Tensor x = upload(p.x, {p.batch * p.n}), gy = upload(p.gy, {p.batch * p.m});
+  auto ptr = [](const Tensor& a) { return a.defined() ? a.data<double>() : nullptr; };
+  LaplexParamPtrs<double> params{ptr(t), ptr(s), ptr(u), ptr(v), ptr(rho),
+                                 p.phased ? ptr(omega) : nullptr, p.phased ? ptr(phi) : nullptr};
+  const cuda::LaplexCudaPlan plan = cuda::make_laplex_plan_cuda(shape, t, s);
+  auto output = [](std::int64_t count) {
+    return Tensor::full({std::max<std::int64_t>(count, 1)}, -7.0, DType::f64, Device::cuda());
+  };
+  const Tensor y = output(p.batch * p.m), dx = output(p.batch * p.n);
+  const Tensor dt = output(p.heads * p.m), ds = output(p.heads * p.n);
+  const Tensor du = output(p.heads * p.m), dv = output(p.heads * p.n);
+  const Tensor drho = output(p.heads), domega = output(p.heads), dphi = output(p.heads);
+  cuda::laplex_forward_cuda<double>(plan, shape, params, ptr(x), nullptr, ptr(y), 0,
+                                    forward_tuning);
+  const LaplexGradPtrs<double> grads{ptr(dx), ptr(dt), ptr(ds),
+                                     u.defined() ? ptr(du) : nullptr,
+                                     v.defined() ? ptr(dv) : nullptr, ptr(drho),
+                                     ptr(domega), ptr(dphi)};
+  cuda::laplex_backward_cuda<double>(plan, shape, params, ptr(x), ptr(gy), grads, 0,
+                                     backward_tuning);
+  auto values = [](const Tensor& a, std::int64_t count) {
+    std::vector<double> all = host_values(a);
+    all.resize(static_cast<std::size_t>(count));
+    return all;
+  };
+  LaplexResult r;
+  r.y = values(y, p.batch * p.m);
+  r.grads = {values(dx, p.batch * p.n), values(dt, p.heads * p.m), values(ds, p.heads * p.n),
+             u.defined() ? values(du, p.heads * p.m) : std::vector<double>(),
+             v.defined() ? values(dv, p.heads * p.n) : std::vector<double>(),
+             values(drho, p.heads),
+             values(domega, p.heads),
+             values(dphi, p.heads)};
+  return r;
+}
+
+// A copy budget this tight cuts the batch into row slices, as at n = 2^26
+// and B = 64 on an H100 (laplex_lane_slices.h): slices of 10 rows (one row
+// group each, every later slice adding into the per-event sums), of 32
+// (the last one short) and of 64 (two row groups, then one), against the
+// CPU kernels.
+TEST(LaplexCuda, LaneSlicesMatchCpu) {
+  LAPLEX_REQUIRE_GPU();
+  for (bool phased : {false, true})
+    for (std::int64_t batch : {37, 70})
+      for (std::int64_t slice : {10, 32, 64}) {
+        const LaplexProblem p = random_laplex_problem(batch, 300, 250, 2, phased, true, 81, 30.0);
+        const std::int64_t row_bytes = std::max(p.m, p.n) * 8;
+        cuda::LaplexCudaTuning forward, backward;
+        forward.lane_copy_budget_bytes = 2 * slice * row_bytes;
+        backward.lane_copy_budget_bytes = 3 * slice * row_bytes;
+        const LaplexResult got = run_laplex_cuda_kernels(p, forward, backward);
+        const LaplexResult want = run_laplex_cpu<double>(p);
+        SCOPED_TRACE(std::string(phased ? "phased" : "unphased") + ", batch " +
+                     std::to_string(batch) + ", slices of " + std::to_string(slice));
+        expect_same(got, want.y, want.grads, phased, 1e-10);
+      }
+}
+
+// No rows: y is empty and every parameter gradient is zero.
+TEST(LaplexCuda, KernelsOnAnEmptyBatchGiveZeroGradients) {
+  LAPLEX_REQUIRE_GPU();
+  const LaplexProblem p = random_laplex_problem(0, 30, 25, 2, true, true, 82);
+  const LaplexResult r = run_laplex_cuda_kernels(p, {}, {});
+  for (const auto* values : {&r.grads.dt, &r.grads.ds, &r.grads.du, &r.grads.dv, &r.grads.drho,
+                             &r.grads.domega, &r.grads.dphi}) {
+    ASSERT_FALSE(values->empty());
+    for (double v : *values) EXPECT_EQ(v, 0.0);
+  }
+}
+#endif
 
 TEST(LaplexCuda, LayerOnDeviceMatchesCpu) {
   LAPLEX_REQUIRE_GPU();

@@ -29,6 +29,14 @@ struct LaplexCudaPlan {
   std::int64_t events() const { return m + n; }
 };
 
+// Knobs of the kernels' launch that do not change results; tests set them
+// to exercise paths that only very large inputs reach otherwise.
+struct LaplexCudaTuning {
+  // Bytes the lane kernels' transposed copies of the batch arrays may take
+  // together (laplex_lane_slices.h); 0: an eighth of the device's memory.
+  std::int64_t lane_copy_budget_bytes = 0;
+};
+
 // Sorts t (H, m) and s (H, n), contiguous CUDA tensors of one float dtype.
 // Ties: sources before targets, each in index order (the CPU plan's order).
 LaplexCudaPlan make_laplex_plan_cuda(const LaplexShape& shape, const Tensor& t, const Tensor& s);
@@ -38,13 +46,14 @@ LaplexCudaPlan make_laplex_plan_cuda(const LaplexShape& shape, const Tensor& t, 
 template <class T>
 void laplex_forward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
                          const LaplexParamPtrs<T>& params, const T* x, const T* bias, T* y,
-                         int device);
+                         int device, const LaplexCudaTuning& tuning = {});
 
 // Every gradient of section 3 that `grads` asks for (null = skipped), for
 // the loss sum(gy * y). Overwrites, never accumulates.
 template <class T>
 void laplex_backward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
                           const LaplexParamPtrs<T>& params, const T* x, const T* gy,
-                          const LaplexGradPtrs<T>& grads, int device);
+                          const LaplexGradPtrs<T>& grads, int device,
+                          const LaplexCudaTuning& tuning = {});
 
 }  // namespace laplex::cuda

@@ -1,12 +1,14 @@
 #pragma once
 // LAPLEX scans with one lane per batch row (used for batches of 16 and
-// more). The batch arrays are transposed first ((n, B): the B values of one
-// event are contiguous), so every event's gather or store is one coalesced
+// more, a slice of rows at a time: laplex_lane_slices.h). The batch arrays
+// are transposed first ((n, rows): the values of one event are contiguous), so every event's gather or store is one coalesced
 // access of the warp, whatever the order of the anchors. A warp owns a chunk
 // of kLaneChunk events and 32 rows and walks the chunk sequentially: no
 // scan inside a chunk, no block barriers. Chunks are joined as in the other
 // path: chunk totals (here as weighted sums, no recurrence), the carries
 // kernel, then a rescan of each chunk from its carries.
+#include <cuda_pipeline.h>
+
 #include "layers/laplex/cuda/laplex_scan_args.cuh"
 
 namespace laplex::cuda {
@@ -32,8 +34,9 @@ struct LaneWeights {
   C to_last[kLaneChunk], from_first[kLaneChunk];
 };
 
-// Events are read in groups of this many: their global loads are issued
-// together, before the recurrence that uses them (latency hiding).
+// The totals kernel reads events in groups of this many: their global loads
+// are issued together, before the recurrence that uses them (latency
+// hiding).
 constexpr int kLaneBatch = 8;
 
 template <class T, class C>
@@ -95,6 +98,11 @@ __device__ void load_lane_events(const ScanArgs<T>& a, std::int64_t chunk,
   __syncwarp();
 }
 
+// The source or target index of an event code.
+__device__ __forceinline__ std::int64_t lane_index(std::uint32_t code) {
+  return static_cast<std::int64_t>(code & ~kLaplexTargetBit);
+}
+
 template <Mode kMode>
 __device__ __forceinline__ bool lane_adds(std::uint32_t code) {
   if (code == kNoEvent) return false;
@@ -114,9 +122,8 @@ __device__ __forceinline__ bool lane_reads(std::uint32_t code) {
 template <class T, Mode kMode>
 __device__ __forceinline__ T lane_add_value(const ScanArgs<T>& a, std::uint32_t code, T gain,
                                             std::int64_t row) {
-  const std::int64_t index = code & ~kLaplexTargetBit;
   const T* batch = kMode == Mode::source_grad ? a.g : a.x;
-  return gain * batch[index * a.batch + row];
+  return gain * batch[lane_index(code) * a.batch + row];
 }
 
 // Launch 1: each (chunk, row) total of both directions, as weighted sums:
@@ -190,8 +197,9 @@ constexpr std::size_t lane_apply_warp_bytes() {
   return (bytes + 15) / 16 * 16;
 }
 
-// Launch 3: each chunk walked ascending (adds and L kept in shared memory),
-// then descending, where every reader event's epilogue runs.
+// Launch 3: the chunk's batch values staged in shared memory, then the
+// chunk walked ascending (adds and L kept in shared memory), then
+// descending, where every reader event's epilogue runs.
 template <class T, class C, bool kMoments, Mode kMode>
 __global__ void lane_apply_kernel(ScanArgs<T> a, std::int64_t groups, int warps_per_block) {
   using A = Agg<T, C, kMoments>;
@@ -223,23 +231,42 @@ __global__ void lane_apply_kernel(ScanArgs<T> a, std::int64_t groups, int warps_
     val = carry.val;
     mom = carry.mom;
   }
-  for (int k0 = 0; k0 < kLaneChunk; k0 += kLaneBatch) {
-    T add[kLaneBatch];
-#pragma unroll
-    for (int j = 0; j < kLaneBatch; ++j) {
-      const std::uint32_t code = ev.code[k0 + j];
-      add[j] = valid && lane_adds<kMode>(code) ? lane_add_value<T, kMode>(a, code, ev.gain[k0 + j], row) : T(0);
+  // Every batch value the walks need, the adds and (gradient modes) the
+  // readers' g or x, is copied into shared memory before the walks, with
+  // asynchronous copies: all of a lane's gathers of the chunk are in flight
+  // at once (through registers, a few of them would be), and the walks read
+  // shared memory only. A reader's value sits in its s_second cell, which
+  // is read before the event's second sum overwrites it.
+  for (int k = 0; k < kLaneChunk; ++k) {
+    const std::uint32_t code = ev.code[k];
+    T* add_cell = s_add + k * kLanePitch + lane;
+    if (valid && lane_adds<kMode>(code)) {
+      const T* batch = kMode == Mode::source_grad ? a.g : a.x;
+      __pipeline_memcpy_async(add_cell, batch + lane_index(code) * a.batch + row, sizeof(T));
+    } else {
+      *add_cell = T(0);
     }
-#pragma unroll
-    for (int j = 0; j < kLaneBatch; ++j) {
-      const int k = k0 + j;
-      s_add[k * kLanePitch + lane] = add[j];
-      const C e = ev.e[k];
-      if constexpr (kMoments) mom = scan::add(scan::mul(e, mom), scan::mul(scan::scale(ev.gap[k], e), val));
-      val = scan::add_real(scan::mul(e, val), add[j]);
-      s_left[k * kLanePitch + lane] = val;
-      if constexpr (kMoments) s_left_mom[k * kLanePitch + lane] = mom;
+    if constexpr (kMode != Mode::forward) {
+      T* read_cell = s_second + k * kLanePitch + lane;
+      if (valid && lane_reads<kMode>(code)) {
+        const T* batch = kMode == Mode::target_grad ? a.g : a.x;
+        __pipeline_memcpy_async(read_cell, batch + lane_index(code) * a.batch + row, sizeof(T));
+      } else {
+        *read_cell = T(0);
+      }
     }
+  }
+  __pipeline_commit();
+  __pipeline_wait_prior(0);
+  for (int k = 0; k < kLaneChunk; ++k) {
+    const int cell = k * kLanePitch + lane;
+    const T add = valid && lane_adds<kMode>(ev.code[k]) ? ev.gain[k] * s_add[cell] : T(0);
+    s_add[cell] = add;
+    const C e = ev.e[k];
+    if constexpr (kMoments) mom = scan::add(scan::mul(e, mom), scan::mul(scan::scale(ev.gap[k], e), val));
+    val = scan::add_real(scan::mul(e, val), add);
+    s_left[cell] = val;
+    if constexpr (kMoments) s_left_mom[cell] = mom;
   }
   val = scan::zero_state<C, T>();
   mom = val;
@@ -249,51 +276,37 @@ __global__ void lane_apply_kernel(ScanArgs<T> a, std::int64_t groups, int warps_
     mom = carry.mom;
   }
   T sum_dphi = 0, sum_dalpha = 0, sum_domega = 0;
-  for (int k0 = kLaneChunk - kLaneBatch; k0 >= 0; k0 -= kLaneBatch) {
-  T read[kLaneBatch];  // reader values (g or x) of this group, prefetched
-  if constexpr (kMode != Mode::forward) {
-#pragma unroll
-    for (int j = 0; j < kLaneBatch; ++j) {
-      const std::uint32_t code = ev.code[k0 + j];
-      const T* batch = kMode == Mode::target_grad ? a.g : a.x;
-      read[j] = valid && lane_reads<kMode>(code)
-                    ? batch[static_cast<std::int64_t>(code & ~kLaplexTargetBit) * a.batch + row]
-                    : T(0);
-    }
-  }
-#pragma unroll
-  for (int j = kLaneBatch - 1; j >= 0; --j) {
-    const int k = k0 + j;
+  for (int k = kLaneChunk - 1; k >= 0; --k) {
+    const int cell = k * kLanePitch + lane;
     const C e = scan::conj(ev.e[k + 1]);
     if constexpr (kMoments) mom = scan::add(scan::mul(e, mom), scan::mul(scan::scale(ev.gap[k + 1], e), val));
-    val = scan::add_real(scan::mul(e, val), s_add[k * kLanePitch + lane]);
+    val = scan::add_real(scan::mul(e, val), s_add[cell]);
     const std::uint32_t code = ev.code[k];
     T first_sum = 0, second_sum = 0;
     if (valid && lane_reads<kMode>(code)) {
-      const std::int64_t at = static_cast<std::int64_t>(code & ~kLaplexTargetBit) * a.batch + row;
-      const C left = s_left[k * kLanePitch + lane];
+      const std::int64_t at = lane_index(code) * a.batch + row;
+      const C left = s_left[cell];
       const C both = scan::add(left, val);
       const T kernel_sum = twist_re(both, r.cos_phi, r.sin_phi);
       const T gain = ev.gain[k];
       if constexpr (kMode == Mode::forward) {
-        const std::int64_t index = code & ~kLaplexTargetBit;
-        const T start = a.accumulate ? a.rows_out[at] : (a.bias ? a.bias[index] : T(0));
+        const T start = a.accumulate ? a.rows_out[at] : (a.bias ? a.bias[lane_index(code)] : T(0));
         a.rows_out[at] = start + gain * kernel_sum;
       } else if constexpr (kMode == Mode::target_grad) {
-        const T gval = read[j];
+        const T gval = s_second[cell];
         const T w = gain * gval;
         second_sum = gval * kernel_sum;  // du
         const C slope = scan::add(scan::mul(r.neg_lam, left), scan::mul(r.conj_lam, val));
         first_sum = w * twist_re(slope, r.cos_phi, r.sin_phi);  // dt
         sum_dphi -= w * twist_im(both, r.cos_phi, r.sin_phi);
         if constexpr (kMoments) {
-          const C left_mom = s_left_mom[k * kLanePitch + lane];
+          const C left_mom = s_left_mom[cell];
           sum_dalpha -= w * twist_re(scan::add(left_mom, mom), r.cos_phi, r.sin_phi);
           sum_domega -= w * twist_im(scan::add(left_mom, scan::scale(T(-1), mom)), r.cos_phi, r.sin_phi);
         }
       } else {
         // Q = left (ascending, conj(lam)), P = val (descending, lam).
-        const T xval = read[j];
+        const T xval = s_second[cell];
         if (a.rows_out) a.rows_out[at] = (a.accumulate ? a.rows_out[at] : T(0)) + gain * kernel_sum;
         second_sum = xval * kernel_sum;  // dv
         const C slope = scan::add(scan::mul(r.neg_lam, val), scan::mul(r.conj_lam, left));
@@ -301,10 +314,9 @@ __global__ void lane_apply_kernel(ScanArgs<T> a, std::int64_t groups, int warps_
       }
     }
     if constexpr (kMode != Mode::forward) {
-      s_add[k * kLanePitch + lane] = first_sum;
-      s_second[k * kLanePitch + lane] = second_sum;
+      s_add[cell] = first_sum;
+      s_second[cell] = second_sum;
     }
-  }
   }
   if constexpr (kMode != Mode::forward) {
     __syncwarp();
@@ -317,9 +329,9 @@ __global__ void lane_apply_kernel(ScanArgs<T> a, std::int64_t groups, int warps_
         first += s_add[k * kLanePitch + i];
         second += s_second[k * kLanePitch + i];
       }
-      const std::int64_t index = code & ~kLaplexTargetBit;
-      if (a.acc1) a.acc1[group * a.acc_stride + index] = first;
-      if (a.acc2) a.acc2[group * a.acc_stride + index] = second;
+      const std::int64_t at = group * a.acc_stride + (code & ~kLaplexTargetBit);
+      if (a.acc1) a.acc1[at] = a.add_to_sums ? a.acc1[at] + first : first;
+      if (a.acc2) a.acc2[at] = a.add_to_sums ? a.acc2[at] + second : second;
     }
     if constexpr (kMode == Mode::target_grad) {
       if (a.scalars) {
@@ -327,7 +339,10 @@ __global__ void lane_apply_kernel(ScanArgs<T> a, std::int64_t groups, int warps_
         for (int k = 0; k < 3; ++k)
           for (int d = 16; d > 0; d >>= 1) partial[k] += __shfl_down_sync(0xffffffffu, partial[k], d);
         if (lane == 0)
-          for (int k = 0; k < 3; ++k) a.scalars[task * 3 + k] = partial[k];
+          for (int k = 0; k < 3; ++k) {
+            T& out = a.scalars[task * 3 + k];
+            out = a.add_to_sums ? out + partial[k] : partial[k];
+          }
       }
     }
   }

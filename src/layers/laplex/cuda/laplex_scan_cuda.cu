@@ -21,6 +21,7 @@
 // The descending decay of an event is the conjugate of the ascending decay
 // of the next gap, so each gap's exp (and sincos) is evaluated once.
 #include <algorithm>
+#include <vector>
 
 #include "core/cuda/cuda_context.h"
 #include "core/error.h"
@@ -28,6 +29,7 @@
 #include "layers/laplex/cuda/laplex_scan.cuh"
 #include "layers/laplex/cuda/laplex_scan_args.cuh"
 #include "layers/laplex/cuda/laplex_lane_scan.cuh"
+#include "layers/laplex/cuda/laplex_lane_slices.h"
 #include "layers/laplex/laplex_plan.h"
 
 namespace laplex::cuda {
@@ -356,38 +358,26 @@ __global__ void __launch_bounds__(kThreads) finish_scalars_kernel(const T* parti
   if (domega) domega[head] = total[2];
 }
 
-// Batches this large run one lane per row (laplex_lane_scan.cuh) on
-// transposed batch arrays; smaller ones one thread per run of events.
-constexpr std::int64_t kLaneMinBatch = 16;
-
-// The lane kernels keep transposed copies of up to three batch arrays; past
-// 2^31 elements per array (8 GiB in float32) they would crowd the device, so
-// such batches take the event-parallel kernels, which need no copies.
-inline bool lanes_fit(const LaplexShape& shape, std::size_t element) {
-  const double largest = static_cast<double>(shape.batch) *
-                         static_cast<double>(std::max(shape.m, shape.n)) *
-                         static_cast<double>(element);
-  return largest <= double(std::int64_t{1} << 33);
-}
-
 struct Launch {
   bool lanes = false;
   std::int64_t chunks = 0, groups = 1, rows_per_group = 1;
 };
 
-// Lanes: chunks of kLaneChunk events times groups of 32 rows. Otherwise
-// enough blocks to fill the device: row groups split the batch when the
-// events alone give too few chunks.
-template <class T>
-Launch plan_launch(std::int64_t events, std::int64_t batch, bool lanes_fit, int device) {
+// Lanes: chunks of kLaneChunk events times groups of 32 rows.
+Launch lane_launch(std::int64_t events, std::int64_t rows) {
   Launch launch;
-  if (batch >= kLaneMinBatch && lanes_fit) {
-    launch.lanes = true;
-    launch.chunks = (events + kLaneChunk - 1) / kLaneChunk;
-    launch.groups = (batch + 31) / 32;
-    launch.rows_per_group = 32;
-    return launch;
-  }
+  launch.lanes = true;
+  launch.chunks = (events + kLaneChunk - 1) / kLaneChunk;
+  launch.groups = (rows + 31) / 32;
+  launch.rows_per_group = 32;
+  return launch;
+}
+
+// Event-parallel kernels: enough blocks to fill the device; row groups split
+// the batch when the events alone give too few chunks.
+template <class T>
+Launch event_launch(std::int64_t events, std::int64_t batch, int device) {
+  Launch launch;
   launch.chunks = (events + kChunk<T> - 1) / kChunk<T>;
   int sms = 0;
   check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device),
@@ -400,6 +390,32 @@ Launch plan_launch(std::int64_t events, std::int64_t batch, bool lanes_fit, int 
   launch.rows_per_group = (rows + groups - 1) / groups;
   launch.groups = (rows + launch.rows_per_group - 1) / launch.rows_per_group;
   return launch;
+}
+
+// The rows one round of scans covers: the whole batch on the caller's
+// arrays (event-parallel kernels), or one slice of rows on transposed
+// copies (lanes; laplex_lane_slices.h).
+struct RowSlice {
+  std::int64_t first = 0, rows = 0;
+  Launch launch;
+};
+
+// slice_rows == 0: one event-parallel round over the batch.
+template <class T>
+std::vector<RowSlice> row_slices(std::int64_t events, std::int64_t batch, std::int64_t slice_rows,
+                                 int device) {
+  if (slice_rows == 0) return {RowSlice{0, batch, event_launch<T>(events, batch, device)}};
+  std::vector<RowSlice> slices;
+  for (std::int64_t first = 0; first < batch; first += slice_rows) {
+    const std::int64_t rows = std::min(slice_rows, batch - first);
+    slices.push_back(RowSlice{first, rows, lane_launch(events, rows)});
+  }
+  return slices;
+}
+
+std::int64_t lane_copy_budget(const LaplexCudaTuning& tuning, int device) {
+  if (tuning.lane_copy_budget_bytes > 0) return tuning.lane_copy_budget_bytes;
+  return default_lane_copy_budget(static_cast<std::int64_t>(total_memory(device)));
 }
 
 // The lane variant of the three launches; a.x, a.g and a.rows_out are the
@@ -489,14 +505,6 @@ void transpose_into(const T* in, std::int64_t rows, std::int64_t cols, T* out, i
   check_launch("laplex transpose_kernel");
 }
 
-// (rows, cols) -> a new (cols, rows) buffer.
-template <class T>
-Tensor transposed(const T* in, std::int64_t rows, std::int64_t cols, const Device& dev) {
-  Tensor out = Tensor::empty({rows * cols}, dtype_of<T>(), dev);
-  transpose_into(in, rows, cols, out.data<T>(), dev.index);
-  return out;
-}
-
 template <class T>
 ScanArgs<T> head_args(const LaplexCudaPlan& plan, const LaplexShape& shape,
                       const LaplexParamPtrs<T>& p, std::int64_t h) {
@@ -517,125 +525,177 @@ ScanArgs<T> head_args(const LaplexCudaPlan& plan, const LaplexShape& shape,
   return a;
 }
 
+// An uninitialised (elements) buffer when wanted, else none.
+template <class T>
+Tensor buffer_if(bool wanted, std::int64_t elements, const Device& dev) {
+  return wanted ? Tensor::empty({elements}, dtype_of<T>(), dev) : Tensor();
+}
+
 }  // namespace
 
 template <class T>
 void laplex_forward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
                          const LaplexParamPtrs<T>& params, const T* x, const T* bias, T* y,
-                         int device) {
+                         int device, const LaplexCudaTuning& tuning) {
   if (plan.events() == 0 || shape.batch == 0 || shape.m == 0) return;
   const Device dev = Device::cuda(device);
-  const Launch launch = plan_launch<T>(plan.events(), shape.batch, lanes_fit(shape, sizeof(T)), device);
-  // Lanes read x as (n, B) and write y as (m, B).
-  const Tensor x_lanes = launch.lanes ? transposed(x, shape.batch, shape.n, dev) : Tensor();
-  const Tensor y_lanes =
-      launch.lanes ? Tensor::empty({shape.m * shape.batch}, dtype_of<T>(), dev) : Tensor();
-  for (std::int64_t h = 0; h < shape.heads; ++h) {
-    ScanArgs<T> a = head_args(plan, shape, params, h);
-    a.x = launch.lanes ? x_lanes.data<T>() : x;
-    a.rows_out = launch.lanes ? y_lanes.data<T>() : y;
-    a.bias = h == 0 ? bias : nullptr;
-    a.accumulate = h > 0;
-    run_scan_for<T, false, Mode::forward>(shape.phased, a, launch, dev);
+  const std::int64_t slice_rows =
+      lane_slice_rows(shape.batch, std::max(shape.m, shape.n), sizeof(T), 2,
+                      lane_copy_budget(tuning, device));
+  // Lanes read a slice of x as (n, rows) and write y's as (m, rows).
+  const bool lanes_used = slice_rows > 0;
+  const Tensor x_lanes = buffer_if<T>(lanes_used, shape.n * slice_rows, dev);
+  const Tensor y_lanes = buffer_if<T>(lanes_used, shape.m * slice_rows, dev);
+  for (const RowSlice& slice : row_slices<T>(plan.events(), shape.batch, slice_rows, device)) {
+    const bool lanes = slice.launch.lanes;
+    if (lanes)
+      transpose_into(x + slice.first * shape.n, slice.rows, shape.n, x_lanes.data<T>(), device);
+    for (std::int64_t h = 0; h < shape.heads; ++h) {
+      ScanArgs<T> a = head_args(plan, shape, params, h);
+      a.batch = slice.rows;
+      a.x = lanes ? x_lanes.data<T>() : x;
+      a.rows_out = lanes ? y_lanes.data<T>() : y;
+      a.bias = h == 0 ? bias : nullptr;
+      a.accumulate = h > 0;
+      run_scan_for<T, false, Mode::forward>(shape.phased, a, slice.launch, dev);
+    }
+    if (lanes)
+      transpose_into(y_lanes.data<T>(), shape.m, slice.rows, y + slice.first * shape.m, device);
   }
-  if (launch.lanes) transpose_into(y_lanes.data<T>(), shape.m, shape.batch, y, device);
 }
 
+// Slices run one after the other, each over every head: the per-event sums
+// and per-head partials of the first slice are written, the later slices'
+// added (ScanArgs::add_to_sums), and each head's row groups and partials are
+// summed once all slices are done.
 template <class T>
 void laplex_backward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
                           const LaplexParamPtrs<T>& params, const T* x, const T* gy,
-                          const LaplexGradPtrs<T>& grads, int device) {
+                          const LaplexGradPtrs<T>& grads, int device,
+                          const LaplexCudaTuning& tuning) {
   const Device dev = Device::cuda(device);
   cudaStream_t st = stream(device);
   const bool need_scalars = grads.drho || grads.domega || grads.dphi;
   const bool need_targets = grads.dt || grads.du || need_scalars;
   const bool need_sources = grads.dx || grads.ds || grads.dv;
   const bool moments = grads.drho || (grads.domega && shape.phased);
-  if (plan.events() == 0) {
-    // No anchors on one side at least: every gradient is an empty tensor or
-    // a per-head scalar, and those are zero.
+  if (plan.events() == 0 || shape.batch == 0) {
+    // No anchors on one side, or no rows: every gradient is an empty tensor
+    // or zero.
+    T* const zeroed[4] = {grads.dt, grads.ds, grads.du, grads.dv};
+    const std::int64_t counts[4] = {shape.heads * shape.m, shape.heads * shape.n,
+                                    shape.heads * shape.m, shape.heads * shape.n};
+    for (int k = 0; k < 4; ++k)
+      if (zeroed[k] && counts[k] > 0)
+        check(cudaMemsetAsync(zeroed[k], 0, counts[k] * sizeof(T), st), "laplex: zero grads");
     T* const scalars[3] = {grads.drho, grads.domega, grads.dphi};
     for (T* out : scalars)
       if (out) check(cudaMemsetAsync(out, 0, shape.heads * sizeof(T), st), "laplex: zero grads");
     return;
   }
-  const Launch launch = plan_launch<T>(plan.events(), shape.batch, lanes_fit(shape, sizeof(T)), device);
-  // Row groups write their own per-event sums; they are added up afterwards.
-  const bool grouped = launch.groups > 1;
   const std::int64_t widest = std::max(shape.m, shape.n);
-  const Tensor parts1 = grouped ? Tensor::empty({launch.groups * widest}, dtype_of<T>(), dev) : Tensor();
-  const Tensor parts2 = grouped ? Tensor::empty({launch.groups * widest}, dtype_of<T>(), dev) : Tensor();
-  // Lanes read x as (n, B) and g as (m, B), and write dx as (n, B).
-  const Tensor x_lanes = launch.lanes ? transposed(x, shape.batch, shape.n, dev) : Tensor();
-  const Tensor g_lanes = launch.lanes ? transposed(gy, shape.batch, shape.m, dev) : Tensor();
-  const Tensor dx_lanes = launch.lanes && grads.dx
-                              ? Tensor::empty({shape.n * shape.batch}, dtype_of<T>(), dev)
-                              : Tensor();
-  const T* x_in = launch.lanes ? x_lanes.data<T>() : x;
-  const T* g_in = launch.lanes ? g_lanes.data<T>() : gy;
-  T* dx_out = launch.lanes && grads.dx ? dx_lanes.data<T>() : grads.dx;
-  const Tensor partials = need_scalars
-                              ? Tensor::empty({launch.chunks * launch.groups * 3}, dtype_of<T>(), dev)
-                              : Tensor();
-  auto finish_groups = [&](T* out, const Tensor& parts, std::int64_t count) {
-    if (!grouped || !out) return;
-    sum_groups_kernel<T><<<grid_for(count), kBlock, 0, st>>>(parts.data<T>(), launch.groups, count, out);
-    check_launch("laplex sum_groups_kernel");
+  const std::int64_t slice_rows =
+      lane_slice_rows(shape.batch, widest, sizeof(T), grads.dx ? 3 : 2,
+                      lane_copy_budget(tuning, device));
+  const std::vector<RowSlice> slices =
+      row_slices<T>(plan.events(), shape.batch, slice_rows, device);
+  // The first slice is the largest: its row groups and tasks bound every
+  // slice's.
+  const std::int64_t groups = slices.front().launch.groups;
+  const std::int64_t tasks = slices.front().launch.chunks * groups;
+  // Row groups write their own per-event sums (one set per head); they are
+  // added up at the end.
+  const bool grouped = groups > 1;
+  auto parts = [&](T* wanted, std::int64_t width) {
+    return buffer_if<T>(grouped && wanted, shape.heads * groups * width, dev);
   };
-  for (std::int64_t h = 0; h < shape.heads; ++h) {
-    if (need_targets) {
+  const Tensor parts_dt = parts(grads.dt, shape.m), parts_du = parts(grads.du, shape.m);
+  const Tensor parts_ds = parts(grads.ds, shape.n), parts_dv = parts(grads.dv, shape.n);
+  const Tensor partials = buffer_if<T>(need_scalars, shape.heads * tasks * 3, dev);
+  // Lanes read slices of x as (n, rows) and g as (m, rows), and write dx's
+  // as (n, rows).
+  const bool lanes_used = slice_rows > 0;
+  const Tensor x_lanes = buffer_if<T>(lanes_used, shape.n * slice_rows, dev);
+  const Tensor g_lanes = buffer_if<T>(lanes_used, shape.m * slice_rows, dev);
+  const Tensor dx_lanes = buffer_if<T>(lanes_used && grads.dx, shape.n * slice_rows, dev);
+  // This head's per-event sums: its own rows of parts when grouped, else the
+  // output itself.
+  auto sums_of = [&](T* out, const Tensor& head_parts, std::int64_t width, std::int64_t h) -> T* {
+    if (!out) return nullptr;
+    return grouped ? head_parts.data<T>() + h * groups * width : out + h * width;
+  };
+  for (std::size_t k = 0; k < slices.size(); ++k) {
+    const RowSlice& slice = slices[k];
+    const bool lanes = slice.launch.lanes;
+    if (lanes) {
+      transpose_into(x + slice.first * shape.n, slice.rows, shape.n, x_lanes.data<T>(), device);
+      transpose_into(gy + slice.first * shape.m, slice.rows, shape.m, g_lanes.data<T>(), device);
+    }
+    for (std::int64_t h = 0; h < shape.heads; ++h) {
       ScanArgs<T> a = head_args(plan, shape, params, h);
-      a.x = x_in;
-      a.g = g_in;
-      T* dt = grads.dt ? grads.dt + h * shape.m : nullptr;
-      T* du = grads.du ? grads.du + h * shape.m : nullptr;
-      a.acc1 = grouped ? (dt ? parts1.data<T>() : nullptr) : dt;
-      a.acc2 = grouped ? (du ? parts2.data<T>() : nullptr) : du;
-      a.acc_stride = shape.m;
-      a.scalars = need_scalars ? partials.data<T>() : nullptr;
-      if (moments)
-        run_scan_for<T, true, Mode::target_grad>(shape.phased, a, launch, dev);
-      else
-        run_scan_for<T, false, Mode::target_grad>(shape.phased, a, launch, dev);
-      finish_groups(dt, parts1, shape.m);
-      finish_groups(du, parts2, shape.m);
-      if (need_scalars) {
-        finish_scalars_kernel<T><<<1, kThreads, 0, st>>>(
-            partials.data<T>(), launch.chunks * launch.groups, params.rho, static_cast<int>(h),
-            grads.drho, grads.domega, grads.dphi);
-        check_launch("laplex finish_scalars_kernel");
+      a.batch = slice.rows;
+      a.x = lanes ? x_lanes.data<T>() : x;
+      a.g = lanes ? g_lanes.data<T>() : gy;
+      a.add_to_sums = k > 0;
+      if (need_targets) {
+        ScanArgs<T> t = a;
+        t.acc1 = sums_of(grads.dt, parts_dt, shape.m, h);
+        t.acc2 = sums_of(grads.du, parts_du, shape.m, h);
+        t.acc_stride = shape.m;
+        t.scalars = need_scalars ? partials.data<T>() + h * tasks * 3 : nullptr;
+        if (moments)
+          run_scan_for<T, true, Mode::target_grad>(shape.phased, t, slice.launch, dev);
+        else
+          run_scan_for<T, false, Mode::target_grad>(shape.phased, t, slice.launch, dev);
+      }
+      if (need_sources) {
+        ScanArgs<T> s = a;
+        s.acc1 = sums_of(grads.ds, parts_ds, shape.n, h);
+        s.acc2 = sums_of(grads.dv, parts_dv, shape.n, h);
+        s.acc_stride = shape.n;
+        s.rows_out = grads.dx ? (lanes ? dx_lanes.data<T>() : grads.dx) : nullptr;
+        s.accumulate = h > 0;
+        run_scan_for<T, false, Mode::source_grad>(shape.phased, s, slice.launch, dev);
       }
     }
-    if (need_sources) {
-      ScanArgs<T> a = head_args(plan, shape, params, h);
-      a.x = x_in;
-      a.g = g_in;
-      T* ds = grads.ds ? grads.ds + h * shape.n : nullptr;
-      T* dv = grads.dv ? grads.dv + h * shape.n : nullptr;
-      a.acc1 = grouped ? (ds ? parts1.data<T>() : nullptr) : ds;
-      a.acc2 = grouped ? (dv ? parts2.data<T>() : nullptr) : dv;
-      a.acc_stride = shape.n;
-      a.rows_out = dx_out;  // null: only ds and dv are wanted
-      a.accumulate = h > 0;
-      run_scan_for<T, false, Mode::source_grad>(shape.phased, a, launch, dev);
-      finish_groups(ds, parts1, shape.n);
-      finish_groups(dv, parts2, shape.n);
-    }
+    if (lanes && grads.dx)
+      transpose_into(dx_lanes.data<T>(), shape.n, slice.rows, grads.dx + slice.first * shape.n,
+                     device);
   }
-  if (launch.lanes && grads.dx) transpose_into(dx_out, shape.n, shape.batch, grads.dx, device);
+  auto finish_groups = [&](T* out, const Tensor& head_parts, std::int64_t width) {
+    if (!grouped || !out) return;
+    for (std::int64_t h = 0; h < shape.heads; ++h) {
+      sum_groups_kernel<T><<<grid_for(width), kBlock, 0, st>>>(
+          head_parts.data<T>() + h * groups * width, groups, width, out + h * width);
+      check_launch("laplex sum_groups_kernel");
+    }
+  };
+  finish_groups(grads.dt, parts_dt, shape.m);
+  finish_groups(grads.du, parts_du, shape.m);
+  finish_groups(grads.ds, parts_ds, shape.n);
+  finish_groups(grads.dv, parts_dv, shape.n);
+  if (need_scalars)
+    for (std::int64_t h = 0; h < shape.heads; ++h) {
+      finish_scalars_kernel<T><<<1, kThreads, 0, st>>>(partials.data<T>() + h * tasks * 3, tasks,
+                                                       params.rho, static_cast<int>(h),
+                                                       grads.drho, grads.domega, grads.dphi);
+      check_launch("laplex finish_scalars_kernel");
+    }
 }
 
 template void laplex_forward_cuda<float>(const LaplexCudaPlan&, const LaplexShape&,
                                          const LaplexParamPtrs<float>&, const float*, const float*,
-                                         float*, int);
+                                         float*, int, const LaplexCudaTuning&);
 template void laplex_forward_cuda<double>(const LaplexCudaPlan&, const LaplexShape&,
                                           const LaplexParamPtrs<double>&, const double*,
-                                          const double*, double*, int);
+                                          const double*, double*, int, const LaplexCudaTuning&);
 template void laplex_backward_cuda<float>(const LaplexCudaPlan&, const LaplexShape&,
                                           const LaplexParamPtrs<float>&, const float*, const float*,
-                                          const LaplexGradPtrs<float>&, int);
+                                          const LaplexGradPtrs<float>&, int,
+                                          const LaplexCudaTuning&);
 template void laplex_backward_cuda<double>(const LaplexCudaPlan&, const LaplexShape&,
                                            const LaplexParamPtrs<double>&, const double*,
-                                           const double*, const LaplexGradPtrs<double>&, int);
+                                           const double*, const LaplexGradPtrs<double>&, int,
+                                           const LaplexCudaTuning&);
 
 }  // namespace laplex::cuda
