@@ -6,7 +6,10 @@
 # with timeout_s 600). Logs go to $OUT (at most 8
 # files come back). Environment: SANITIZE=0 skips compute-sanitizer,
 # SWEEP_MAX_N caps the LAPLEX sweep at batch 64 (default 2^26); the 2^30
-# row runs at batch 1 (issue #3).
+# row runs at batch 1 (issue #3); PROFILE=0 skips the last step, Nsight
+# Compute's speed-of-light section (duration, DRAM and SM throughput) of the
+# LAPLEX kernels of one 2^20 x 64 forward and backward, run only when the
+# time left allows.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/laplex_device_out}
@@ -36,3 +39,15 @@ echo "laplex bench exit $?" | tee -a "$OUT/machine.txt"
 timeout 60 build/bin/laplex-bench covariance --device cuda --n 784 100000 3000000 --batch 8 --json \
   > "$OUT/bench_covariance.jsonl" 2>&1
 echo "covariance bench exit $?" | tee -a "$OUT/machine.txt"
+
+# Where the forward and backward spend their time, kernel by kernel: what
+# the next optimisation of the CUDA path needs to know.
+ncu_bin=$(command -v ncu || ls /opt/nvidia/nsight-compute/*/ncu 2>/dev/null | head -1)
+left=$((540 - SECONDS))
+if [[ ${PROFILE:-1} != 0 && -n "$ncu_bin" && $left -gt 40 ]]; then
+  timeout $((left - 10)) "$ncu_bin" --clock-control none --section SpeedOfLight \
+    --kernel-name regex:'lane_|transpose_kernel|carries_kernel|scan_chunks|sum_groups|Radix' \
+    --launch-count 60 build/bin/laplex-bench laplex --device cuda --batch 64 --n 1048576 \
+    --repeats 1 > "$OUT/ncu_laplex.txt" 2>&1
+  echo "ncu exit $? ($left s were left)" | tee -a "$OUT/machine.txt"
+fi
