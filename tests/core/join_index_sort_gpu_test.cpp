@@ -118,5 +118,24 @@ TEST(JoinIndexSortGpu, SortTiesAreStableOnBothDevices) {
   EXPECT_TRUE(check_device_twin([](const auto& t) { return argsort(t[0], 1, true); }, {ints}, {}));
 }
 
+// Long rows take CUB's device-wide sort, one row at a time (a single row of
+// 300 000 with ties, three of 2^18), where many short rows take the
+// segmented one: the same stable order either way.
+TEST(JoinIndexSortGpu, LongRowsSortLikeTheCpu) {
+  LAPLEX_REQUIRE_GPU();
+  for (const Shape shape : {Shape{300000}, Shape{3, 1 << 18}}) {
+    const auto u = testing::random_tensor(shape, 6, -50, 50).to_vector<double>();
+    std::vector<float> keys(u.size());
+    for (std::size_t k = 0; k < u.size(); ++k) keys[k] = static_cast<float>(std::trunc(u[k] * 100));
+    const Tensor x = Tensor::from_vector(keys, shape);
+    for (bool descending : {false, true}) {
+      EXPECT_TRUE(check_device_twin(
+          [=](const auto& t) { return argsort(t[0], -1, descending); }, {x}, {}));
+      EXPECT_TRUE(check_device_twin(
+          [=](const auto& t) { return sort(t[0], -1, descending).values; }, {x}, {}));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace laplex

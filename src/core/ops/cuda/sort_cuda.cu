@@ -1,3 +1,4 @@
+#include <cub/device/device_radix_sort.cuh>
 #include <cub/device/device_segmented_radix_sort.cuh>
 
 #include <climits>
@@ -41,6 +42,16 @@ __global__ void init_rows_kernel(std::int64_t* positions, int* offsets, std::int
   if (blockIdx.x == 0 && threadIdx.x == 0) offsets[rows] = static_cast<int>(n);
 }
 
+// CUB's segmented sort gives each row one thread block: right for many
+// rows, but a single long row (a covariance model's 3·10^6 anchors) would
+// be sorted by one multiprocessor. Such rows are sorted one at a time by
+// the device-wide sort, which spreads each over the whole GPU.
+bool sort_rows_one_by_one(std::int64_t rows, std::int64_t len) {
+  constexpr std::int64_t kLongRow = std::int64_t{1} << 12;
+  constexpr std::int64_t kVeryLongRow = std::int64_t{1} << 18;
+  return len >= kLongRow && (rows == 1 || (len >= kVeryLongRow && rows <= 16));
+}
+
 }  // namespace
 
 void sort_rows(const Tensor& x, std::int64_t rows, std::int64_t len, bool descending,
@@ -56,13 +67,14 @@ void sort_rows(const Tensor& x, std::int64_t rows, std::int64_t len, bool descen
   init_rows_kernel<<<grid_for(n), kBlock, 0, s>>>(positions.data<std::int64_t>(),
                                                    offsets.data<std::int32_t>(), rows, len);
   check_launch("init_rows_kernel");
+  const bool one_by_one = sort_rows_one_by_one(rows, len);
   visit_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int* begin = offsets.data<std::int32_t>();
     // Radix sort is stable, and the descending variant inverts the keys'
     // bits rather than reversing the output, so ties keep index order both
     // ways, like std::stable_sort on the CPU.
-    auto run = [&](void* scratch, std::size_t& bytes) {
+    auto run_segmented = [&](void* scratch, std::size_t& bytes) {
       if (descending)
         return cub::DeviceSegmentedRadixSort::SortPairsDescending(
             scratch, bytes, x.data<T>(), values.data<T>(), positions.data<std::int64_t>(),
@@ -73,10 +85,29 @@ void sort_rows(const Tensor& x, std::int64_t rows, std::int64_t len, bool descen
           indices.data<std::int64_t>(), static_cast<int>(n), static_cast<int>(rows), begin,
           begin + 1, 0, static_cast<int>(sizeof(T) * 8), s);
     };
+    auto run_row = [&](void* scratch, std::size_t& bytes, std::int64_t row) {
+      const std::int64_t at = row * len;
+      if (descending)
+        return cub::DeviceRadixSort::SortPairsDescending(
+            scratch, bytes, x.data<T>() + at, values.data<T>() + at,
+            positions.data<std::int64_t>() + at, indices.data<std::int64_t>() + at,
+            static_cast<int>(len), 0, static_cast<int>(sizeof(T) * 8), s);
+      return cub::DeviceRadixSort::SortPairs(
+          scratch, bytes, x.data<T>() + at, values.data<T>() + at,
+          positions.data<std::int64_t>() + at, indices.data<std::int64_t>() + at,
+          static_cast<int>(len), 0, static_cast<int>(sizeof(T) * 8), s);
+    };
     std::size_t bytes = 0;
-    check(run(nullptr, bytes), "cub::DeviceSegmentedRadixSort (scratch size)");
+    if (one_by_one) {
+      check(run_row(nullptr, bytes, 0), "cub::DeviceRadixSort (scratch size)");
+      Scratch scratch(bytes, device);
+      for (std::int64_t row = 0; row < rows; ++row)
+        check(run_row(scratch.get(), bytes, row), "cub::DeviceRadixSort");
+      return;
+    }
+    check(run_segmented(nullptr, bytes), "cub::DeviceSegmentedRadixSort (scratch size)");
     Scratch scratch(bytes, device);
-    check(run(scratch.get(), bytes), "cub::DeviceSegmentedRadixSort");
+    check(run_segmented(scratch.get(), bytes), "cub::DeviceSegmentedRadixSort");
   });
 }
 
