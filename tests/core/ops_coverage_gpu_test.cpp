@@ -84,6 +84,22 @@ TEST(OpsCoverageGpu, ReductionsOverEveryDim) {
                                 {x.to(DType::f64)}, {}));
 }
 
+// Few long rows are summed in segments over many blocks, then per row: a
+// whole 3·10^6-element tensor, a batch of 8 rows of 100 000 and 3 rows of
+// 2^20, in float32 and float64, with their gradients.
+TEST(OpsCoverageGpu, SumsOfFewLongRows) {
+  LAPLEX_REQUIRE_GPU();
+  const Tensor whole = f32({3000000}, 2);
+  EXPECT_TRUE(check_device_twin([](const auto& in) { return sum(in[0]); }, {whole}, {0}, 1e-2, 1e-3));
+  EXPECT_TRUE(check_device_twin([](const auto& in) { return sum(in[0]); },
+                                {whole.to(DType::f64)}, {}));
+  for (const Shape shape : {Shape{8, 100000}, Shape{3, 1 << 20}}) {
+    const Tensor x = f32(shape, 3);
+    EXPECT_TRUE(check_device_twin([](const auto& in) { return sum(in[0], {1}); }, {x}, {0}, 1e-2, 1e-3));
+    EXPECT_TRUE(check_device_twin([](const auto& in) { return mean(in[0], {1}); }, {x}, {0}));
+  }
+}
+
 TEST(OpsCoverageGpu, DtypeConversions) {
   LAPLEX_REQUIRE_GPU();
   const Tensor x = f32({7, 9}, 1, -50, 50);

@@ -23,6 +23,33 @@ __global__ void sum_rows_kernel(const T* x, T* out, std::int64_t rows, std::int6
   }
 }
 
+// Few long rows (a whole 3·10^6-element tensor, a batch of 8 such rows)
+// would leave all but a few multiprocessors idle with one block per row:
+// such rows are cut into segments of kSegment elements, each block sums one
+// segment of one row (blockIdx.y), and sum_rows_kernel then adds each row's
+// segment sums. Both stages run in a fixed order, so the sum is the same
+// from run to run.
+constexpr std::int64_t kSegment = std::int64_t{1} << 14;
+constexpr std::int64_t kManyRows = 256;
+
+template <class T>
+__global__ void sum_segments_kernel(const T* x, T* partials, std::int64_t len,
+                                    std::int64_t segments) {
+  __shared__ T partial[kBlock];
+  const std::int64_t row = blockIdx.y;
+  const std::int64_t begin = static_cast<std::int64_t>(blockIdx.x) * kSegment;
+  const std::int64_t end = begin + kSegment < len ? begin + kSegment : len;
+  T acc = T(0);
+  for (std::int64_t r = begin + threadIdx.x; r < end; r += blockDim.x) acc += x[row * len + r];
+  partial[threadIdx.x] = acc;
+  __syncthreads();
+  for (int width = blockDim.x / 2; width > 0; width /= 2) {
+    if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) partials[row * segments + blockIdx.x] = partial[0];
+}
+
 // inner > 1: one thread per output element; neighbouring threads read
 // neighbouring addresses, so the loads coalesce.
 template <class T>
@@ -85,7 +112,16 @@ void reduce(ReduceOp op, const Tensor& x, const ReduceGeometry& g, const Tensor&
   if (op == ReduceOp::max && g.reduced == 0) throw Error("max: reduction over an empty dim");
   visit_floating(x.dtype(), "reduce", [&](auto tag) {
     using T = decltype(tag);
-    if (op == ReduceOp::sum && g.inner == 1) {
+    const std::int64_t segments = (g.reduced + kSegment - 1) / kSegment;
+    if (op == ReduceOp::sum && g.inner == 1 && g.outer < kManyRows && segments > 1) {
+      const Tensor partials = Tensor::empty({g.outer * segments}, x.dtype(), x.device());
+      sum_segments_kernel<<<dim3(static_cast<unsigned int>(segments),
+                                 static_cast<unsigned int>(g.outer)),
+                            kBlock, 0, s>>>(x.data<T>(), partials.data<T>(), g.reduced, segments);
+      check_launch("sum_segments_kernel");
+      sum_rows_kernel<<<static_cast<unsigned int>(g.outer), kBlock, 0, s>>>(
+          partials.data<T>(), out.data<T>(), g.outer, segments);
+    } else if (op == ReduceOp::sum && g.inner == 1) {
       const unsigned int blocks =
           static_cast<unsigned int>(std::min<std::int64_t>(g.outer, 65535LL * 16));
       sum_rows_kernel<<<blocks, kBlock, 0, s>>>(x.data<T>(), out.data<T>(), g.outer, g.reduced);
