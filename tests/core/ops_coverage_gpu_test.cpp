@@ -90,12 +90,14 @@ TEST(OpsCoverageGpu, ReductionsOverEveryDim) {
 TEST(OpsCoverageGpu, SumsOfFewLongRows) {
   LAPLEX_REQUIRE_GPU();
   const Tensor whole = f32({3000000}, 2);
-  EXPECT_TRUE(check_device_twin([](const auto& in) { return sum(in[0]); }, {whole}, {0}, 1e-2, 1e-3));
+  EXPECT_TRUE(
+      check_device_twin([](const auto& in) { return sum(in[0]); }, {whole}, {0}, 1e-2, 1e-3));
   EXPECT_TRUE(check_device_twin([](const auto& in) { return sum(in[0]); },
                                 {whole.to(DType::f64)}, {}));
   for (const Shape shape : {Shape{8, 100000}, Shape{3, 1 << 20}}) {
     const Tensor x = f32(shape, 3);
-    EXPECT_TRUE(check_device_twin([](const auto& in) { return sum(in[0], {1}); }, {x}, {0}, 1e-2, 1e-3));
+    EXPECT_TRUE(check_device_twin([](const auto& in) { return sum(in[0], {1}); }, {x}, {0}, 1e-2,
+                                  1e-3));
     EXPECT_TRUE(check_device_twin([](const auto& in) { return mean(in[0], {1}); }, {x}, {0}));
   }
 }

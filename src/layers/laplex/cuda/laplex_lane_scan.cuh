@@ -1,8 +1,9 @@
 #pragma once
 // LAPLEX scans with one lane per batch row (used for batches of 16 and
 // more, a slice of rows at a time: laplex_lane_slices.h). The batch arrays
-// are transposed first ((n, rows): the values of one event are contiguous), so every event's gather or store is one coalesced
-// access of the warp, whatever the order of the anchors. A warp owns a chunk
+// are transposed first ((n, rows): the values of one event are
+// contiguous), so every event's gather or store is one coalesced access of
+// the warp, whatever the order of the anchors. A warp owns a chunk
 // of kLaneChunk events and 32 rows and walks the chunk sequentially: no
 // scan inside a chunk, no block barriers. Chunks are joined as in the other
 // path: chunk totals (here as weighted sums, no recurrence), the carries
