@@ -1,6 +1,7 @@
 // laplex-bench covariance: one training step (NLL of a batch, summed, and the
-// gradient of every parameter) of each density model at the same n, batch
-// and device, in one run: laplex_ou with the fused CPU kernel and with the
+// gradient of every parameter: `ms`; then with the Adam update of every
+// parameter too: `step_ms`, the step of issue #6's targets) of each density
+// model at the same n, batch and device, in one run: laplex_ou with the fused CPU kernel and with the
 // composed engine ops, diagonal, ppca (rank --rank) and, for n <= 4096,
 // full. Reports the median step time and the peak memory of a step in bytes
 // per dimension above what was resident before it (x, the parameters):
@@ -22,6 +23,7 @@
 #include "layers/covariance/full_gaussian.h"
 #include "layers/covariance/laplex_ou.h"
 #include "layers/covariance/ppca.h"
+#include "optim/adam.h"
 #if LAPLEX_WITH_CUDA
 #include "core/cuda/cuda_allocator.h"
 #include "core/cuda/cuda_context.h"
@@ -120,6 +122,17 @@ nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name,
 #endif
   }
   row["ms"] = median_ms(step, o.repeats, 0, sync);
+  // The Adam state is allocated by its first update, the warm-up below.
+  optim::ParamGroup group;
+  group.params = model->parameters();
+  group.lr = 1e-3;
+  optim::Adam adam({group}, optim::AdamOptions{});
+  auto train_step = [&] {
+    step();
+    adam.step();
+  };
+  train_step();
+  row["step_ms"] = median_ms(train_step, o.repeats, 0, sync);
   row["peak_B_per_dim"] = peak < 0
                               ? nlohmann::json(nullptr)
                               : nlohmann::json(static_cast<double>(peak) / static_cast<double>(n));
@@ -141,13 +154,16 @@ int run(const CovarianceBenchOptions& o) {
     }
   }
   if (!o.json)
-    print_rows(rows, {"model", "n", "batch", "device", "ms", "peak_B_per_dim", "memory", "note"},
+    print_rows(rows,
+               {"model", "n", "batch", "device", "ms", "step_ms", "peak_B_per_dim", "memory",
+                "note"},
                false);
   return 0;
 }
 
 const BenchRegistration registration(
-    "covariance", "density models: NLL + gradient time and peak memory per dimension",
+    "covariance",
+    "density models: NLL + gradient (and + Adam) time and peak memory per dimension",
     [](CLI::App& cmd) -> std::function<int()> {
       auto o = std::make_shared<CovarianceBenchOptions>();
       cmd.add_option("--n", o->n, "dimensions (several allowed; default 784 100000 3000000)");
