@@ -1,6 +1,7 @@
 #include "layers/covariance/ou_correlation_neighbours.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -56,6 +57,17 @@ OuNeighbours empty_lists(std::int64_t n, int k) {
 // instead of a tenth of that).
 constexpr std::int64_t kParallelPoints = std::int64_t{1} << 15;
 
+// The points a loop reads are scattered in memory, and a dot product waits
+// for its point's cache lines: the loops ask for the point this many
+// iterations ahead.
+constexpr std::int64_t kPrefetchAhead = 8;
+
+void prefetch_point(const OuPoints& points, std::int32_t id) {
+  const char* p = reinterpret_cast<const char*>(points.point(id));
+  const std::int64_t bytes = points.width * static_cast<std::int64_t>(sizeof(float));
+  for (std::int64_t line = 0; line < bytes; line += 64) __builtin_prefetch(p + line);
+}
+
 struct Range {
   std::int64_t begin, end;
 };
@@ -87,8 +99,10 @@ std::vector<Range> tree_leaves(const OuPoints& points, std::vector<std::int32_t>
       const float* pb = points.point(ids[b]);
       std::vector<float> direction(width);
       for (std::int64_t c = 0; c < width; ++c) direction[c] = pa[c] - pb[c];
-      for (std::int64_t p = begin; p < end; ++p)
+      for (std::int64_t p = begin; p < end; ++p) {
+        if (p + kPrefetchAhead < end) prefetch_point(points, ids[p + kPrefetchAhead]);
         keyed[p] = {dot(points.point(ids[p]), direction.data(), width), ids[p]};
+      }
       const std::int64_t mid = begin + size / 2;
       std::nth_element(keyed.begin() + begin, keyed.begin() + mid, keyed.begin() + end);
       for (std::int64_t p = begin; p < end; ++p) ids[p] = keyed[p].second;
@@ -109,6 +123,9 @@ void compare_leaf_pairs(const OuPoints& points, const std::vector<std::int32_t>&
 #pragma omp parallel for schedule(dynamic, 16) if (points.n > kParallelPoints)
   for (std::int64_t l = 0; l < static_cast<std::int64_t>(leaves.size()); ++l) {
     const auto [begin, end] = leaves[l];
+    // Its points are scattered: all their lines are requested before the
+    // first comparison waits for one.
+    for (std::int64_t p = begin; p < end; ++p) prefetch_point(points, ids[p]);
     for (std::int64_t p = begin; p < end; ++p)
       for (std::int64_t q = p + 1; q < end; ++q) {
         const float c = dot(points.point(ids[p]), points.point(ids[q]), points.width);
@@ -118,32 +135,63 @@ void compare_leaf_pairs(const OuPoints& points, const std::vector<std::int32_t>&
   }
 }
 
+// The ids one point's round has seen (itself, its list, the candidates):
+// open addressing with linear probing in a table at least twice the most
+// ids a round inserts, cleared per point, so it stays in L1. Sorting the
+// candidates to drop repeats, and searching the list for each, took more
+// of a round than its dot products.
+class SeenIds {
+ public:
+  explicit SeenIds(std::size_t most) : slots_(std::bit_ceil(2 * most), -1) {}
+  void clear() { std::fill(slots_.begin(), slots_.end(), -1); }
+  // True when id was not in the set (and is now).
+  bool insert(std::int32_t id) {
+    const std::size_t mask = slots_.size() - 1;
+    std::size_t at = (static_cast<std::uint32_t>(id) * 2654435761u) & mask;
+    while (slots_[at] != -1) {
+      if (slots_[at] == id) return false;
+      at = (at + 1) & mask;
+    }
+    slots_[at] = id;
+    return true;
+  }
+
+ private:
+  std::vector<std::int32_t> slots_;
+};
+
 // Compares each point with its neighbours' neighbours, reading the lists
 // as they were before the round (so the result does not depend on the order
 // in which threads update them).
 // Each candidate is compared once, and not at all when it is already in
-// the list: a dot product reads a point from a random place in memory,
-// which is what the round's time goes to, and a pixel's neighbours share
-// most of their own neighbours.
+// the list: a dot product reads a point from a random place in memory, and
+// a pixel's neighbours share most of their own neighbours.
 void refine(const OuPoints& points, const std::vector<std::int32_t>& visit, OuNeighbours& nb) {
   const OuNeighbours before = nb;
+  const std::size_t most = static_cast<std::size_t>(nb.k) * (nb.k + 1) + 1;
 #pragma omp parallel if (nb.n > kParallelPoints)
   {
     std::vector<std::int32_t> candidates;
+    SeenIds seen(most);
 #pragma omp for schedule(dynamic, 1024)
     for (std::int64_t v = 0; v < nb.n; ++v) {
       const std::int32_t i = visit[v];
       candidates.clear();
+      seen.clear();
+      seen.insert(i);
       const std::int32_t* known = before.of(i);
+      for (int s = 0; s < nb.k && known[s] >= 0; ++s) seen.insert(known[s]);
       for (int s = 0; s < nb.k && known[s] >= 0; ++s) {
         const std::int32_t* theirs = before.of(known[s]);
         for (int u = 0; u < nb.k && theirs[u] >= 0; ++u)
-          if (theirs[u] != i && std::find(known, known + nb.k, theirs[u]) == known + nb.k)
-            candidates.push_back(theirs[u]);
+          if (seen.insert(theirs[u])) candidates.push_back(theirs[u]);
       }
-      std::sort(candidates.begin(), candidates.end());
-      candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
-      for (const std::int32_t l : candidates) offer(nb, i, l, dot(points.point(i), points.point(l), points.width));
+      const std::size_t count = candidates.size();
+      for (std::size_t c = 0; c < count; ++c) {
+        if (c + kPrefetchAhead < count) prefetch_point(points, candidates[c + kPrefetchAhead]);
+        const std::int32_t l = candidates[c];
+        offer(nb, i, l, dot(points.point(i), points.point(l), points.width));
+      }
     }
   }
 }
