@@ -74,6 +74,26 @@ void dot_block_2x4(const float* a0, const float* a1, const float* const* b, std:
 #endif
 }
 
+// dot(a, b[j]) for j < 4 into out[j]: a's vectors are loaded once for the
+// four products.
+void dot_block_1x4(const float* a, const float* const* b, std::int64_t width, float* out) {
+#if defined(__AVX2__) && defined(__FMA__)
+  __m256 sum[4];
+  for (int j = 0; j < 4; ++j) sum[j] = _mm256_setzero_ps();
+  for (std::int64_t r = 0; r < width; r += 8) {
+    const __m256 x = _mm256_loadu_ps(a + r);
+    for (int j = 0; j < 4; ++j) sum[j] = _mm256_fmadd_ps(x, _mm256_loadu_ps(b[j] + r), sum[j]);
+  }
+  float lanes[8];
+  for (int j = 0; j < 4; ++j) {
+    _mm256_storeu_ps(lanes, sum[j]);
+    out[j] = reduce_lanes(lanes);
+  }
+#else
+  for (int j = 0; j < 4; ++j) out[j] = dot(a, b[j], width);
+#endif
+}
+
 // gram[p * size + q] = dot(point p, point q) for p < q, in blocks of two
 // rows by four columns.
 void leaf_gram(const float* const* point, std::int64_t size, std::int64_t width, float* gram) {
@@ -261,11 +281,24 @@ void refine(const OuPoints& points, const std::vector<std::int32_t>& visit, OuNe
         for (int u = 0; u < nb.k && theirs[u] >= 0; ++u)
           if (seen.insert(theirs[u])) candidates.push_back(theirs[u]);
       }
+      // Four candidates at a time share the loads of i's point.
       const std::size_t count = candidates.size();
-      for (std::size_t c = 0; c < count; ++c) {
-        if (c + kPrefetchAhead < count) prefetch_point(points, candidates[c + kPrefetchAhead]);
-        const std::int32_t l = candidates[c];
-        offer(nb, i, l, dot(points.point(i), points.point(l), points.width));
+      for (std::size_t c = 0; c < count; c += 4) {
+        for (std::size_t ahead = c + kPrefetchAhead; ahead < std::min(c + kPrefetchAhead + 4, count);
+             ++ahead)
+          prefetch_point(points, candidates[ahead]);
+        const std::size_t block = std::min<std::size_t>(4, count - c);
+        float correlation[4];
+        if (block == 4) {
+          const float* const four[4] = {points.point(candidates[c]), points.point(candidates[c + 1]),
+                                        points.point(candidates[c + 2]),
+                                        points.point(candidates[c + 3])};
+          dot_block_1x4(points.point(i), four, points.width, correlation);
+        } else {
+          for (std::size_t j = 0; j < block; ++j)
+            correlation[j] = dot(points.point(i), points.point(candidates[c + j]), points.width);
+        }
+        for (std::size_t j = 0; j < block; ++j) offer(nb, i, candidates[c + j], correlation[j]);
       }
     }
   }
