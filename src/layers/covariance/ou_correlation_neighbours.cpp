@@ -323,11 +323,14 @@ OuPoints sketch(const OuPoints& points, std::uint64_t seed) {
 #pragma omp parallel for schedule(static)
   for (std::int64_t i = 0; i < points.n; ++i) {
     const float* p = points.point(i);
-    float* q = out.values.data() + i * kSketchWidth;
+    // The 64 sums stay in registers for the whole point (through q they
+    // were stored and reloaded at every row).
+    float sums[kSketchWidth] = {};
     for (std::int64_t r = 0; r < points.width; ++r) {
       const float* g = gauss.data() + r * kSketchWidth;
-      for (std::int64_t c = 0; c < kSketchWidth; ++c) q[c] += p[r] * g[c];
+      for (std::int64_t c = 0; c < kSketchWidth; ++c) sums[c] += p[r] * g[c];
     }
+    std::copy_n(sums, kSketchWidth, out.values.data() + i * kSketchWidth);
   }
   return out;
 }
