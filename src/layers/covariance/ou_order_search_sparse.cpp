@@ -27,6 +27,18 @@ double pair_cost(double c, double eps) {
   return 0.5 * std::log(std::max(1 - r * r, eps));
 }
 
+// The sample correlation of a and b: from a's candidate list when b is in
+// it (the same dot product, computed when the list was built), else from
+// the points. The moves below ask mostly for links to candidates, and a
+// point read from a random place in memory is what such a call costs.
+float correlation_of(const OuPoints& points, const OuNeighbours& nb, std::int32_t a,
+                     std::int32_t b) {
+  const std::int32_t* list = nb.of(a);
+  for (int s = 0; s < nb.k; ++s)
+    if (list[s] == b) return nb.correlation_of(a)[s];
+  return points.correlation(a, b);
+}
+
 // "name 1.2 s, ..." for the log: where a search of millions of points spends its minutes.
 struct PhaseClock {
   std::chrono::steady_clock::time_point last = std::chrono::steady_clock::now();
@@ -217,7 +229,7 @@ class TwoOpt {
   std::int32_t end() const { return static_cast<std::int32_t>(points_.n); }
   std::int32_t at(std::int64_t k) const { return cycle_[wrap(k)]; }
   double cost(std::int32_t a, std::int32_t b) const {
-    return a == end() || b == end() ? 0.0 : pair_cost(points_.correlation(a, b), eps_);
+    return a == end() || b == end() ? 0.0 : pair_cost(correlation_of(points_, nb_, a, b), eps_);
   }
 
   // The best move that links a to a candidate; applied if it gains.
@@ -345,7 +357,7 @@ class OrOpt {
   };
 
   double cost(std::int32_t a, std::int32_t b) const {
-    return a == kNone || b == kNone ? 0.0 : pair_cost(points_.correlation(a, b), eps_);
+    return a == kNone || b == kNone ? 0.0 : pair_cost(correlation_of(points_, nb_, a, b), eps_);
   }
 
   // The stretch of `len` anchors from a along next (forward) or prev.
