@@ -19,10 +19,10 @@ namespace {
 
 // width is a multiple of 8 (OuPoints pads it): eight running sums are one
 // vector register, where a single sum would keep the loop scalar (the
-// compiler may not reorder float additions). Nearly all of the neighbour
-// search's time is spent here. The sums are fused multiply-adds in order of
-// the rows, then added up as in reduce_lanes, so a leaf's block of dot
-// products (below) gives the same bits as this.
+// compiler may not reorder float additions). Most of the neighbour search's
+// time goes to dot products and to waiting for the points they read. The
+// sums are fused multiply-adds in order of the rows, then added up as in
+// reduce_lanes, so the blocks of dot products below give the same bits.
 float reduce_lanes(const float* lanes) {
   return ((lanes[0] + lanes[4]) + (lanes[1] + lanes[5])) +
          ((lanes[2] + lanes[6]) + (lanes[3] + lanes[7]));
