@@ -5,21 +5,31 @@ namespace laplex::cuda {
 
 namespace {
 
-// inner == 1: one block per row, a shared-memory tree over its threads.
+// The sum of every thread's acc, through a shared-memory tree (partial
+// holds kBlock values); every thread of the block must call it, and may
+// call it again right after.
+template <class T>
+__device__ T block_tree_sum(T acc, T* partial) {
+  partial[threadIdx.x] = acc;
+  __syncthreads();
+  for (int width = blockDim.x / 2; width > 0; width /= 2) {
+    if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
+    __syncthreads();
+  }
+  const T total = partial[0];
+  __syncthreads();
+  return total;
+}
+
+// inner == 1: one block per row.
 template <class T>
 __global__ void sum_rows_kernel(const T* x, T* out, std::int64_t rows, std::int64_t len) {
   __shared__ T partial[kBlock];
   for (std::int64_t row = blockIdx.x; row < rows; row += gridDim.x) {
     T acc = T(0);
     for (std::int64_t r = threadIdx.x; r < len; r += blockDim.x) acc += x[row * len + r];
-    partial[threadIdx.x] = acc;
-    __syncthreads();
-    for (int width = blockDim.x / 2; width > 0; width /= 2) {
-      if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
-      __syncthreads();
-    }
-    if (threadIdx.x == 0) out[row] = partial[0];
-    __syncthreads();
+    const T total = block_tree_sum(acc, partial);
+    if (threadIdx.x == 0) out[row] = total;
   }
 }
 
@@ -41,13 +51,8 @@ __global__ void sum_segments_kernel(const T* x, T* partials, std::int64_t len,
   const std::int64_t end = begin + kSegment < len ? begin + kSegment : len;
   T acc = T(0);
   for (std::int64_t r = begin + threadIdx.x; r < end; r += blockDim.x) acc += x[row * len + r];
-  partial[threadIdx.x] = acc;
-  __syncthreads();
-  for (int width = blockDim.x / 2; width > 0; width /= 2) {
-    if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) partials[row * segments + blockIdx.x] = partial[0];
+  const T total = block_tree_sum(acc, partial);
+  if (threadIdx.x == 0) partials[row * segments + blockIdx.x] = total;
 }
 
 // inner > 1: one thread per output element; neighbouring threads read
