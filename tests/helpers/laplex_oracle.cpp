@@ -1,8 +1,10 @@
 #include "helpers/laplex_oracle.h"
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <random>
+#include <utility>
 
 namespace laplex::testing {
 
@@ -57,6 +59,34 @@ LaplexProblem random_laplex_problem(std::int64_t batch, std::int64_t m, std::int
   fill(p.x, batch * n, -1, 1);
   fill(p.gy, batch * m, -1, 1);
   return p;
+}
+
+LaplexProblem with_anchor_order(LaplexProblem p, AnchorOrder order) {
+  for (auto [anchors, count] : {std::pair{&p.t, p.m}, std::pair{&p.s, p.n}})
+    for (std::int64_t h = 0; h < p.heads; ++h) {
+      const auto first = anchors->begin() + h * count, last = first + count;
+      if (order == AnchorOrder::ascending) std::sort(first, last);
+      if (order == AnchorOrder::descending) std::sort(first, last, std::greater<>());
+      if (order == AnchorOrder::rotated) std::rotate(first, first + count / 2, last);
+    }
+  return p;
+}
+
+LaplexProblem float_rounded(LaplexProblem p) {
+  for (auto* values : {&p.t, &p.s, &p.u, &p.v, &p.rho, &p.omega, &p.phi, &p.x, &p.gy})
+    for (double& v : *values) v = static_cast<float>(v);
+  return p;
+}
+
+LaplexProblem million_anchor_problem(std::int64_t batch, bool phased) {
+  const std::int64_t n = 1000000;
+  LaplexProblem p = random_laplex_problem(batch, n, n, 1, phased, true, 5, 500.0);
+  for (auto* anchors : {&p.t, &p.s})
+    for (double& a : *anchors) a += 500.0;
+  p.rho = {0.5};
+  p.omega = {0.7};
+  p.phi = {0.3};
+  return float_rounded(p);
 }
 
 std::vector<double> oracle_dense(const LaplexProblem& p) {

@@ -26,6 +26,20 @@ LaplexProblem random_laplex_problem(std::int64_t batch, std::int64_t m, std::int
                                     std::int64_t heads, bool phased, bool gains,
                                     std::uint64_t seed, double span = 3.0);
 
+// The anchors of every head (t and s) put in one order; the kernels' results
+// must not depend on it.
+enum class AnchorOrder { ascending, descending, rotated };
+LaplexProblem with_anchor_order(LaplexProblem p, AnchorOrder order);
+
+// Every input rounded to float, so a float32 and a float64 run of the kernels
+// see the same operator.
+LaplexProblem float_rounded(LaplexProblem p);
+
+// Issue 3's float32 accuracy problem: n = m = 10^6 anchors over [0, 1000]
+// (about 1000 neighbours within one decay length), rho 0.5, omega 0.7,
+// phi 0.3, float-rounded.
+LaplexProblem million_anchor_problem(std::int64_t batch, bool phased);
+
 std::vector<double> oracle_dense(const LaplexProblem& p);    // (m, n)
 std::vector<double> oracle_forward(const LaplexProblem& p);  // (B, m), no bias
 double oracle_loss(const LaplexProblem& p);                  // sum(gy * W x)

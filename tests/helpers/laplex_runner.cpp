@@ -1,5 +1,11 @@
 #include "helpers/laplex_runner.h"
 
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <utility>
+
+#include "helpers/vector_compare.h"
 #include "layers/laplex/laplex_cpu.h"
 
 namespace laplex::testing {
@@ -57,6 +63,25 @@ LaplexResult run_laplex_cpu(const LaplexProblem& p, const LaplexWanted& wanted) 
   r.grads = {widen(dx), widen(dt), widen(ds), widen(du), widen(dv), widen(drho), widen(domega),
              widen(dphi)};
   return r;
+}
+
+void expect_float32_accurate(const std::string& label, const LaplexResult& single,
+                             const LaplexResult& reference) {
+  std::vector<std::pair<const char*, double>> errors = {
+      {"y", relative_error(single.y, reference.y)},
+      {"dx", relative_error(single.grads.dx, reference.grads.dx)},
+      {"dt", relative_error(single.grads.dt, reference.grads.dt)},
+      {"ds", relative_error(single.grads.ds, reference.grads.ds)},
+      {"du", relative_error(single.grads.du, reference.grads.du)},
+      {"dv", relative_error(single.grads.dv, reference.grads.dv)},
+      {"drho", relative_error(single.grads.drho, reference.grads.drho)},
+  };
+  if (!single.transposed.empty())
+    errors.insert(errors.begin() + 1, {"W^T g", relative_error(single.transposed, reference.transposed)});
+  for (const auto& [name, error] : errors) {
+    std::printf("%s, float32 vs float64 relative error of %s: %.3g\n", label.c_str(), name, error);
+    EXPECT_LE(error, 1e-4) << label << ": " << name;
+  }
 }
 
 template LaplexResult run_laplex_cpu<float>(const LaplexProblem&, const LaplexWanted&);

@@ -1,6 +1,7 @@
 #pragma once
 // Runs the CPU LAPLEX kernels on a LaplexProblem in float or double and hands
 // the results back as float64, so tests compare them with the oracle.
+#include <string>
 #include <vector>
 
 #include "helpers/laplex_oracle.h"
@@ -23,5 +24,12 @@ struct LaplexResult {
 
 template <class T>
 LaplexResult run_laplex_cpu(const LaplexProblem& p, const LaplexWanted& wanted = {});
+
+// Issue 3's float32 figure: each output of a float32 run (y, W^T g when it
+// was computed, every gradient but domega and dphi) against a float64 run,
+// normwise (||f32 - f64||_2 / ||f64||_2), printed after `label` and expected
+// <= 1e-4.
+void expect_float32_accurate(const std::string& label, const LaplexResult& single,
+                             const LaplexResult& reference);
 
 }  // namespace laplex::testing

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace laplex::testing {
 
@@ -28,6 +29,7 @@ namespace laplex::testing {
 }
 
 double relative_error(const std::vector<double>& got, const std::vector<double>& want) {
+  if (got.size() != want.size()) return std::numeric_limits<double>::infinity();
   double diff = 0, norm = 0;
   for (std::size_t k = 0; k < got.size(); ++k) {
     diff += (got[k] - want[k]) * (got[k] - want[k]);

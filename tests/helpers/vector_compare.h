@@ -13,7 +13,7 @@ namespace laplex::testing {
                                          const std::vector<double>& want, double rtol,
                                          double atol = 1e-12);
 
-// ||got - want||_2 / ||want||_2.
+// ||got - want||_2 / ||want||_2; infinite when the sizes differ.
 double relative_error(const std::vector<double>& got, const std::vector<double>& want);
 
 }  // namespace laplex::testing

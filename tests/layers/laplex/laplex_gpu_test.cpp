@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <string>
 
 #include "core/ops/elementwise.h"
@@ -166,17 +165,8 @@ TEST(LaplexCuda, FarAnchorsAndHugeGapsStayFinite) {
 TEST(LaplexCuda, AnyAnchorOrder) {
   LAPLEX_REQUIRE_GPU();
   const LaplexProblem base = random_laplex_problem(3, 9, 11, 2, true, true, 41);
-  for (int order = 0; order < 3; ++order) {
-    LaplexProblem p = base;
-    for (auto [anchors, count] : {std::pair{&p.t, p.m}, std::pair{&p.s, p.n}})
-      for (std::int64_t h = 0; h < p.heads; ++h) {
-        auto first = anchors->begin() + h * count, last = first + count;
-        if (order == 0) std::sort(first, last);
-        if (order == 1) std::sort(first, last, std::greater<>());
-        if (order == 2) std::rotate(first, first + count / 2, last);
-      }
-    expect_matches_oracle(p);
-  }
+  for (AnchorOrder order : {AnchorOrder::ascending, AnchorOrder::descending, AnchorOrder::rotated})
+    expect_matches_oracle(with_anchor_order(base, order));
 }
 
 // Thousands of events (several chunks, carried across) and a batch that the
@@ -254,40 +244,20 @@ TEST(LaplexCuda, EmptyBatchAndNoSources) {
   for (double v : y) EXPECT_EQ(v, 2.5);
 }
 
-
 // Float32 on the GPU at n = m = 10^6 against float64 on the CPU, same
 // float-rounded inputs: relative error <= 1e-4 (issue 3). Batch 2 runs the
 // event-parallel kernels, batch 16 the lane kernels.
 TEST(LaplexCuda, Float32AtMillionMatchesFloat64) {
   LAPLEX_REQUIRE_GPU();
   for (std::int64_t batch : {2, 16})
-  for (bool phased : {false, true}) {
-    const std::int64_t n = 1000000;
-    LaplexProblem p = random_laplex_problem(batch, n, n, 1, phased, true, 5, 500.0);
-    for (auto* anchors : {&p.t, &p.s})
-      for (double& a : *anchors) a += 500.0;
-    p.rho = {0.5};
-    p.omega = {0.7};
-    p.phi = {0.3};
-    for (auto* values : {&p.t, &p.s, &p.u, &p.v, &p.rho, &p.omega, &p.phi, &p.x, &p.gy})
-      for (double& v : *values) v = static_cast<float>(v);
-    const LaplexResult single = run_laplex_cuda(p, DType::f32);
-    const LaplexResult reference = run_laplex_cpu<double>(p);
-    const std::pair<const char*, double> errors[] = {
-        {"y", relative_error(single.y, reference.y)},
-        {"dx", relative_error(single.grads.dx, reference.grads.dx)},
-        {"dt", relative_error(single.grads.dt, reference.grads.dt)},
-        {"ds", relative_error(single.grads.ds, reference.grads.ds)},
-        {"du", relative_error(single.grads.du, reference.grads.du)},
-        {"dv", relative_error(single.grads.dv, reference.grads.dv)},
-        {"drho", relative_error(single.grads.drho, reference.grads.drho)},
-    };
-    for (const auto& [name, error] : errors) {
-      std::printf("CUDA n = 10^6, batch %d, %s, float32 vs float64 relative error of %s: %.3g\n",
-                  static_cast<int>(batch), phased ? "phased" : "unphased", name, error);
-      EXPECT_LE(error, 1e-4) << name;
+    for (bool phased : {false, true}) {
+      const LaplexProblem p = million_anchor_problem(batch, phased);
+      const LaplexResult single = run_laplex_cuda(p, DType::f32);
+      const LaplexResult reference = run_laplex_cpu<double>(p);
+      expect_float32_accurate("CUDA n = 10^6, batch " + std::to_string(batch) + ", " +
+                                  (phased ? "phased" : "unphased"),
+                              single, reference);
     }
-  }
 }
 
 #if LAPLEX_WITH_CUDA
