@@ -16,14 +16,15 @@ namespace {
 constexpr std::size_t kAlignment = 64;
 }
 
-HostBuffer::HostBuffer(std::size_t bytes, bool pinned) : bytes_(bytes) {
+HostBuffer::HostBuffer(std::size_t bytes, bool pinned, int cuda_device) : bytes_(bytes) {
 #if LAPLEX_WITH_CUDA
   if (pinned && cuda_available()) {
-    data_ = cuda::allocate_pinned(bytes);
+    data_ = cuda::allocate_pinned(bytes, cuda_device);
     pinned_ = data_ != nullptr;
   }
 #else
   (void)pinned;
+  (void)cuda_device;
 #endif
   if (!data_) {
     const std::size_t rounded =

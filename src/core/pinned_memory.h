@@ -6,7 +6,8 @@
 // little. Without CUDA, or when pinning fails (locked-memory limits), the
 // buffer is ordinary aligned memory and everything still works.
 //
-//   HostBuffer(bytes, pinned)   pinned: ask for page-locked memory
+//   HostBuffer(bytes, pinned, cuda_device)   pinned: ask for page-locked
+//                                            memory, for copies to cuda:cuda_device
 //   void* data() const, std::size_t bytes() const, bool pinned() const
 #include <cstddef>
 
@@ -14,7 +15,7 @@ namespace laplex {
 
 class HostBuffer {
  public:
-  HostBuffer(std::size_t bytes, bool pinned);
+  HostBuffer(std::size_t bytes, bool pinned, int cuda_device);
   ~HostBuffer();
   HostBuffer(const HostBuffer&) = delete;
   HostBuffer& operator=(const HostBuffer&) = delete;

@@ -177,7 +177,7 @@ std::unique_ptr<HostBuffer> Loader::take_buffer() {
       return buffer;
     }
   }
-  return std::make_unique<HostBuffer>(staging_bytes_, options_.pin_memory);
+  return std::make_unique<HostBuffer>(staging_bytes_, options_.pin_memory, options_.device.index);
 }
 
 void Loader::give_buffer(std::unique_ptr<HostBuffer> buffer) {

@@ -9,7 +9,7 @@ namespace {
 
 TEST(LoaderGpu, CudaBatchesFromPinnedOrPageableStagingEqualCpuBatches) {
   if (!cuda_available()) GTEST_SKIP() << "no GPU";
-  EXPECT_TRUE(HostBuffer(4096, true).pinned());
+  EXPECT_TRUE(HostBuffer(4096, true, 0).pinned());
   std::vector<float> x(41 * 2 * 3);
   for (std::size_t k = 0; k < x.size(); ++k) x[k] = 0.25f * static_cast<float>(k);
   std::vector<std::int64_t> y(41);

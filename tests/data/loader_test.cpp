@@ -275,14 +275,14 @@ TEST(LoaderOrder, AnEmptyDatasetHasNoBatches) {
 
 TEST(LoaderPinnedMemory, HostBufferIsUsableWithOrWithoutAGpu) {
   for (bool pinned : {false, true}) {
-    HostBuffer buffer(1000, pinned);
+    HostBuffer buffer(1000, pinned, 0);
     EXPECT_EQ(buffer.bytes(), 1000u);
     if (!pinned || !cuda_available()) EXPECT_FALSE(buffer.pinned());
     auto* bytes = static_cast<unsigned char*>(buffer.data());
     std::fill(bytes, bytes + 1000, 7);
     EXPECT_EQ(bytes[999], 7);
   }
-  HostBuffer empty(0, true);
+  HostBuffer empty(0, true, 0);
   EXPECT_NE(empty.data(), nullptr);
 }
 

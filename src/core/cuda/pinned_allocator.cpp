@@ -6,9 +6,10 @@
 
 namespace laplex::cuda {
 
-void* allocate_pinned(std::size_t bytes) {
+void* allocate_pinned(std::size_t bytes, int device) {
   void* ptr = nullptr;
-  if (cudaHostAlloc(&ptr, std::max<std::size_t>(bytes, 1), cudaHostAllocPortable) != cudaSuccess) {
+  if (cudaSetDevice(device) != cudaSuccess ||
+      cudaHostAlloc(&ptr, std::max<std::size_t>(bytes, 1), cudaHostAllocPortable) != cudaSuccess) {
     cudaGetLastError();  // clear the sticky error so later calls do not report it
     return nullptr;
   }

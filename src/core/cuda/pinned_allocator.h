@@ -7,7 +7,10 @@
 namespace laplex::cuda {
 
 // Null when the driver refuses (no device, locked-memory limit reached).
-void* allocate_pinned(std::size_t bytes);
+// Makes `device` current on the calling thread first: a loader's worker
+// thread has no current device, and cudaHostAlloc would otherwise create a
+// context on GPU 0 (about 0.5 GB there) for a job on cuda:N.
+void* allocate_pinned(std::size_t bytes, int device);
 void free_pinned(void* ptr);
 
 }  // namespace laplex::cuda
