@@ -137,5 +137,32 @@ TEST(JoinIndexSortGpu, LongRowsSortLikeTheCpu) {
   }
 }
 
+// NaNs of either sign sort above +inf on both devices, in index order, in
+// short rows (CUB's segmented sort), a row of 4500 (its single-tile sort)
+// and a row of 2^18 (its multi-pass sort).
+TEST(JoinIndexSortGpu, NansOfEitherSignSortLast) {
+  LAPLEX_REQUIRE_GPU();
+  for (const Shape shape : {Shape{3, 50}, Shape{4500}, Shape{1 << 18}}) {
+    std::vector<float> keys = f32(shape, 7).to_vector<float>();
+    for (std::size_t k = 0; k < keys.size(); k += 7) keys[k] = k % 2 ? -NAN : NAN;
+    for (std::size_t k = 3; k < keys.size(); k += 11) keys[k] = k % 2 ? INFINITY : -INFINITY;
+    const Tensor x = Tensor::from_vector(keys, shape);
+    for (bool descending : {false, true}) {
+      const auto [want_values, want_indices] = sort(x, -1, descending);
+      const auto [values, indices] = sort(x.to(Device::cuda(0)), -1, descending);
+      EXPECT_EQ(indices.to(Device::cpu()).to_vector<std::int64_t>(),
+                want_indices.to_vector<std::int64_t>());
+      const std::vector<float> got = values.to(Device::cpu()).to_vector<float>();
+      const std::vector<float> want = want_values.to_vector<float>();
+      ASSERT_EQ(got.size(), want.size());
+      for (std::size_t k = 0; k < got.size(); ++k)
+        if (std::isnan(want[k]))
+          EXPECT_TRUE(std::isnan(got[k])) << k;
+        else
+          EXPECT_EQ(got[k], want[k]) << k;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace laplex

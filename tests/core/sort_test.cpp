@@ -48,6 +48,10 @@ TEST(Sort, NanSortsLast) {
   const Tensor x = Tensor::from_vector<float>({1, NAN, -1, NAN, 0}, {5});
   EXPECT_EQ(argsort(x).to_vector<std::int64_t>(), (I{2, 4, 0, 1, 3}));
   EXPECT_EQ(argsort(x, 0, true).to_vector<std::int64_t>(), (I{1, 3, 0, 4, 2}));
+  // A NaN with the sign bit set (x86's 0/0) is a NaN like the others.
+  const Tensor signs = Tensor::from_vector<double>({-NAN, INFINITY, NAN, -INFINITY, -NAN}, {5});
+  EXPECT_EQ(argsort(signs).to_vector<std::int64_t>(), (I{3, 1, 0, 2, 4}));
+  EXPECT_EQ(argsort(signs, 0, true).to_vector<std::int64_t>(), (I{0, 2, 4, 1, 3}));
 }
 
 TEST(Sort, IntegersEmptyAndScalar) {

@@ -77,7 +77,8 @@ void expect_float32_accurate(const std::string& label, const LaplexResult& singl
       {"drho", relative_error(single.grads.drho, reference.grads.drho)},
   };
   if (!single.transposed.empty())
-    errors.insert(errors.begin() + 1, {"W^T g", relative_error(single.transposed, reference.transposed)});
+    errors.insert(errors.begin() + 1,
+                  {"W^T g", relative_error(single.transposed, reference.transposed)});
   for (const auto& [name, error] : errors) {
     std::printf("%s, float32 vs float64 relative error of %s: %.3g\n", label.c_str(), name, error);
     EXPECT_LE(error, 1e-4) << label << ": " << name;

@@ -9,8 +9,9 @@ namespace laplex::cpu {
 
 namespace {
 
-// A strict weak order even with NaN: NaN counts as larger than every
-// number (as CUB's radix order puts it), and NaNs are equal to each other.
+// A strict weak order even with NaN: a NaN of either sign counts as larger
+// than every number, and NaNs are equal to each other (the CUDA sort gives
+// the same order: sort_cuda.cu).
 template <class T>
 bool ascending(T a, T b) {
   if constexpr (std::is_floating_point_v<T>) {

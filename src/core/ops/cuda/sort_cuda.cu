@@ -2,6 +2,8 @@
 #include <cub/device/device_segmented_radix_sort.cuh>
 
 #include <climits>
+#include <cmath>
+#include <type_traits>
 
 #include "core/cuda/cuda_allocator.h"
 #include "core/cuda/cuda_context.h"
@@ -42,6 +44,21 @@ __global__ void init_rows_kernel(std::int64_t* positions, int* offsets, std::int
   if (blockIdx.x == 0 && threadIdx.x == 0) offsets[rows] = static_cast<int>(n);
 }
 
+// CUB orders floats by their bits, which puts a NaN with the sign bit set
+// (x86's default NaN from 0/0 or log(-1), or any negated NaN) below -inf and
+// orders NaNs by payload. The CPU sort, like PyTorch's, puts every NaN above
+// every number and keeps NaNs in index order; sorting a copy of the keys in
+// which each NaN is the positive quiet NaN gives that order here too (the
+// sorted values then hold that NaN).
+template <class T>
+__global__ void positive_nan_keys_kernel(const T* x, std::int64_t n, T* keys) {
+  for (std::int64_t k = blockIdx.x * (std::int64_t)blockDim.x + threadIdx.x; k < n;
+       k += (std::int64_t)gridDim.x * blockDim.x) {
+    const T v = x[k];
+    keys[k] = v != v ? static_cast<T>(NAN) : v;
+  }
+}
+
 // CUB's segmented sort gives each row one thread block: right for many
 // rows, but a single long row (a covariance model's 3·10^6 anchors) would
 // be sorted by one multiprocessor. Such rows are sorted one at a time by
@@ -71,17 +88,26 @@ void sort_rows(const Tensor& x, std::int64_t rows, std::int64_t len, bool descen
   visit_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int* begin = offsets.data<std::int32_t>();
+    const T* keys = x.data<T>();
+    Tensor nan_free;
+    if constexpr (std::is_floating_point_v<T>) {
+      nan_free = Tensor::empty({n}, x.dtype(), x.device());
+      positive_nan_keys_kernel<<<grid_for(n), kBlock, 0, s>>>(x.data<T>(), n,
+                                                              nan_free.data<T>());
+      check_launch("positive_nan_keys_kernel");
+      keys = nan_free.data<T>();
+    }
     // Radix sort is stable, and the descending variant inverts the keys'
     // bits rather than reversing the output, so ties keep index order both
     // ways, like std::stable_sort on the CPU.
     auto run_segmented = [&](void* scratch, std::size_t& bytes) {
       if (descending)
         return cub::DeviceSegmentedRadixSort::SortPairsDescending(
-            scratch, bytes, x.data<T>(), values.data<T>(), positions.data<std::int64_t>(),
+            scratch, bytes, keys, values.data<T>(), positions.data<std::int64_t>(),
             indices.data<std::int64_t>(), static_cast<int>(n), static_cast<int>(rows), begin,
             begin + 1, 0, static_cast<int>(sizeof(T) * 8), s);
       return cub::DeviceSegmentedRadixSort::SortPairs(
-          scratch, bytes, x.data<T>(), values.data<T>(), positions.data<std::int64_t>(),
+          scratch, bytes, keys, values.data<T>(), positions.data<std::int64_t>(),
           indices.data<std::int64_t>(), static_cast<int>(n), static_cast<int>(rows), begin,
           begin + 1, 0, static_cast<int>(sizeof(T) * 8), s);
     };
@@ -89,11 +115,11 @@ void sort_rows(const Tensor& x, std::int64_t rows, std::int64_t len, bool descen
       const std::int64_t at = row * len;
       if (descending)
         return cub::DeviceRadixSort::SortPairsDescending(
-            scratch, bytes, x.data<T>() + at, values.data<T>() + at,
+            scratch, bytes, keys + at, values.data<T>() + at,
             positions.data<std::int64_t>() + at, indices.data<std::int64_t>() + at,
             static_cast<int>(len), 0, static_cast<int>(sizeof(T) * 8), s);
       return cub::DeviceRadixSort::SortPairs(
-          scratch, bytes, x.data<T>() + at, values.data<T>() + at,
+          scratch, bytes, keys + at, values.data<T>() + at,
           positions.data<std::int64_t>() + at, indices.data<std::int64_t>() + at,
           static_cast<int>(len), 0, static_cast<int>(sizeof(T) * 8), s);
     };
