@@ -31,7 +31,8 @@ class Scratch {
   void* ptr_;
 };
 
-// Row r spans [offsets[r], offsets[r + 1]); each element starts out holding
+// Row r spans [offsets[r], offsets[r + 1]) (offsets null: rows sorted one
+// at a time need none); each element starts out holding
 // its position within its row, which the sort carries along as the value.
 __global__ void init_rows_kernel(std::int64_t* positions, int* offsets, std::int64_t rows,
                                  std::int64_t len) {
@@ -39,9 +40,9 @@ __global__ void init_rows_kernel(std::int64_t* positions, int* offsets, std::int
   for (std::int64_t k = blockIdx.x * (std::int64_t)blockDim.x + threadIdx.x; k < n;
        k += (std::int64_t)gridDim.x * blockDim.x) {
     positions[k] = k % len;
-    if (k % len == 0) offsets[k / len] = static_cast<int>(k);
+    if (offsets && k % len == 0) offsets[k / len] = static_cast<int>(k);
   }
-  if (blockIdx.x == 0 && threadIdx.x == 0) offsets[rows] = static_cast<int>(n);
+  if (offsets && blockIdx.x == 0 && threadIdx.x == 0) offsets[rows] = static_cast<int>(n);
 }
 
 // CUB orders floats by their bits, which puts a NaN with the sign bit set
@@ -75,16 +76,20 @@ void sort_rows(const Tensor& x, std::int64_t rows, std::int64_t len, bool descen
                const Tensor& values, const Tensor& indices) {
   const std::int64_t n = rows * len;
   if (n == 0) return;
-  // CUB's segmented sort counts items and segments in int.
-  if (n > INT_MAX) throw Error("sort: more than 2^31 - 1 elements on CUDA");
+  // CUB counts items (and segments) in int: the segmented sort all the rows'
+  // items, the one-at-a-time sort one row's.
+  const bool one_by_one = sort_rows_one_by_one(rows, len);
+  if ((one_by_one ? len : n) > INT_MAX)
+    throw Error(one_by_one ? "sort: a row of more than 2^31 - 1 elements on CUDA"
+                           : "sort: more than 2^31 - 1 elements on CUDA");
   const int device = x.device().index;
   cudaStream_t s = stream(device);
   const Tensor positions = Tensor::empty({n}, DType::i64, x.device());
   const Tensor offsets = Tensor::empty({rows + 1}, DType::i32, x.device());
-  init_rows_kernel<<<grid_for(n), kBlock, 0, s>>>(positions.data<std::int64_t>(),
-                                                   offsets.data<std::int32_t>(), rows, len);
+  init_rows_kernel<<<grid_for(n), kBlock, 0, s>>>(
+      positions.data<std::int64_t>(), one_by_one ? nullptr : offsets.data<std::int32_t>(), rows,
+      len);
   check_launch("init_rows_kernel");
-  const bool one_by_one = sort_rows_one_by_one(rows, len);
   visit_dtype(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const int* begin = offsets.data<std::int32_t>();
