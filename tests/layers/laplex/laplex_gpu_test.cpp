@@ -311,22 +311,20 @@ LaplexResult run_laplex_cuda_kernels(const LaplexProblem& p,
   return r;
 }
 
-// A copy budget this tight cuts the batch into row slices, as at n = 2^26
-// and B = 64 on an H100 (laplex_lane_slices.h): slices of 10 rows (one row
-// group each, every later slice adding into the per-event sums), of 32
-// (the last one short) and of 64 (two row groups, then one), against the
-// CPU kernels.
+// The batch cut into row slices, as the copy budget does at n = 2^26 and
+// B = 64 on an H100 (laplex_lane_slices.h): slices of 10 rows (one row group
+// each, every later slice adding into the per-event sums), of 32 (the last
+// one short) and of 64 (two row groups, then one; the groups of each head
+// and slice added into the output), two heads, against the CPU kernels.
 TEST(LaplexCuda, LaneSlicesMatchCpu) {
   LAPLEX_REQUIRE_GPU();
   for (bool phased : {false, true})
     for (std::int64_t batch : {37, 70})
       for (std::int64_t slice : {10, 32, 64}) {
         const LaplexProblem p = random_laplex_problem(batch, 300, 250, 2, phased, true, 81, 30.0);
-        const std::int64_t row_bytes = std::max(p.m, p.n) * 8;
-        cuda::LaplexCudaTuning forward, backward;
-        forward.lane_copy_budget_bytes = 2 * slice * row_bytes;
-        backward.lane_copy_budget_bytes = 3 * slice * row_bytes;
-        const LaplexResult got = run_laplex_cuda_kernels(p, forward, backward);
+        cuda::LaplexCudaTuning tuning;
+        tuning.lane_slice_rows = slice;
+        const LaplexResult got = run_laplex_cuda_kernels(p, tuning, tuning);
         const LaplexResult want = run_laplex_cpu<double>(p);
         SCOPED_TRACE(std::string(phased ? "phased" : "unphased") + ", batch " +
                      std::to_string(batch) + ", slices of " + std::to_string(slice));

@@ -32,9 +32,13 @@ struct LaplexCudaPlan {
 // Knobs of the kernels' launch that do not change results; tests set them
 // to exercise paths that only very large inputs reach otherwise.
 struct LaplexCudaTuning {
-  // Bytes the lane kernels' transposed copies of the batch arrays may take
-  // together (laplex_lane_slices.h); 0: an eighth of the device's memory.
+  // Bytes the lane kernels' transposed copies of the batch arrays and their
+  // chunk totals may take together (laplex_lane_slices.h); 0: an eighth of
+  // the device's memory.
   std::int64_t lane_copy_budget_bytes = 0;
+  // Rows per slice of the lane kernels whatever the budget (at most the
+  // batch; for batches of kLaneMinBatch and more); 0: from the budget.
+  std::int64_t lane_slice_rows = 0;
 };
 
 // Sorts t (H, m) and s (H, n), contiguous CUDA tensors of one float dtype.

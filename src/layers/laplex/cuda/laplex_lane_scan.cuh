@@ -133,7 +133,7 @@ __device__ __forceinline__ T lane_add_value(const ScanArgs<T>& a, std::uint32_t 
 template <class T, class C, bool kMoments, Mode kMode>
 __global__ void lane_totals_kernel(ScanArgs<T> a, std::int64_t groups, int warps_per_block) {
   using A = Agg<T, C, kMoments>;
-  extern __shared__ unsigned char lane_smem[];
+  extern __shared__ __align__(16) unsigned char lane_smem[];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const std::int64_t task = static_cast<std::int64_t>(blockIdx.x) * warps_per_block + warp;
   if (task >= a.chunks * groups) return;
@@ -205,7 +205,7 @@ template <class T, class C, bool kMoments, Mode kMode>
 __global__ void lane_apply_kernel(ScanArgs<T> a, std::int64_t groups, int warps_per_block) {
   using A = Agg<T, C, kMoments>;
   constexpr std::size_t cells = std::size_t{kLaneChunk} * kLanePitch;
-  extern __shared__ unsigned char lane_smem[];
+  extern __shared__ __align__(16) unsigned char lane_smem[];
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   const std::int64_t task = static_cast<std::int64_t>(blockIdx.x) * warps_per_block + warp;
   if (task >= a.chunks * groups) return;
@@ -342,7 +342,7 @@ __global__ void lane_apply_kernel(ScanArgs<T> a, std::int64_t groups, int warps_
         if (lane == 0)
           for (int k = 0; k < 3; ++k) {
             T& out = a.scalars[task * 3 + k];
-            out = a.add_to_sums ? out + partial[k] : partial[k];
+            out = a.add_to_scalars ? out + partial[k] : partial[k];
           }
       }
     }

@@ -50,9 +50,10 @@ struct ScanArgs {
   T* acc2 = nullptr;
   std::int64_t acc_stride = 0;
   T* scalars = nullptr;  // target grad: per block dphi, dalpha, domega
-  // Lane kernels on a later slice of rows: add into acc1, acc2 and scalars
-  // instead of writing them.
+  // Lane kernels on a later slice of rows: add into acc1 and acc2
+  // (add_to_sums) and into scalars (add_to_scalars) instead of writing them.
   bool add_to_sums = false;
+  bool add_to_scalars = false;
 };
 
 template <class T>

@@ -330,13 +330,15 @@ __global__ void __launch_bounds__(kThreads) carries_kernel(void* totals_asc, voi
   }
 }
 
+// out = sum of the row groups' parts (plus out itself when accumulating).
 template <class T>
-__global__ void sum_groups_kernel(const T* parts, std::int64_t groups, std::int64_t count, T* out) {
+__global__ void sum_groups_kernel(const T* parts, std::int64_t groups, std::int64_t count, T* out,
+                                  bool accumulate) {
   for (std::int64_t k = blockIdx.x * (std::int64_t)blockDim.x + threadIdx.x; k < count;
        k += (std::int64_t)gridDim.x * blockDim.x) {
     T total = 0;
     for (std::int64_t g = 0; g < groups; ++g) total += parts[g * count + k];
-    out[k] = total;
+    out[k] = accumulate ? out[k] + total : total;
   }
 }
 
@@ -413,9 +415,29 @@ std::vector<RowSlice> row_slices(std::int64_t events, std::int64_t batch, std::i
   return slices;
 }
 
-std::int64_t lane_copy_budget(const LaplexCudaTuning& tuning, int device) {
-  if (tuning.lane_copy_budget_bytes > 0) return tuning.lane_copy_budget_bytes;
-  return default_lane_copy_budget(static_cast<std::int64_t>(total_memory(device)));
+// The chunk totals of one row of a lane slice: both directions, with the
+// largest aggregate any mode of this shape uses (the moments').
+template <class T>
+std::int64_t lane_totals_row_bytes(std::int64_t events, bool phased) {
+  const std::int64_t chunks = (events + kLaneChunk - 1) / kLaneChunk;
+  const std::int64_t aggregate =
+      phased ? sizeof(Agg<T, Complex<T>, true>) : sizeof(Agg<T, T, true>);
+  return 2 * chunks * aggregate;
+}
+
+// The forward and the backward of one shape take the same slices (see
+// kLaneCopies).
+template <class T>
+std::int64_t slice_rows_for(const LaplexCudaPlan& plan, const LaplexShape& shape,
+                            const LaplexCudaTuning& tuning, int device) {
+  if (tuning.lane_slice_rows > 0)
+    return shape.batch < kLaneMinBatch ? 0 : std::min(tuning.lane_slice_rows, shape.batch);
+  const std::int64_t budget =
+      tuning.lane_copy_budget_bytes > 0
+          ? tuning.lane_copy_budget_bytes
+          : default_lane_copy_budget(static_cast<std::int64_t>(total_memory(device)));
+  return lane_slice_rows(shape.batch, std::max(shape.m, shape.n), sizeof(T),
+                         lane_totals_row_bytes<T>(plan.events(), shape.phased), budget);
 }
 
 // The lane variant of the three launches; a.x, a.g and a.rows_out are the
@@ -444,7 +466,12 @@ void run_lane_scan(ScanArgs<T> a, const Launch& launch, const Device& dev) {
     check_launch("laplex carries_kernel");
   }
   constexpr std::size_t warp_bytes = lane_apply_warp_bytes<T, C, kMoments, kMode>();
-  const int warps = static_cast<int>(std::clamp<std::size_t>((200 << 10) / warp_bytes, 1, 4));
+  // Up to 200 KiB of a Hopper multiprocessor's 227; other GPUs opt in to less.
+  int optin = 0;
+  check(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev.index),
+        "cudaDeviceGetAttribute");
+  const std::size_t usable = std::min<std::size_t>(200 << 10, static_cast<std::size_t>(optin));
+  const int warps = static_cast<int>(std::clamp<std::size_t>(usable / warp_bytes, 1, 4));
   const std::size_t bytes = warps * warp_bytes;
   check(cudaFuncSetAttribute(lane_apply_kernel<T, C, kMoments, kMode>,
                              cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)),
@@ -468,6 +495,9 @@ void run_scan(ScanArgs<T> a, const Launch& launch, const Device& dev) {
     run_lane_scan<T, C, kMoments, kMode>(a, launch, dev);
     return;
   }
+  // The event-parallel kernels cover the whole batch in one round.
+  if (a.add_to_sums || a.add_to_scalars)
+    throw Error("laplex (CUDA): event-parallel scans cannot add to earlier slices' sums");
   const dim3 grid(static_cast<unsigned>(launch.chunks), static_cast<unsigned>(launch.groups));
   Tensor totals;
   if (launch.chunks > 1 && a.batch > 0) {
@@ -539,9 +569,7 @@ void laplex_forward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
                          int device, const LaplexCudaTuning& tuning) {
   if (plan.events() == 0 || shape.batch == 0 || shape.m == 0) return;
   const Device dev = Device::cuda(device);
-  const std::int64_t slice_rows =
-      lane_slice_rows(shape.batch, std::max(shape.m, shape.n), sizeof(T), 2,
-                      lane_copy_budget(tuning, device));
+  const std::int64_t slice_rows = slice_rows_for<T>(plan, shape, tuning, device);
   // Lanes read a slice of x as (n, rows) and write y's as (m, rows).
   const bool lanes_used = slice_rows > 0;
   const Tensor x_lanes = buffer_if<T>(lanes_used, shape.n * slice_rows, dev);
@@ -566,8 +594,10 @@ void laplex_forward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
 
 // Slices run one after the other, each over every head: the per-event sums
 // and per-head partials of the first slice are written, the later slices'
-// added (ScanArgs::add_to_sums), and each head's row groups and partials are
-// summed once all slices are done.
+// added (ScanArgs::add_to_sums, add_to_scalars). With row groups, each
+// (slice, head) writes its groups' sums into parts shared by the heads, and
+// they are added into the head's output right away; the partials are summed
+// once all slices are done.
 template <class T>
 void laplex_backward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
                           const LaplexParamPtrs<T>& params, const T* x, const T* gy,
@@ -593,21 +623,17 @@ void laplex_backward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
       if (out) check(cudaMemsetAsync(out, 0, shape.heads * sizeof(T), st), "laplex: zero grads");
     return;
   }
-  const std::int64_t widest = std::max(shape.m, shape.n);
-  const std::int64_t slice_rows =
-      lane_slice_rows(shape.batch, widest, sizeof(T), grads.dx ? 3 : 2,
-                      lane_copy_budget(tuning, device));
+  const std::int64_t slice_rows = slice_rows_for<T>(plan, shape, tuning, device);
   const std::vector<RowSlice> slices =
       row_slices<T>(plan.events(), shape.batch, slice_rows, device);
   // The first slice is the largest: its row groups and tasks bound every
   // slice's.
   const std::int64_t groups = slices.front().launch.groups;
   const std::int64_t tasks = slices.front().launch.chunks * groups;
-  // Row groups write their own per-event sums (one set per head); they are
-  // added up at the end.
+  // Row groups write their own per-event sums, one head at a time.
   const bool grouped = groups > 1;
   auto parts = [&](T* wanted, std::int64_t width) {
-    return buffer_if<T>(grouped && wanted, shape.heads * groups * width, dev);
+    return buffer_if<T>(grouped && wanted, groups * width, dev);
   };
   const Tensor parts_dt = parts(grads.dt, shape.m), parts_du = parts(grads.du, shape.m);
   const Tensor parts_ds = parts(grads.ds, shape.n), parts_dv = parts(grads.dv, shape.n);
@@ -618,11 +644,19 @@ void laplex_backward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
   const Tensor x_lanes = buffer_if<T>(lanes_used, shape.n * slice_rows, dev);
   const Tensor g_lanes = buffer_if<T>(lanes_used, shape.m * slice_rows, dev);
   const Tensor dx_lanes = buffer_if<T>(lanes_used && grads.dx, shape.n * slice_rows, dev);
-  // This head's per-event sums: its own rows of parts when grouped, else the
+  // Where head h's per-event sums go: the parts when grouped, else the
   // output itself.
-  auto sums_of = [&](T* out, const Tensor& head_parts, std::int64_t width, std::int64_t h) -> T* {
+  auto sums_of = [&](T* out, const Tensor& shared_parts, std::int64_t width, std::int64_t h) -> T* {
     if (!out) return nullptr;
-    return grouped ? head_parts.data<T>() + h * groups * width : out + h * width;
+    return grouped ? shared_parts.data<T>() : out + h * width;
+  };
+  // The groups of one (slice, head) into the head's output.
+  auto add_groups = [&](T* out, const Tensor& shared_parts, std::int64_t width, std::int64_t h,
+                        std::int64_t slice_groups, bool accumulate) {
+    if (!grouped || !out) return;
+    sum_groups_kernel<T><<<grid_for(width), kBlock, 0, st>>>(
+        shared_parts.data<T>(), slice_groups, width, out + h * width, accumulate);
+    check_launch("laplex sum_groups_kernel");
   };
   for (std::size_t k = 0; k < slices.size(); ++k) {
     const RowSlice& slice = slices[k];
@@ -636,7 +670,8 @@ void laplex_backward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
       a.batch = slice.rows;
       a.x = lanes ? x_lanes.data<T>() : x;
       a.g = lanes ? g_lanes.data<T>() : gy;
-      a.add_to_sums = k > 0;
+      a.add_to_sums = k > 0 && !grouped;
+      a.add_to_scalars = k > 0;
       if (need_targets) {
         ScanArgs<T> t = a;
         t.acc1 = sums_of(grads.dt, parts_dt, shape.m, h);
@@ -657,23 +692,16 @@ void laplex_backward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
         s.accumulate = h > 0;
         run_scan_for<T, false, Mode::source_grad>(shape.phased, s, slice.launch, dev);
       }
+      const std::int64_t slice_groups = slice.launch.groups;
+      add_groups(grads.dt, parts_dt, shape.m, h, slice_groups, k > 0);
+      add_groups(grads.du, parts_du, shape.m, h, slice_groups, k > 0);
+      add_groups(grads.ds, parts_ds, shape.n, h, slice_groups, k > 0);
+      add_groups(grads.dv, parts_dv, shape.n, h, slice_groups, k > 0);
     }
     if (lanes && grads.dx)
       transpose_into(dx_lanes.data<T>(), shape.n, slice.rows, grads.dx + slice.first * shape.n,
                      device);
   }
-  auto finish_groups = [&](T* out, const Tensor& head_parts, std::int64_t width) {
-    if (!grouped || !out) return;
-    for (std::int64_t h = 0; h < shape.heads; ++h) {
-      sum_groups_kernel<T><<<grid_for(width), kBlock, 0, st>>>(
-          head_parts.data<T>() + h * groups * width, groups, width, out + h * width);
-      check_launch("laplex sum_groups_kernel");
-    }
-  };
-  finish_groups(grads.dt, parts_dt, shape.m);
-  finish_groups(grads.du, parts_du, shape.m);
-  finish_groups(grads.ds, parts_ds, shape.n);
-  finish_groups(grads.dv, parts_dv, shape.n);
   if (need_scalars)
     for (std::int64_t h = 0; h < shape.heads; ++h) {
       finish_scalars_kernel<T><<<1, kThreads, 0, st>>>(partials.data<T>() + h * tasks * 3, tasks,
