@@ -332,6 +332,29 @@ TEST(LaplexCuda, LaneSlicesMatchCpu) {
       }
 }
 
+// The carries run as a scan of scans when a row has many chunk totals
+// (laplex_carries.cuh): segments of 1, 5 and 100 totals (100: one segment),
+// on the event-parallel kernels (batch 1: 6 chunks a row) and the lanes
+// (batch 37, in slices of 32 and 5 rows: 86 chunks a row), against the CPU
+// kernels.
+TEST(LaplexCuda, CarriesInSegmentsMatchCpu) {
+  LAPLEX_REQUIRE_GPU();
+  for (bool phased : {false, true})
+    for (std::int64_t batch : {1, 37})
+      for (std::int64_t segment : {1, 5, 100}) {
+        const LaplexProblem p =
+            random_laplex_problem(batch, 3000, 2500, 2, phased, true, 83, 300.0);
+        cuda::LaplexCudaTuning tuning;
+        tuning.lane_slice_rows = 32;
+        tuning.carries_segment_chunks = segment;
+        const LaplexResult got = run_laplex_cuda_kernels(p, tuning, tuning);
+        const LaplexResult want = run_laplex_cpu<double>(p);
+        SCOPED_TRACE(std::string(phased ? "phased" : "unphased") + ", batch " +
+                     std::to_string(batch) + ", segments of " + std::to_string(segment));
+        expect_same(got, want.y, want.grads, phased, 1e-10);
+      }
+}
+
 // No rows: y is empty and every parameter gradient is zero.
 TEST(LaplexCuda, KernelsOnAnEmptyBatchGiveZeroGradients) {
   LAPLEX_REQUIRE_GPU();

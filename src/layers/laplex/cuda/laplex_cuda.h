@@ -29,8 +29,9 @@ struct LaplexCudaPlan {
   std::int64_t events() const { return m + n; }
 };
 
-// Knobs of the kernels' launch that do not change results; tests set them
-// to exercise paths that only very large inputs reach otherwise.
+// Knobs of the kernels' launch that change only the rounding of results
+// (the order of sums); tests set them to exercise paths that only very
+// large inputs reach otherwise.
 struct LaplexCudaTuning {
   // Bytes the lane kernels' transposed copies of the batch arrays and their
   // chunk totals may take together (laplex_lane_slices.h); 0: an eighth of
@@ -39,6 +40,9 @@ struct LaplexCudaTuning {
   // Rows per slice of the lane kernels whatever the budget (at most the
   // batch; for batches of kLaneMinBatch and more); 0: from the budget.
   std::int64_t lane_slice_rows = 0;
+  // Chunk totals per segment of the carries (laplex_carries.cuh); 0: enough
+  // segments to fill the device.
+  std::int64_t carries_segment_chunks = 0;
 };
 
 // Sorts t (H, m) and s (H, n), contiguous CUDA tensors of one float dtype.

@@ -25,6 +25,7 @@
 
 #include "core/cuda/cuda_context.h"
 #include "core/error.h"
+#include "layers/laplex/cuda/laplex_carries.cuh"
 #include "layers/laplex/cuda/laplex_cuda.h"
 #include "layers/laplex/cuda/laplex_scan.cuh"
 #include "layers/laplex/cuda/laplex_scan_args.cuh"
@@ -298,38 +299,6 @@ __global__ void __launch_bounds__(kThreads) scan_chunks_kernel(ScanArgs<T> a) {
   }
 }
 
-// Per row (blockIdx.x) and direction (blockIdx.y: 0 ascending, 1
-// descending), replaces the chunk totals by exclusive carries. Position q in
-// scan order is chunk q ascending and chunk chunks - 1 - q descending.
-template <class T, class C, bool kMoments>
-__global__ void __launch_bounds__(kThreads) carries_kernel(void* totals_asc, void* totals_desc,
-                                                           std::int64_t chunks) {
-  using A = Agg<T, C, kMoments>;
-  constexpr int J = 4;
-  __shared__ A s_scan[33];
-  const bool descending = blockIdx.y == 1;
-  A* totals = static_cast<A*>(descending ? totals_desc : totals_asc) + blockIdx.x * chunks;
-  auto chunk_of = [&](std::int64_t q) { return descending ? chunks - 1 - q : q; };
-  A carry = scan::identity<T, C, kMoments>();
-  for (std::int64_t tile = 0; tile < chunks; tile += std::int64_t{kThreads} * J) {
-    A item[J];
-    A mine = scan::identity<T, C, kMoments>();
-    for (int j = 0; j < J; ++j) {
-      const std::int64_t q = tile + threadIdx.x * J + j;
-      item[j] = q < chunks ? totals[chunk_of(q)] : scan::identity<T, C, kMoments>();
-      mine = scan::combine(mine, item[j]);
-    }
-    A tile_total;
-    A run = scan::combine(carry, scan::block_exclusive_scan<false>(mine, s_scan, tile_total));
-    for (int j = 0; j < J; ++j) {
-      const std::int64_t q = tile + threadIdx.x * J + j;
-      if (q < chunks) totals[chunk_of(q)] = run;
-      run = scan::combine(run, item[j]);
-    }
-    carry = scan::combine(carry, tile_total);
-  }
-}
-
 // out = sum of the row groups' parts (plus out itself when accumulating).
 template <class T>
 __global__ void sum_groups_kernel(const T* parts, std::int64_t groups, std::int64_t count, T* out,
@@ -363,6 +332,7 @@ __global__ void __launch_bounds__(kThreads) finish_scalars_kernel(const T* parti
 struct Launch {
   bool lanes = false;
   std::int64_t chunks = 0, groups = 1, rows_per_group = 1;
+  std::int64_t carries_segment = 0;  // LaplexCudaTuning::carries_segment_chunks
 };
 
 // Lanes: chunks of kLaneChunk events times groups of 32 rows.
@@ -405,13 +375,17 @@ struct RowSlice {
 // slice_rows == 0: one event-parallel round over the batch.
 template <class T>
 std::vector<RowSlice> row_slices(std::int64_t events, std::int64_t batch, std::int64_t slice_rows,
-                                 int device) {
-  if (slice_rows == 0) return {RowSlice{0, batch, event_launch<T>(events, batch, device)}};
+                                 const LaplexCudaTuning& tuning, int device) {
   std::vector<RowSlice> slices;
-  for (std::int64_t first = 0; first < batch; first += slice_rows) {
-    const std::int64_t rows = std::min(slice_rows, batch - first);
-    slices.push_back(RowSlice{first, rows, lane_launch(events, rows)});
+  if (slice_rows == 0) {
+    slices.push_back(RowSlice{0, batch, event_launch<T>(events, batch, device)});
+  } else {
+    for (std::int64_t first = 0; first < batch; first += slice_rows) {
+      const std::int64_t rows = std::min(slice_rows, batch - first);
+      slices.push_back(RowSlice{first, rows, lane_launch(events, rows)});
+    }
   }
+  for (RowSlice& slice : slices) slice.launch.carries_segment = tuning.carries_segment_chunks;
   return slices;
 }
 
@@ -460,10 +434,9 @@ void run_lane_scan(ScanArgs<T> a, const Launch& launch, const Device& dev) {
            kWarps * (sizeof(LaneEvents<T, C>) + sizeof(LaneWeights<T, C>)), st>>>(a, launch.groups,
                                                                                    kWarps);
     check_launch("laplex lane_totals_kernel");
-    carries_kernel<T, C, kMoments>
-        <<<dim3(static_cast<unsigned>(a.batch), 2), kThreads, 0, st>>>(a.totals_asc, a.totals_desc,
-                                                                       launch.chunks);
-    check_launch("laplex carries_kernel");
+    run_carries<T, C, kMoments>(
+        a.totals_asc, a.totals_desc, a.batch, launch.chunks,
+        carries_segment_length(a.batch, launch.chunks, launch.carries_segment, dev.index), dev);
   }
   constexpr std::size_t warp_bytes = lane_apply_warp_bytes<T, C, kMoments, kMode>();
   // Up to 200 KiB of a Hopper multiprocessor's 227; other GPUs opt in to less.
@@ -508,10 +481,9 @@ void run_scan(ScanArgs<T> a, const Launch& launch, const Device& dev) {
     a.totals_desc = static_cast<A*>(a.totals_asc) + slots;
     scan_chunks_kernel<T, C, kMoments, kMode, true><<<grid, kThreads, 0, st>>>(a);
     check_launch("laplex scan_chunks_kernel (totals)");
-    carries_kernel<T, C, kMoments>
-        <<<dim3(static_cast<unsigned>(a.batch), 2), kThreads, 0, st>>>(a.totals_asc, a.totals_desc,
-                                                                       launch.chunks);
-    check_launch("laplex carries_kernel");
+    run_carries<T, C, kMoments>(
+        a.totals_asc, a.totals_desc, a.batch, launch.chunks,
+        carries_segment_length(a.batch, launch.chunks, launch.carries_segment, dev.index), dev);
   }
   scan_chunks_kernel<T, C, kMoments, kMode, false><<<grid, kThreads, 0, st>>>(a);
   check_launch("laplex scan_chunks_kernel");
@@ -574,7 +546,9 @@ void laplex_forward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
   const bool lanes_used = slice_rows > 0;
   const Tensor x_lanes = buffer_if<T>(lanes_used, shape.n * slice_rows, dev);
   const Tensor y_lanes = buffer_if<T>(lanes_used, shape.m * slice_rows, dev);
-  for (const RowSlice& slice : row_slices<T>(plan.events(), shape.batch, slice_rows, device)) {
+  const std::vector<RowSlice> slices =
+      row_slices<T>(plan.events(), shape.batch, slice_rows, tuning, device);
+  for (const RowSlice& slice : slices) {
     const bool lanes = slice.launch.lanes;
     if (lanes)
       transpose_into(x + slice.first * shape.n, slice.rows, shape.n, x_lanes.data<T>(), device);
@@ -625,7 +599,7 @@ void laplex_backward_cuda(const LaplexCudaPlan& plan, const LaplexShape& shape,
   }
   const std::int64_t slice_rows = slice_rows_for<T>(plan, shape, tuning, device);
   const std::vector<RowSlice> slices =
-      row_slices<T>(plan.events(), shape.batch, slice_rows, device);
+      row_slices<T>(plan.events(), shape.batch, slice_rows, tuning, device);
   // The first slice is the largest: its row groups and tasks bound every
   // slice's.
   const std::int64_t groups = slices.front().launch.groups;
