@@ -404,6 +404,16 @@ std::int64_t lane_totals_row_bytes(std::int64_t events, bool phased) {
 template <class T>
 std::int64_t slice_rows_for(const LaplexCudaPlan& plan, const LaplexShape& shape,
                             const LaplexCudaTuning& tuning, int device) {
+  // One warp of the largest lane kernel must fit a block's shared memory:
+  // float64 phased needs 102 KiB, more than the 99 KiB of sm_86/89 cards
+  // (Hopper has 227).
+  int optin = 0;
+  check(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device),
+        "cudaDeviceGetAttribute");
+  const std::size_t largest = shape.phased
+                                  ? lane_apply_warp_bytes<T, Complex<T>, true, Mode::target_grad>()
+                                  : lane_apply_warp_bytes<T, T, true, Mode::target_grad>();
+  if (largest > static_cast<std::size_t>(optin)) return 0;
   if (tuning.lane_slice_rows > 0)
     return shape.batch < kLaneMinBatch ? 0 : std::min(tuning.lane_slice_rows, shape.batch);
   const std::int64_t budget =
