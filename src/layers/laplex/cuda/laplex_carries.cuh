@@ -10,7 +10,9 @@
 // So each row's positions are cut into segments, and three launches do a
 // scan of scans: every segment's total, the exclusive scan of those totals
 // per row (one short walk), then every segment rescanned from its carry.
-// The combine order is fixed by the segment length alone: deterministic.
+// The combine order is fixed by the segment length, which depends on the
+// rows, the chunks and the device's multiprocessor count only: the same call
+// on the same device gives the same bits.
 #include <algorithm>
 #include <cstdint>
 
@@ -78,7 +80,7 @@ __global__ void __launch_bounds__(kThreads)
 // few segments as give the device about four blocks per multiprocessor.
 inline std::int64_t carries_segment_length(std::int64_t rows, std::int64_t chunks,
                                            std::int64_t wanted, int device) {
-  if (wanted > 0) return wanted;
+  if (wanted > 0) return std::min(wanted, chunks);
   int sms = 0;
   check(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device),
         "cudaDeviceGetAttribute");
