@@ -1,6 +1,8 @@
-// laplex-bench order-search as a user runs it (label e2e): its rows measure
+// laplex-bench as a user runs it (label e2e). order-search: its rows measure
 // real searches, so on a smooth field the sparse search must land next to
 // the exact one in cost and follow the grid, far from the random start.
+// laplex: every row holds the LAPLEX timings next to both peers', and its
+// derived columns are the ratios of the timings it reports.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -51,6 +53,40 @@ TEST(BenchE2E, OrderSearchRejectsBadFlagsWithOneLine) {
   const auto s = testing::run_command(kBench + " order-search --n 784 --searches fast 2>&1");
   EXPECT_NE(s.exit_code, 0);
   EXPECT_NE(s.output.find("--searches"), std::string::npos) << s.output;
+}
+
+TEST(BenchE2E, LaplexRowsTimeTheOperatorNextToItsPeers) {
+  const auto r = testing::run_command(
+      kBench + " laplex --sweep --max-n 2048 --batch 8 --repeats 3 --anchors sorted --json 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = json_rows(r.output);
+  ASSERT_EQ(rows.size(), 2u) << r.output;
+  EXPECT_EQ(rows[0]["n"], 1024);
+  EXPECT_EQ(rows[1]["n"], 2048);
+  for (const auto& row : rows) {
+    EXPECT_EQ(row["m"], row["n"]);
+    EXPECT_EQ(row["batch"], 8);
+    EXPECT_EQ(row["device"], "cpu");
+    EXPECT_EQ(row["anchors"], "sorted");
+    for (const char* column : {"sort_ms", "fwd_ms", "fwdbwd_ms", "fft_ms", "dense_ms", "gb_per_s"})
+      EXPECT_GT(row[column].get<double>(), 0.0) << column << " in " << row.dump();
+    const double fwd = row["fwd_ms"].get<double>();
+    EXPECT_NEAR(row["scan_ms"].get<double>(), fwd - row["sort_ms"].get<double>(), 1e-9 * fwd);
+    EXPECT_NEAR(row["ratio_fft"].get<double>(), fwd / row["fft_ms"].get<double>(), 1e-9);
+    EXPECT_NEAR(row["bwd_over_fwd"].get<double>(), row["fwdbwd_ms"].get<double>() / fwd, 1e-9);
+  }
+}
+
+TEST(BenchE2E, LaplexRejectsBadFlagsWithOneLine) {
+  const auto a = testing::run_command(kBench + " laplex --n 1024 --anchors shuffled 2>&1");
+  EXPECT_EQ(a.exit_code, 2);
+  EXPECT_NE(a.output.find("--anchors"), std::string::npos) << a.output;
+  const auto d = testing::run_command(kBench + " laplex --n 1024 --device tpu 2>&1");
+  EXPECT_EQ(d.exit_code, 2);
+  EXPECT_NE(d.output.find("--device"), std::string::npos) << d.output;
+  const auto b = testing::run_command(kBench + " laplex --n 1024 --batch 0 2>&1");
+  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_NE(b.output.find("--batch"), std::string::npos) << b.output;
 }
 
 }  // namespace

@@ -43,6 +43,26 @@ double median_ms(const std::function<void()>& fn, int repeats, int warmup,
   return times[times.size() / 2];
 }
 
+std::vector<double> interleaved_medians_ms(const std::vector<std::function<void()>>& fns,
+                                           int repeats, int warmup) {
+  for (int i = 0; i < warmup; ++i)
+    for (const auto& fn : fns) fn();
+  std::vector<std::vector<double>> times(fns.size());
+  for (int i = 0; i < std::max(repeats, 1); ++i)
+    for (std::size_t f = 0; f < fns.size(); ++f) {
+      const auto start = std::chrono::steady_clock::now();
+      fns[f]();
+      times[f].push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+  std::vector<double> medians;
+  for (auto& t : times) {
+    std::sort(t.begin(), t.end());
+    medians.push_back(t[t.size() / 2]);
+  }
+  return medians;
+}
+
 void print_rows(const std::vector<nlohmann::json>& rows, const std::vector<std::string>& columns,
                 bool json) {
   if (json) {

@@ -29,6 +29,14 @@ std::vector<RegisteredBench> registered_benches();
 double median_ms(const std::function<void()>& fn, int repeats, int warmup,
                  const std::function<void()>& sync = {});
 
+// Median wall times in milliseconds of several functions timed in turns:
+// each round (after `warmup` untimed rounds) calls fns[0], fns[1], ... once,
+// so a peer and the code it is compared with see the same machine even when
+// its speed drifts between rounds (a shared VM's does, by up to 3x within
+// minutes). One median per function.
+std::vector<double> interleaved_medians_ms(const std::vector<std::function<void()>>& fns,
+                                           int repeats, int warmup);
+
 // Prints rows as JSON Lines (json) or as an aligned table of `columns`.
 void print_rows(const std::vector<nlohmann::json>& rows, const std::vector<std::string>& columns,
                 bool json);

@@ -79,40 +79,48 @@ Operator make_operator(const LaplexShape& shape, bool gains, bool sorted, std::m
   return op;
 }
 
-struct FftwFree {
-  void operator()(void* p) const { fftwf_free(p); }
-};
+// r2c then c2r of length n for each of the B rows, planned once (planning
+// is not timed).
+class FftwPeer {
+ public:
+  FftwPeer(std::int64_t n, std::int64_t batch) {
+    static const bool threads_ready = fftwf_init_threads() != 0;
+    if (threads_ready) fftwf_plan_with_nthreads(omp_get_max_threads());
+    const int length = static_cast<int>(n), rows = static_cast<int>(batch);
+    const std::int64_t bins = n / 2 + 1;
+    real_.reset(static_cast<float*>(fftwf_malloc(sizeof(float) * n * batch)));
+    spectrum_.reset(
+        static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * bins * batch)));
+    if (!real_ || !spectrum_) throw std::bad_alloc();
+    // MEASURE finds the fast plan; past 2^20 its search takes minutes on 2 cores.
+    const unsigned flags = n <= (1 << 20) ? FFTW_MEASURE : FFTW_ESTIMATE;
+    forward_ = fftwf_plan_many_dft_r2c(1, &length, rows, real_.get(), nullptr, 1, length,
+                                       spectrum_.get(), nullptr, 1, bins, flags);
+    inverse_ = fftwf_plan_many_dft_c2r(1, &length, rows, spectrum_.get(), nullptr, 1, bins,
+                                       real_.get(), nullptr, 1, length, flags);
+    std::mt19937_64 rng(3);
+    std::uniform_real_distribution<float> dist(-1, 1);
+    for (std::int64_t k = 0; k < n * batch; ++k) real_.get()[k] = dist(rng);
+  }
+  FftwPeer(const FftwPeer&) = delete;
+  FftwPeer& operator=(const FftwPeer&) = delete;
+  ~FftwPeer() {
+    fftwf_destroy_plan(forward_);
+    fftwf_destroy_plan(inverse_);
+  }
+  void run() const {
+    fftwf_execute(forward_);
+    fftwf_execute(inverse_);
+  }
 
-// r2c then c2r of length n for each of the B rows; planning is excluded.
-double fft_ms(std::int64_t n, std::int64_t batch, int repeats) {
-  static const bool threads_ready = fftwf_init_threads() != 0;
-  if (threads_ready) fftwf_plan_with_nthreads(omp_get_max_threads());
-  const int length = static_cast<int>(n), rows = static_cast<int>(batch);
-  const std::int64_t bins = n / 2 + 1;
-  std::unique_ptr<float, FftwFree> real(
-      static_cast<float*>(fftwf_malloc(sizeof(float) * n * batch)));
-  std::unique_ptr<fftwf_complex, FftwFree> spectrum(
-      static_cast<fftwf_complex*>(fftwf_malloc(sizeof(fftwf_complex) * bins * batch)));
-  if (!real || !spectrum) throw std::bad_alloc();
-  // MEASURE finds the fast plan; past 2^20 its search takes minutes on 2 cores.
-  const unsigned flags = n <= (1 << 20) ? FFTW_MEASURE : FFTW_ESTIMATE;
-  fftwf_plan forward = fftwf_plan_many_dft_r2c(1, &length, rows, real.get(), nullptr, 1, length,
-                                               spectrum.get(), nullptr, 1, bins, flags);
-  fftwf_plan inverse = fftwf_plan_many_dft_c2r(1, &length, rows, spectrum.get(), nullptr, 1,
-                                               bins, real.get(), nullptr, 1, length, flags);
-  std::mt19937_64 rng(3);
-  std::uniform_real_distribution<float> dist(-1, 1);
-  for (std::int64_t k = 0; k < n * batch; ++k) real.get()[k] = dist(rng);
-  const double ms = median_ms(
-      [&] {
-        fftwf_execute(forward);
-        fftwf_execute(inverse);
-      },
-      repeats, 1);
-  fftwf_destroy_plan(forward);
-  fftwf_destroy_plan(inverse);
-  return ms;
-}
+ private:
+  struct FftwFree {
+    void operator()(void* p) const { fftwf_free(p); }
+  };
+  std::unique_ptr<float, FftwFree> real_;
+  std::unique_ptr<fftwf_complex, FftwFree> spectrum_;
+  fftwf_plan forward_ = nullptr, inverse_ = nullptr;
+};
 
 // Y (B, m) = X (B, n) W^T with a stored W; null when W would not fit.
 nlohmann::json dense_ms(const LaplexShape& shape, const std::vector<float>& x,
@@ -249,26 +257,27 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
                               o.phased ? dphi.data() : nullptr};
 
   // A repeat is a training step of a layer: it sorts again, and the sort and
-  // the kernels reuse the scratch the layer keeps from the step before.
+  // the kernels reuse the scratch the layer keeps from the step before. The
+  // sort, the forward, the training step and the FFT peer take turns in
+  // every round, so the ratios compare timings of the same minutes.
   const auto scratch = std::make_shared<LaplexScratchPool>();
-  const double sort = median_ms(
-      [&] { make_laplex_plan(shape, op.t.data(), op.s.data(), scratch); }, o.repeats, 1);
-  const double forward = median_ms(
-      [&] {
-        const auto plan = make_laplex_plan(shape, op.t.data(), op.s.data(), scratch);
-        cpu::laplex_forward(plan, shape, params, x.data(), y.data());
-      },
+  const FftwPeer fft(n, shape.batch);
+  const std::vector<double> ms = interleaved_medians_ms(
+      {[&] { make_laplex_plan(shape, op.t.data(), op.s.data(), scratch); },
+       [&] {
+         const auto plan = make_laplex_plan(shape, op.t.data(), op.s.data(), scratch);
+         cpu::laplex_forward(plan, shape, params, x.data(), y.data());
+       },
+       [&] {
+         // As in training: the forward keeps its rows for the backward.
+         const auto plan = make_laplex_plan(shape, op.t.data(), op.s.data(), scratch);
+         cpu::LaplexSaved<float> saved;
+         cpu::laplex_forward(plan, shape, params, x.data(), y.data(), &saved);
+         cpu::laplex_backward(plan, shape, params, x.data(), gy.data(), grads, &saved);
+       },
+       [&] { fft.run(); }},
       o.repeats, 1);
-  const double forward_backward = median_ms(
-      [&] {
-        // As in training: the forward keeps its rows for the backward.
-        const auto plan = make_laplex_plan(shape, op.t.data(), op.s.data(), scratch);
-        cpu::LaplexSaved<float> saved;
-        cpu::laplex_forward(plan, shape, params, x.data(), y.data(), &saved);
-        cpu::laplex_backward(plan, shape, params, x.data(), gy.data(), grads, &saved);
-      },
-      o.repeats, 1);
-  const double fft = fft_ms(n, shape.batch, o.repeats);
+  const double sort = ms[0], forward = ms[1], forward_backward = ms[2], fft_time = ms[3];
   const double bytes = forward_bytes(shape, o.gains);
   return {{"op", "laplex"},
           {"n", shape.n},
@@ -284,11 +293,11 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
           {"scan_ms", forward - sort},
           {"fwd_ms", forward},
           {"fwdbwd_ms", forward_backward},
-          {"fft_ms", fft},
+          {"fft_ms", fft_time},
           {"dense_ms", dense_ms(shape, x, o.dense_limit_gib, o.repeats)},
           {"gb_per_s", bytes / forward / 1e6},
           {"mem_gib", cpu_row_bytes(shape) / double(1 << 30)},
-          {"ratio_fft", forward / fft},
+          {"ratio_fft", forward / fft_time},
           {"bwd_over_fwd", forward_backward / forward}};
 }
 
