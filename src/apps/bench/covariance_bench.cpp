@@ -42,13 +42,17 @@ struct CovarianceBenchOptions {
                                   "full"};
   int repeats = 5;
   bool json = false;
+  // laplex_ou's start order: raster keeps every gather in index order (the
+  // best case); random makes each one a random access (the worst).
+  std::string anchors = "raster";
 };
 
 std::shared_ptr<DensityModel> make_model(const std::string& name, std::int64_t n,
-                                         std::int64_t rank) {
+                                         std::int64_t rank, const std::string& anchors) {
   if (name == "laplex_ou_fused" || name == "laplex_ou_composed") {
     LaplexOuOptions o;
     o.dims = n;
+    o.anchors = anchors;
     o.kernel = name == "laplex_ou_fused" ? "fused" : "composed";
     return std::make_shared<LaplexOu>(o, 1);
   }
@@ -87,7 +91,8 @@ nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name,
     row["note"] = "CPU kernel";
     return row;
   }
-  auto model = make_model(name, n, o.rank);
+  if (name.rfind("laplex_ou", 0) == 0) row["anchors"] = o.anchors;
+  auto model = make_model(name, n, o.rank, o.anchors);
   model->to(device);
   Generator generator(7);
   // Pixel-like data in [0, 1]; x itself needs no gradient in training.
@@ -144,6 +149,8 @@ nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name,
 int run(const CovarianceBenchOptions& o) {
   const Device device = Device::parse(o.device);
   if (o.batch < 1) throw UsageError("--batch: must be >= 1");
+  if (o.anchors != "raster" && o.anchors != "serpentine" && o.anchors != "random")
+    throw UsageError("--anchors: expected raster, serpentine or random, got '" + o.anchors + "'");
   std::vector<nlohmann::json> rows;
   for (const std::int64_t n : o.n) {
     if (n < 1) throw UsageError("--n: sizes must be >= 1");
@@ -155,8 +162,8 @@ int run(const CovarianceBenchOptions& o) {
   }
   if (!o.json)
     print_rows(rows,
-               {"model", "n", "batch", "device", "ms", "step_ms", "peak_B_per_dim", "memory",
-                "note"},
+               {"model", "anchors", "n", "batch", "device", "ms", "step_ms", "peak_B_per_dim",
+                "memory", "note"},
                false);
   return 0;
 }
@@ -173,6 +180,9 @@ const BenchRegistration registration(
       cmd.add_option("--models", o->models,
                      "subset of laplex_ou_fused laplex_ou_composed diagonal ppca full");
       cmd.add_option("--repeats", o->repeats, "timed steps (median reported)");
+      cmd.add_option("--anchors", o->anchors,
+                     "laplex_ou start order: raster (default; gathers in index order), "
+                     "serpentine or random (every gather a random access)");
       cmd.add_flag("--json", o->json, "JSON Lines output");
       return [o] { return run(*o); };
     });
