@@ -150,14 +150,16 @@ double forward_bytes(const LaplexShape& shape, bool gains) {
                                    shape.heads * (shape.n + shape.m) * (gains ? 2 : 1));
 }
 
-nlohmann::json measure_cuda(const LaplexBenchOptions& o, const LaplexShape& shape,
-                            const LaplexParamPtrs<float>& params, const std::vector<float>& x,
-                            const std::vector<float>& gy) {
-#if LAPLEX_WITH_CUDA
-  const Device device = Device::parse(o.device);
-  const CudaLaplexTimings c =
-      time_laplex_cuda(shape, params, x, gy, o.repeats, o.dense_limit_gib, device.index);
-  const double gb_per_s = forward_bytes(shape, o.gains) / c.fwd_ms / 1e6;
+// Medians of one row's timings, milliseconds.
+struct RowTimes {
+  double sort, fwd, fwdbwd, fft;
+  nlohmann::json dense;  // null when the stored matrix does not fit
+};
+
+// The columns every device's row has: the sizes, the timings and what
+// follows from them (bandwidth on the bytes the forward must move, ratios).
+nlohmann::json laplex_row(const LaplexBenchOptions& o, const LaplexShape& shape,
+                          const std::string& device, const RowTimes& t) {
   return {{"op", "laplex"},
           {"n", shape.n},
           {"m", shape.m},
@@ -166,19 +168,33 @@ nlohmann::json measure_cuda(const LaplexBenchOptions& o, const LaplexShape& shap
           {"phased", shape.phased},
           {"gains", o.gains},
           {"anchors", o.anchors},
-          {"device", device.str()},
-          {"sort_ms", c.sort_ms},
-          {"scan_ms", c.fwd_ms - c.sort_ms},
-          {"fwd_ms", c.fwd_ms},
-          {"fwdbwd_ms", c.fwdbwd_ms},
-          {"fft_ms", c.fft_ms},
-          {"dense_ms", c.dense_ms < 0 ? nlohmann::json(nullptr) : nlohmann::json(c.dense_ms)},
-          {"gb_per_s", gb_per_s},
-          {"copy_gb_per_s", c.copy_gb_per_s},
-          {"copy_fraction", gb_per_s / c.copy_gb_per_s},
-          {"peak_bytes_per_n", c.peak_bytes / static_cast<double>(shape.n)},
-          {"ratio_fft", c.fwd_ms / c.fft_ms},
-          {"bwd_over_fwd", c.fwdbwd_ms / c.fwd_ms}};
+          {"device", device},
+          {"sort_ms", t.sort},
+          {"scan_ms", t.fwd - t.sort},
+          {"fwd_ms", t.fwd},
+          {"fwdbwd_ms", t.fwdbwd},
+          {"fft_ms", t.fft},
+          {"dense_ms", t.dense},
+          {"gb_per_s", forward_bytes(shape, o.gains) / t.fwd / 1e6},
+          {"ratio_fft", t.fwd / t.fft},
+          {"bwd_over_fwd", t.fwdbwd / t.fwd}};
+}
+
+nlohmann::json measure_cuda(const LaplexBenchOptions& o, const LaplexShape& shape,
+                            const LaplexParamPtrs<float>& params, const std::vector<float>& x,
+                            const std::vector<float>& gy) {
+#if LAPLEX_WITH_CUDA
+  const Device device = Device::parse(o.device);
+  const CudaLaplexTimings c =
+      time_laplex_cuda(shape, params, x, gy, o.repeats, o.dense_limit_gib, device.index);
+  nlohmann::json row = laplex_row(o, shape, device.str(),
+                                  {c.sort_ms, c.fwd_ms, c.fwdbwd_ms, c.fft_ms,
+                                   c.dense_ms < 0 ? nlohmann::json(nullptr)
+                                                  : nlohmann::json(c.dense_ms)});
+  row["copy_gb_per_s"] = c.copy_gb_per_s;
+  row["copy_fraction"] = row["gb_per_s"].get<double>() / c.copy_gb_per_s;
+  row["peak_bytes_per_n"] = c.peak_bytes / static_cast<double>(shape.n);
+  return row;
 #else
   (void)shape, (void)params, (void)x, (void)gy;
   throw UsageError("--device " + o.device + ": this build has no CUDA support");
@@ -277,28 +293,12 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
        },
        [&] { fft.run(); }},
       o.repeats, 1);
-  const double sort = ms[0], forward = ms[1], forward_backward = ms[2], fft_time = ms[3];
-  const double bytes = forward_bytes(shape, o.gains);
-  return {{"op", "laplex"},
-          {"n", shape.n},
-          {"m", shape.m},
-          {"batch", shape.batch},
-          {"heads", shape.heads},
-          {"phased", shape.phased},
-          {"gains", o.gains},
-          {"anchors", o.anchors},
-          {"device", "cpu"},
-          {"threads", omp_get_max_threads()},
-          {"sort_ms", sort},
-          {"scan_ms", forward - sort},
-          {"fwd_ms", forward},
-          {"fwdbwd_ms", forward_backward},
-          {"fft_ms", fft_time},
-          {"dense_ms", dense_ms(shape, x, o.dense_limit_gib, o.repeats)},
-          {"gb_per_s", bytes / forward / 1e6},
-          {"mem_gib", cpu_row_bytes(shape) / double(1 << 30)},
-          {"ratio_fft", forward / fft_time},
-          {"bwd_over_fwd", forward_backward / forward}};
+  nlohmann::json row = laplex_row(o, shape, "cpu",
+                                  {ms[0], ms[1], ms[2], ms[3],
+                                   dense_ms(shape, x, o.dense_limit_gib, o.repeats)});
+  row["threads"] = omp_get_max_threads();
+  row["mem_gib"] = cpu_row_bytes(shape) / double(1 << 30);
+  return row;
 }
 
 int run(const LaplexBenchOptions& o) {
