@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <exception>
+#include <new>
 
 #include "core/error.h"
 
@@ -41,6 +42,12 @@ int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int(
   } catch (const UsageError& e) {
     std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());
     return 2;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr,
+                 "%s: error: out of memory: the sizes asked for (model, batch or data) need more "
+                 "memory than this machine has\n",
+                 name.c_str());
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: error: %s\n", name.c_str(), e.what());
     return 1;

@@ -40,4 +40,21 @@ int cuda_device_count() {
 
 bool cuda_available() { return cuda_device_count() > 0; }
 
+Device usable_device(const std::string& text) {
+  const Device device = Device::parse(text);
+  if (device.is_cpu()) return device;
+#if !LAPLEX_WITH_CUDA
+  throw UsageError("device '" + text + "': this build of laplex has no CUDA support");
+#else
+  const int count = cuda_device_count();
+  if (device.index >= count)
+    throw UsageError("device '" + text + "': " +
+                     (count == 0 ? std::string("no usable CUDA device on this machine")
+                                 : "this machine has " + std::to_string(count) +
+                                       " CUDA device(s), cuda:0 .. cuda:" +
+                                       std::to_string(count - 1)));
+  return device;
+#endif
+}
+
 }  // namespace laplex

@@ -25,4 +25,9 @@ struct Device {
 bool cuda_available();
 int cuda_device_count();
 
+// Device::parse for a device a program is about to run on (a --device flag
+// or a config's `device`): a CUDA device that this build or machine does
+// not have is a UsageError naming it, not a CUDA failure later.
+Device usable_device(const std::string& text);
+
 }  // namespace laplex

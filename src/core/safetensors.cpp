@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -72,23 +73,28 @@ void write_safetensors(const std::string& path, const std::map<std::string, Tens
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw UsageError(path + ": is a directory, expected a safetensors file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw UsageError(path + ": cannot open safetensors file");
-  const std::uint64_t file_size = static_cast<std::uint64_t>(in.tellg());
+  const std::streamoff end = in.tellg();
+  if (end < 0) throw UsageError(path + ": cannot read safetensors file (no size)");
+  const auto file_size = static_cast<std::uint64_t>(end);
   in.seekg(0);
   auto fail = [&](const std::string& what) -> void {
     throw UsageError(path + ": not a valid safetensors file: " + what);
   };
   if (file_size < 8) fail("shorter than the 8-byte header length");
   unsigned char prefix[8];
-  in.read(reinterpret_cast<char*>(prefix), 8);
+  if (!in.read(reinterpret_cast<char*>(prefix), 8)) fail("cannot read the header length");
   std::uint64_t length = 0;
   for (int i = 0; i < 8; ++i) length |= static_cast<std::uint64_t>(prefix[i]) << (8 * i);
   if (length > kMaxHeader || 8 + length > file_size)
     fail("header length " + std::to_string(length) + " does not fit in a file of " +
          std::to_string(file_size) + " bytes (truncated?)");
   std::string text(length, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(length));
+  if (!in.read(text.data(), static_cast<std::streamsize>(length))) fail("cannot read the header");
 
   nlohmann::json header;
   try {
@@ -124,16 +130,22 @@ SafetensorsFile read_safetensors(const std::string& path) {
       fail("entry '" + e.name + "' lacks dtype, shape or data_offsets");
     if (!parse_safetensors_dtype(v["dtype"].get<std::string>(), e.dtype))
       fail("entry '" + e.name + "' has unsupported dtype " + v["dtype"].get<std::string>());
+    // Every size below 2^63 bytes, so no product overflows.
+    std::uint64_t bytes = dtype_size(e.dtype);
     for (const auto& d : v["shape"]) {
       if (!d.is_number_unsigned()) fail("entry '" + e.name + "' has a bad shape");
-      e.shape.push_back(d.get<std::int64_t>());
+      const auto size = d.get<std::uint64_t>();
+      if (size > (std::uint64_t{1} << 62) ||
+          (size > 0 && bytes > (std::uint64_t{1} << 62) / size))
+        fail("entry '" + e.name + "' has a shape of more than 2^62 bytes");
+      bytes *= size;
+      e.shape.push_back(static_cast<std::int64_t>(size));
     }
     if (!v["data_offsets"][0].is_number_unsigned() || !v["data_offsets"][1].is_number_unsigned())
       fail("entry '" + e.name + "' has bad data_offsets");
     e.begin = v["data_offsets"][0].get<std::uint64_t>();
     e.end = v["data_offsets"][1].get<std::uint64_t>();
-    if (e.end < e.begin ||
-        e.end - e.begin != static_cast<std::uint64_t>(numel(e.shape)) * dtype_size(e.dtype))
+    if (e.end < e.begin || e.end - e.begin != bytes)
       fail("entry '" + e.name + "' has data_offsets that do not match its shape and dtype");
     entries.push_back(std::move(e));
   }

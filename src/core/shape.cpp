@@ -6,7 +6,9 @@ namespace laplex {
 
 std::int64_t numel(const Shape& shape) {
   std::int64_t n = 1;
-  for (auto d : shape) n *= d;
+  for (auto d : shape)
+    if (__builtin_mul_overflow(n, d, &n))
+      throw Error("shape " + shape_str(shape) + " has more than 2^63 elements");
   return n;
 }
 

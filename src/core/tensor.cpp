@@ -10,8 +10,12 @@ namespace laplex {
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device device) {
   for (auto d : shape)
     if (d < 0) throw Error("negative dimension in shape " + shape_str(shape));
+  std::int64_t bytes = 0;
+  if (__builtin_mul_overflow(laplex::numel(shape), static_cast<std::int64_t>(dtype_size(dtype)),
+                             &bytes))
+    throw Error("a tensor of shape " + shape_str(shape) + " would take more than 2^63 bytes");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(laplex::numel(shape) * dtype_size(dtype), device);
+  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(bytes), device);
   impl->shape = shape;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;

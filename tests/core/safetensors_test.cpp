@@ -50,5 +50,40 @@ TEST(Safetensors, TruncatedAndForeignFilesAreUsageErrors) {
   EXPECT_THROW(read_safetensors(path), UsageError);  // missing
 }
 
+// A header is written as an 8-byte little-endian length and the JSON text.
+void write_header_only(const std::string& path, const std::string& json, std::size_t data_bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  const std::uint64_t length = json.size();
+  for (int i = 0; i < 8; ++i) out.put(static_cast<char>(length >> (8 * i)));
+  out << json << std::string(data_bytes, '\0');
+}
+
+TEST(Safetensors, DirectoriesAndShapesPastTheInt64RangeAreUsageErrors) {
+  const std::string dir = temp_path("directory.safetensors");
+  std::filesystem::create_directories(dir);
+  try {
+    read_safetensors(dir);
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
+  }
+  // 2^63 rows: read as a negative int64 dimension, the error was not a
+  // UsageError; 2^62 x 4 rows overflowed the byte count.
+  const std::string path = temp_path("huge_shape.safetensors");
+  for (const char* shape : {"[9223372036854775808, 2]", "[4611686018427387904, 4]"}) {
+    write_header_only(path,
+                      std::string(R"({"t": {"dtype": "F32", "shape": )") + shape +
+                          R"(, "data_offsets": [0, 8]}})",
+                      8);
+    try {
+      read_safetensors(path);
+      ADD_FAILURE() << shape << " was accepted";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("'t'"), std::string::npos) << e.what();
+    }
+  }
+  std::filesystem::remove(path);
+}
+
 }  // namespace
 }  // namespace laplex
