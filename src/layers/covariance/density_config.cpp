@@ -9,17 +9,29 @@ namespace laplex {
 DensityShape read_density_shape(config::ConfigNode& node) {
   DensityShape shape;
   shape.dims = node.get<std::int64_t>("dims");
-  if (shape.dims < 1) node.fail("dims", "must be >= 1");
+  if (shape.dims < 1 || shape.dims > kDensityMaxDims)
+    node.fail("dims", "must be in [1, " + std::to_string(kDensityMaxDims) + "]");
   if (node.has("image")) {
     const auto image = node.get<std::vector<std::int64_t>>("image");
     if (image.size() != 3 || image[0] < 1 || image[1] < 1 || image[2] < 1)
       node.fail("image", "must be [C, H, W] with positive entries");
-    if (image[0] * image[1] * image[2] != shape.dims)
-      node.fail("image", "C*H*W = " + std::to_string(image[0] * image[1] * image[2]) +
-                             " differs from dims = " + std::to_string(shape.dims));
+    std::int64_t pixels = 0, values = 0;
+    if (__builtin_mul_overflow(image[0], image[1], &pixels) ||
+        __builtin_mul_overflow(pixels, image[2], &values) || values != shape.dims)
+      node.fail("image", "C*H*W must equal dims = " + std::to_string(shape.dims));
     shape.image = ImageShape{image[0], image[1], image[2]};
   }
   return shape;
+}
+
+DensityInit read_density_init(config::ConfigNode& node) {
+  DensityInit init;
+  init.scale = node.get_or<double>("scale_init", init.scale);
+  init.mean = node.get_or<double>("mean_init", init.mean);
+  if (!(init.scale > 0 && std::isfinite(init.scale)))
+    node.fail("scale_init", "must be a finite number > 0");
+  if (!std::isfinite(init.mean)) node.fail("mean_init", "must be a finite number");
+  return init;
 }
 
 double inverse_softplus(double y) { return y > 30 ? y : std::log(std::expm1(y)); }

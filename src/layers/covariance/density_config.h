@@ -13,8 +13,20 @@ struct DensityShape {
   std::optional<ImageShape> image;
 };
 
-// Reads dims (>= 1) and image; UsageErrors name the key, file and line.
+// The largest `dims` a config may ask for: anchors are indexed by 32-bit
+// integers in the sorts (and 2^31 dimensions take 32 GiB of parameters).
+inline constexpr std::int64_t kDensityMaxDims = (std::int64_t{1} << 31) - 1;
+
+// Reads dims (in [1, kDensityMaxDims]) and image; UsageErrors name the key,
+// file and line.
 DensityShape read_density_shape(config::ConfigNode& node);
+
+// The start of every model's scale and mean: `scale_init` (finite, > 0,
+// default 1) and `mean_init` (finite, default 0).
+struct DensityInit {
+  double scale = 1.0, mean = 0.0;
+};
+DensityInit read_density_init(config::ConfigNode& node);
 
 // softplus^-1(y) for y > 0, stable for small and large y: initialises raw
 // parameters so that softplus(raw) starts at y.

@@ -41,9 +41,9 @@ const ModuleRegistration registration("diagonal", [](config::ConfigNode& node, B
   DiagonalGaussianOptions o;
   o.dims = shape.dims;
   o.image = shape.image;
-  o.scale_init = node.get_or<double>("scale_init", 1.0);
-  o.mean_init = node.get_or<double>("mean_init", 0.0);
-  if (!(o.scale_init > 0)) node.fail("scale_init", "must be > 0");
+  const DensityInit init = read_density_init(node);
+  o.scale_init = init.scale;
+  o.mean_init = init.mean;
   return std::make_shared<DiagonalGaussian>(o);
 });
 }  // namespace

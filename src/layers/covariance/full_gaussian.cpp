@@ -79,13 +79,13 @@ const ModuleRegistration registration("full", [](config::ConfigNode& node, Build
   FullGaussianOptions o;
   o.dims = shape.dims;
   o.image = shape.image;
-  o.scale_init = node.get_or<double>("scale_init", 1.0);
-  o.mean_init = node.get_or<double>("mean_init", 0.0);
+  const DensityInit init = read_density_init(node);
+  o.scale_init = init.scale;
+  o.mean_init = init.mean;
   o.max_dims = node.get_or<std::int64_t>("max_dims", kFullGaussianMaxDims);
   if (o.dims > o.max_dims)
     node.fail("dims", std::to_string(o.dims) + " exceeds max_dims = " + std::to_string(o.max_dims) +
                           " (a full covariance needs O(dims^2) memory; raise max_dims to insist)");
-  if (!(o.scale_init > 0)) node.fail("scale_init", "must be > 0");
   return std::make_shared<FullGaussian>(o);
 });
 }  // namespace

@@ -158,8 +158,9 @@ const ModuleRegistration registration("laplex_ou", [](config::ConfigNode& node,
   o.image = shape.image;
   o.anchors = node.get_choice("anchors", {"raster", "serpentine", "random"}, "raster");
   o.eps = node.get_or<double>("eps", kOuDefaultEps);
-  o.scale_init = node.get_or<double>("scale_init", 1.0);
-  o.mean_init = node.get_or<double>("mean_init", 0.0);
+  const DensityInit init = read_density_init(node);
+  o.scale_init = init.scale;
+  o.mean_init = init.mean;
   o.correlation = node.get_or<double>("correlation", 0.9);
   o.kernel = node.get_choice("kernel", {"auto", "fused", "composed"}, "auto");
   o.order_search_images = node.get_or<std::int64_t>("order_search_images", 0);
@@ -170,7 +171,6 @@ const ModuleRegistration registration("laplex_ou", [](config::ConfigNode& node,
                                          std::to_string(kOuOrderSearchMaxValues / o.dims) +
                                          " images of dims " + std::to_string(o.dims) + ")");
   if (!(o.eps > 0 && o.eps < 1)) node.fail("eps", "must be in (0, 1)");
-  if (!(o.scale_init > 0)) node.fail("scale_init", "must be > 0");
   if (!(o.correlation > 0 && o.correlation < 1)) node.fail("correlation", "must be in (0, 1)");
   return std::make_shared<LaplexOu>(o, derive_seed(context.seed, context.take_stream()));
 });

@@ -70,11 +70,11 @@ const ModuleRegistration registration("ppca", [](config::ConfigNode& node, Build
   o.dims = shape.dims;
   o.image = shape.image;
   o.rank = node.get<std::int64_t>("rank");
-  o.scale_init = node.get_or<double>("scale_init", 1.0);
-  o.mean_init = node.get_or<double>("mean_init", 0.0);
+  const DensityInit init = read_density_init(node);
+  o.scale_init = init.scale;
+  o.mean_init = init.mean;
   if (o.rank < 1) node.fail("rank", "must be >= 1");
   if (o.rank > o.dims) node.fail("rank", "must be <= dims");
-  if (!(o.scale_init > 0)) node.fail("scale_init", "must be > 0");
   return std::make_shared<Ppca>(o, derive_seed(context.seed, context.take_stream()));
 });
 }  // namespace

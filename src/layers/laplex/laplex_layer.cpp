@@ -1,6 +1,5 @@
 #include "layers/laplex/laplex_layer.h"
 
-#include <cmath>
 #include <numeric>
 #include <vector>
 
@@ -146,11 +145,18 @@ const ModuleRegistration registration("laplex", [](config::ConfigNode& node, Bui
   o.neighbourhood = node.get_or<double>("neighbourhood", 8.0);
   o.anchors = node.get_choice("anchors", {"grid", "shuffled", "random"}, "grid");
   o.input_gain_std = node.get_or<double>("input_gain_std", 1.0);
-  if (o.in < 1) node.fail("in", "must be >= 1");
-  if (o.out < 1) node.fail("out", "must be >= 1");
-  if (o.heads < 1) node.fail("heads", "must be >= 1");
-  if (!(o.neighbourhood > 0)) node.fail("neighbourhood", "must be > 0");
-  if (!(o.input_gain_std > 0)) node.fail("input_gain_std", "must be > 0");
+  // Event codes keep an anchor's index in 31 bits; heads x (in + out)
+  // anchors must fit the 63 bits of a size.
+  constexpr std::int64_t kMaxSide = (std::int64_t{1} << 31) - 1;
+  if (o.in < 1 || o.in > kMaxSide) node.fail("in", "must be in [1, 2^31 - 1]");
+  if (o.out < 1 || o.out > kMaxSide) node.fail("out", "must be in [1, 2^31 - 1]");
+  if (o.heads < 1 || o.heads > (std::int64_t{1} << 20)) node.fail("heads", "must be in [1, 2^20]");
+  // The decays in / neighbourhood and the gains 1 / input_gain_std are
+  // float32 parameters.
+  if (!(o.neighbourhood >= 1e-30 * static_cast<double>(o.in) && o.neighbourhood <= 1e30))
+    node.fail("neighbourhood", "must be in [1e-30 in, 1e30]");
+  if (!(o.input_gain_std >= 1e-30 && o.input_gain_std <= 1e30))
+    node.fail("input_gain_std", "must be in [1e-30, 1e30]");
   return std::make_shared<LaplexLayer>(o, derive_seed(context.seed, context.take_stream()));
 });
 }  // namespace

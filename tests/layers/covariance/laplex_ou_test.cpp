@@ -351,6 +351,17 @@ TEST(LaplexOu, YamlErrorsNameTheKey) {
   EXPECT_NE(message("{type: laplex_ou, dims: 3000000, order_search_images: 1000}")
                 .find("order_search_images"),
             std::string::npos);
+  // C*H*W wrapped around 2^64 to equal dims once passed the check, and the
+  // anchors' initialisation then wrote out of bounds.
+  EXPECT_NE(message("{type: laplex_ou, dims: 4, image: [4611686018427387905, 4, 1]}").find("image"),
+            std::string::npos);
+  EXPECT_NE(message("{type: laplex_ou, dims: 100000000000}").find("dims"), std::string::npos);
+  EXPECT_NE(message("{type: laplex_ou, dims: 9, scale_init: .inf}").find("scale_init"),
+            std::string::npos);
+  EXPECT_NE(message("{type: laplex_ou, dims: 9, mean_init: .nan}").find("mean_init"),
+            std::string::npos);
+  EXPECT_NE(message("{type: diagonal, dims: 9, mean_init: .inf}").find("mean_init"),
+            std::string::npos);
 }
 
 TEST(LaplexOu, RejectsMismatchedInput) {

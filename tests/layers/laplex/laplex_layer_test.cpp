@@ -104,5 +104,27 @@ TEST(LaplexLayer, ShuffledAnchorsPermuteTheGridPerHead) {
   EXPECT_NE(heads[1], heads[2]);
 }
 
+// Sizes whose element counts overflow (heads = 2^62 once allocated 0
+// bytes and crashed) and decays or gains that overflow float32 are config
+// errors naming their key.
+TEST(LaplexLayer, YamlSizesAndScalesOutOfRangeNameTheirKey) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"{type: laplex, in: 8, out: 4, heads: 4611686018427387904}", "heads"},
+      {"{type: laplex, in: 8, out: 4611686018427387904}", "out"},
+      {"{type: laplex, in: 2147483648, out: 4}", "in"},
+      {"{type: laplex, in: 8, out: 4, neighbourhood: .inf}", "neighbourhood"},
+      {"{type: laplex, in: 8, out: 4, neighbourhood: 1e-300}", "neighbourhood"},
+      {"{type: laplex, in: 8, out: 4, input_gain_std: 1e-300}", "input_gain_std"},
+  };
+  for (const auto& [yaml, key] : cases) {
+    try {
+      build(yaml);
+      ADD_FAILURE() << yaml << " was accepted";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << yaml << ": " << e.what();
+    }
+  }
+}
+
 }  // namespace
 }  // namespace laplex
