@@ -47,7 +47,7 @@ Tensor input(const Shape& shape, Generator& g, const Device& device, bool grad) 
 }
 
 int run(const ConvOptions& o) {
-  const Device device = Device::parse(o.device);
+  const Device device = usable_device(o.device);
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const int threads = omp_get_max_threads();
   const std::int64_t b = o.batch;

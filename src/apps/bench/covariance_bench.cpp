@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "core/ops/reduce.h"
 #include "core/random.h"
+#include "layers/covariance/density_config.h"
 #include "layers/covariance/diagonal.h"
 #include "layers/covariance/full_gaussian.h"
 #include "layers/covariance/laplex_ou.h"
@@ -147,13 +148,16 @@ nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name,
 }
 
 int run(const CovarianceBenchOptions& o) {
-  const Device device = Device::parse(o.device);
-  if (o.batch < 1) throw UsageError("--batch: must be >= 1");
+  const Device device = usable_device(o.device);
+  if (o.batch < 1 || o.batch > (std::int64_t{1} << 31))
+    throw UsageError("--batch: must be in [1, 2^31]");
+  if (o.repeats < 1) throw UsageError("--repeats: must be >= 1");
   if (o.anchors != "raster" && o.anchors != "serpentine" && o.anchors != "random")
     throw UsageError("--anchors: expected raster, serpentine or random, got '" + o.anchors + "'");
   std::vector<nlohmann::json> rows;
   for (const std::int64_t n : o.n) {
-    if (n < 1) throw UsageError("--n: sizes must be >= 1");
+    if (n < 1 || n > kDensityMaxDims)
+      throw UsageError("--n: sizes must be in [1, " + std::to_string(kDensityMaxDims) + "]");
     for (const auto& name : o.models) {
       rows.push_back(measure(o, name, n, device));
       if (o.json) print_rows({rows.back()}, {}, true);

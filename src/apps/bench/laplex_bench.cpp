@@ -184,7 +184,7 @@ nlohmann::json measure_cuda(const LaplexBenchOptions& o, const LaplexShape& shap
                             const LaplexParamPtrs<float>& params, const std::vector<float>& x,
                             const std::vector<float>& gy) {
 #if LAPLEX_WITH_CUDA
-  const Device device = Device::parse(o.device);
+  const Device device = usable_device(o.device);
   const CudaLaplexTimings c =
       time_laplex_cuda(shape, params, x, gy, o.repeats, o.dense_limit_gib, device.index);
   nlohmann::json row = laplex_row(o, shape, device.str(),
@@ -304,11 +304,20 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
 int run(const LaplexBenchOptions& o) {
   if (o.device != "cpu" && o.device.rfind("cuda", 0) != 0)
     throw UsageError("--device: expected cpu, cuda or cuda:N, got '" + o.device + "'");
-  const bool on_gpu = o.device != "cpu";
+  const bool on_gpu = !usable_device(o.device).is_cpu();
   if (o.anchors != "random" && o.anchors != "sorted")
     throw UsageError("--anchors: expected random or sorted, got '" + o.anchors + "'");
   if (o.n < 1 || o.m < 0 || o.batch < 1 || o.heads < 1 || o.repeats < 1 || o.max_n < 1)
     throw UsageError("--n, --batch, --heads, --repeats and --max-n must be >= 1 (--m >= 0)");
+  // Event codes keep an anchor's index in 31 bits; the largest operator of
+  // a run must also have a size that fits 63 bits.
+  constexpr std::int64_t kMaxSide = (std::int64_t{1} << 31) - 1;
+  if (o.n > kMaxSide || o.m > kMaxSide || (o.sweep && o.max_n > kMaxSide))
+    throw UsageError("--n, --m and --max-n must be below 2^31");
+  if (o.heads > (std::int64_t{1} << 20) || o.batch > (std::int64_t{1} << 31))
+    throw UsageError("--heads must be <= 2^20 and --batch <= 2^31");
+  if (!(o.dense_limit_gib >= 0 && std::isfinite(o.dense_limit_gib)))
+    throw UsageError("--dense-limit-gib must be a finite number >= 0");
   std::vector<std::int64_t> sizes;
   if (o.sweep) {
     const std::int64_t top = std::int64_t{1} << (on_gpu ? 30 : 26);

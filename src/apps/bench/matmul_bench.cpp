@@ -49,7 +49,7 @@ double direct_sgemm_ms(const Tensor& a, const Tensor& b, const Tensor& c, int re
 }
 
 int run(const MatmulOptions& o) {
-  const Device device = Device::parse(o.device);
+  const Device device = usable_device(o.device);
   NoGradGuard no_grad;
   std::vector<nlohmann::json> rows;
   for (std::int64_t n : o.sizes) {

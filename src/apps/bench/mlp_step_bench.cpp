@@ -29,7 +29,7 @@ struct MlpOptions {
 };
 
 int run(const MlpOptions& o) {
-  const Device device = Device::parse(o.device);
+  const Device device = usable_device(o.device);
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const int threads = omp_get_max_threads();
   Generator g(0);

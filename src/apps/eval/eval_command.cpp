@@ -81,7 +81,7 @@ int run_eval(const EvalOptions& options) {
 
   if (!options.inputs.empty()) {
     // Only the model section is needed: no data set is read.
-    const Device device = Device::parse(options.device.empty() ? "auto" : options.device);
+    const Device device = usable_device(options.device.empty() ? "auto" : options.device);
     model->to(device);
     const std::int64_t rows =
         write_model_outputs(*model, task_name, options.inputs, options.outputs, 256, device);
@@ -94,7 +94,7 @@ int run_eval(const EvalOptions& options) {
   YAML::Node document = YAML::Clone(c.config);
   if (!options.data_root.empty()) document["data"]["root"] = options.data_root;
   const train::TrainConfig config = train::parse_train_config(document, c.source);
-  const Device device = Device::parse(options.device.empty() ? config.device : options.device);
+  const Device device = usable_device(options.device.empty() ? config.device : options.device);
   const std::string header = "checkpoint " + c.dir + "\n";
   auto print_pictures = [&](const std::vector<std::string>& files) {
     std::string text;
