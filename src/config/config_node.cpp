@@ -1,6 +1,7 @@
 #include "config/config_node.h"
 
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 
 namespace laplex::config {
@@ -117,17 +118,26 @@ std::vector<ConfigNode> ConfigNode::children(const std::string& key) {
 
 void ConfigNode::finish() const {
   if (!node_.IsMap()) return;
+  // A YAML mapping may repeat a key; lookups see only the first, so a second
+  // one would be silently ignored.
+  std::set<std::string> seen;
   for (const auto& entry : node_) {
-    const std::string key = entry.first.as<std::string>();
-    if (!used_->count(key)) {
-      const int line = line_of(entry.first);
-      throw UsageError(file_ + (line > 0 ? ":" + std::to_string(line) : "") + ": " +
-                       (path_.empty() ? key : path_ + "." + key) + ": unknown key");
-    }
+    const int line = line_of(entry.first);
+    const std::string at = file_ + (line > 0 ? ":" + std::to_string(line) : "") + ": ";
+    if (!entry.first.IsScalar())
+      throw UsageError(at + (path_.empty() ? "" : path_ + ": ") +
+                       "a key must be a plain name, not a list or mapping");
+    const std::string& key = entry.first.Scalar();
+    const std::string name = path_.empty() ? key : path_ + "." + key;
+    if (!seen.insert(key).second) throw UsageError(at + name + ": duplicate key");
+    if (!used_->count(key)) throw UsageError(at + name + ": unknown key");
   }
 }
 
 YAML::Node load_yaml_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec))
+    throw UsageError(path + ": is a directory, expected a YAML config file");
   std::ifstream in(path);
   if (!in) throw UsageError(path + ": cannot open config file");
   try {
@@ -135,6 +145,8 @@ YAML::Node load_yaml_file(const std::string& path) {
   } catch (const YAML::ParserException& e) {
     throw UsageError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " +
                      e.msg);
+  } catch (const std::exception& e) {
+    throw UsageError(path + ": cannot read config file (" + e.what() + ")");
   }
 }
 

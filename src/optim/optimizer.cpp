@@ -1,5 +1,7 @@
 #include "optim/optimizer.h"
 
+#include <cmath>
+
 namespace laplex::optim {
 
 Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)) {
@@ -58,6 +60,19 @@ std::map<std::string, Tensor> Optimizer::state_dict() const {
   return out;
 }
 
+namespace {
+
+// A saved step counter: one whole number in [0, 2^53) (it travels as a
+// float64 tensor).
+std::int64_t saved_step(const Tensor& saved, const std::string& name) {
+  const double value = saved.numel() == 1 ? saved.item() : -1.0;
+  if (!(value >= 0 && value < 9007199254740992.0 && value == std::floor(value)))
+    throw UsageError("optimizer state: '" + name + "' must hold one whole number >= 0");
+  return static_cast<std::int64_t>(value);
+}
+
+}  // namespace
+
 void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
   const auto names = slot_names();
   std::vector<Tensor> params;
@@ -67,7 +82,7 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
     auto step = state.find(prefix + "step");
     if (step == state.end())
       throw UsageError("optimizer state: missing '" + prefix + "step' (was it saved for another model?)");
-    steps_[i] = static_cast<std::int64_t>(step->second.item());
+    steps_[i] = saved_step(step->second, prefix + "step");
     slots_[i].assign(names.size(), Tensor());
     for (std::size_t s = 0; s < names.size(); ++s) {
       auto it = state.find(prefix + names[s]);
@@ -79,7 +94,12 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
       slots_[i][s] = it->second.to(params[i].dtype()).to(params[i].device()).clone();
     }
   }
-  if (auto it = state.find("lr_factor"); it != state.end()) lr_factor_ = it->second.item();
+  if (auto it = state.find("lr_factor"); it != state.end()) {
+    const double factor = it->second.numel() == 1 ? it->second.item() : -1.0;
+    if (!(factor >= 0 && std::isfinite(factor)))
+      throw UsageError("optimizer state: 'lr_factor' must hold one finite number >= 0");
+    lr_factor_ = factor;
+  }
 }
 
 }  // namespace laplex::optim

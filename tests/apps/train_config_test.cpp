@@ -69,5 +69,71 @@ TEST(TrainConfig, ErrorsNameKeyAndLine) {
   EXPECT_THROW(parse(kConfig, {"train.epochs=0"}), UsageError);
 }
 
+// Values that would divide by zero, count backwards or be silently ignored
+// are config errors naming their key (a zero log_every or step_size once
+// killed the trainer with SIGFPE).
+TEST(TrainConfig, ImpossibleLoopScheduleAndOptimizerValuesNameTheirKey) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"train.log_every=0", "train.log_every"},
+      {"train.max_steps=-1", "train.max_steps"},
+      {"train.checkpoint_every=-1", "train.checkpoint_every"},
+      {"train.keep_last=99999999999", "train.keep_last"},
+      {"schedule.step_size=0", "schedule.step_size"},
+      {"schedule.warmup_steps=-5", "schedule.warmup_steps"},
+      {"schedule.total_steps=-3", "schedule.total_steps"},
+      {"schedule.gamma=.nan", "schedule.gamma"},
+      {"optimizer.clip_grad_norm=-1", "optimizer.clip_grad_norm"},
+      {"optimizer.lr=.inf", "optimizer.lr"},
+      {"optimizer.betas=[0.9, 1.5]", "optimizer.betas"},
+      {"optimizer.groups.0.lr=-0.1", "optimizer.groups[0].lr"},
+  };
+  for (const auto& [assignment, key] : cases) {
+    try {
+      parse(kConfig, {assignment});
+      ADD_FAILURE() << assignment << " was accepted";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << assignment << ": " << e.what();
+    }
+  }
+}
+
+TEST(TrainConfig, DuplicateAndNonScalarKeysAreErrorsWithTheirLine) {
+  try {
+    parse(std::string(kConfig) + "seed: 4\n");
+    FAIL() << "a second seed was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("configs/example.yaml:17: seed: duplicate key"),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    parse(std::string(kConfig) + "[a, b]: 1\n");
+    FAIL() << "a list as a key was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("configs/example.yaml:17: a key must be a plain name"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(TrainConfig, AnOverrideBelowAValueIsAUsageError) {
+  try {
+    parse(kConfig, {"train.epochs.x=1"});
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("'epochs' holds a value"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrainConfig, ADirectoryGivenAsTheConfigFileIsAUsageError) {
+  const std::string dir = ::testing::TempDir();
+  try {
+    load_train_config(dir, {});
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace laplex::train

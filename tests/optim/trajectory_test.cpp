@@ -116,6 +116,35 @@ TEST_P(Trajectory, SaveAndRestoreMidwayIsBitIdentical) {
   EXPECT_EQ(resumed.q.to_vector<double>(), straight.q.to_vector<double>());
 }
 
+// A saved state whose counters are not one whole number (a checkpoint
+// edited or written by another tool) is a UsageError naming the entry, not
+// a failure of item() deep inside.
+TEST_P(Trajectory, MalformedSavedCountersAreUsageErrorsNamingThem) {
+  Problem problem = make_problem();
+  auto a = make(GetParam(), problem);
+  for (std::int64_t k = 0; k < 3; ++k) step(*a, problem, k);
+  const auto good = a->state_dict();
+  const std::vector<std::pair<std::string, Tensor>> bad = {
+      {"lr_factor", Tensor::from_vector<double>({1.0, 1.0}, {2})},
+      {"lr_factor", Tensor::from_vector<double>({-1.0}, {1})},
+      {"param.0.step", Tensor::from_vector<double>({3.0, 3.0}, {2})},
+      {"param.0.step", Tensor::from_vector<double>({-2.0}, {1})},
+      {"param.0.step", Tensor::from_vector<double>({1e300}, {1})},
+      {"param.0.step", Tensor::from_vector<double>({2.5}, {1})},
+  };
+  for (const auto& [name, value] : bad) {
+    auto state = good;
+    state[name] = value;
+    auto b = make(GetParam(), problem);
+    try {
+      b->load_state_dict(state);
+      ADD_FAILURE() << name << " = " << value.to_vector<double>()[0] << " was accepted";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Torch, Trajectory,
                          ::testing::Values("sgd_momentum", "sgd_nesterov", "adam", "adamw"));
 

@@ -1,5 +1,6 @@
 #include "apps/train/train_config.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "config/config_node.h"
@@ -83,13 +84,25 @@ OptimizerConfig parse_optimizer(ConfigNode node) {
   o.beta2 = betas[1];
   o.eps = node.get_or<double>("eps", o.eps);
   o.clip_grad_norm = node.get_or<double>("clip_grad_norm", 0.0);
-  if (!(o.lr >= 0)) node.fail("lr", "must be >= 0");
+  if (!(o.lr >= 0 && std::isfinite(o.lr))) node.fail("lr", "must be a finite number >= 0");
+  if (!(o.weight_decay >= 0 && std::isfinite(o.weight_decay)))
+    node.fail("weight_decay", "must be a finite number >= 0");
+  if (!std::isfinite(o.momentum)) node.fail("momentum", "must be a finite number");
+  if (!(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1))
+    node.fail("betas", "both must be in [0, 1)");
+  if (!(o.eps > 0 && std::isfinite(o.eps))) node.fail("eps", "must be a finite number > 0");
+  if (!(o.clip_grad_norm >= 0 && std::isfinite(o.clip_grad_norm)))
+    node.fail("clip_grad_norm", "must be a finite number >= 0 (0: off)");
   for (auto& g : node.children("groups")) {
     optim::GroupRule rule;
     rule.name = g.get<std::string>("name");
     rule.patterns = g.get<std::vector<std::string>>("patterns");
     if (g.has("lr")) rule.lr = g.get<double>("lr");
     if (g.has("weight_decay")) rule.weight_decay = g.get<double>("weight_decay");
+    if (rule.lr && !(*rule.lr >= 0 && std::isfinite(*rule.lr)))
+      g.fail("lr", "must be a finite number >= 0");
+    if (rule.weight_decay && !(*rule.weight_decay >= 0 && std::isfinite(*rule.weight_decay)))
+      g.fail("weight_decay", "must be a finite number >= 0");
     g.accept("lr");
     g.accept("weight_decay");
     g.finish();
@@ -108,6 +121,14 @@ optim::Schedule parse_schedule(ConfigNode node) {
   s.gamma = node.get_or<double>("gamma", 0.1);
   s.total_steps = node.get_or<std::int64_t>("total_steps", 0);  // 0: filled from the run length
   s.min_factor = node.get_or<double>("min_factor", 0.0);
+  if (s.warmup_steps < 0) node.fail("warmup_steps", "must be >= 0");
+  if (!(s.warmup_start >= 0 && std::isfinite(s.warmup_start)))
+    node.fail("warmup_start", "must be a finite number >= 0");
+  if (s.step_size < 1) node.fail("step_size", "must be >= 1");
+  if (!(s.gamma > 0 && std::isfinite(s.gamma))) node.fail("gamma", "must be a finite number > 0");
+  if (s.total_steps < 0) node.fail("total_steps", "must be >= 0 (0: the run's length)");
+  if (!(s.min_factor >= 0 && std::isfinite(s.min_factor)))
+    node.fail("min_factor", "must be a finite number >= 0");
   node.finish();
   return s;
 }
@@ -118,9 +139,15 @@ LoopConfig parse_loop(ConfigNode node) {
   l.max_steps = node.get_or<std::int64_t>("max_steps", 0);
   l.log_every = node.get_or<std::int64_t>("log_every", l.log_every);
   l.checkpoint_every = node.get_or<std::int64_t>("checkpoint_every", 0);
-  l.keep_last = static_cast<int>(node.get_or<std::int64_t>("keep_last", l.keep_last));
+  const std::int64_t keep_last = node.get_or<std::int64_t>("keep_last", l.keep_last);
   l.label_smoothing = node.get_or<double>("label_smoothing", 0.0);
   if (l.epochs < 1) node.fail("epochs", "must be >= 1");
+  if (l.max_steps < 0) node.fail("max_steps", "must be >= 0 (0: no limit)");
+  if (l.log_every < 1) node.fail("log_every", "must be >= 1");
+  if (l.checkpoint_every < 0) node.fail("checkpoint_every", "must be >= 0 (0: every epoch)");
+  if (keep_last < 0 || keep_last > 1000000)
+    node.fail("keep_last", "must be in [0, 1000000] (0: keep every checkpoint)");
+  l.keep_last = static_cast<int>(keep_last);
   if (!(l.label_smoothing >= 0 && l.label_smoothing < 1))
     node.fail("label_smoothing", "must be in [0, 1)");
   node.finish();
@@ -147,6 +174,9 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
     const std::string& part = parts[i];
     if (part.empty()) throw UsageError("--set " + assignment + ": empty key component");
     const bool last = i + 1 == parts.size();
+    if (node.IsScalar())
+      throw UsageError("--set " + assignment + ": '" + parts[i - 1] +
+                       "' holds a value, not a mapping or list");
     if (node.IsSequence()) {
       if (!is_index(part) || std::stoul(part) >= node.size())
         throw UsageError("--set " + assignment + ": '" + part + "' is not an index of that list");

@@ -48,23 +48,39 @@ Checkpoint make_checkpoint(const TrainConfig& config, Module& model, optim::Opti
 }  // namespace
 
 TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
-  std::filesystem::create_directories(config.run_dir);
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(config.run_dir, ec);
+    if (ec || !std::filesystem::is_directory(config.run_dir))
+      throw UsageError(config.file + ": run_dir " + config.run_dir +
+                       ": cannot create the run directory" + (ec ? ": " + ec.message() : ""));
+  }
   auto log = make_logger(config.run_dir);
-  const Device device = Device::parse(options.device.empty() ? config.device : options.device);
+  const Device device = usable_device(options.device.empty() ? config.device : options.device);
   const std::unique_ptr<Task> task = make_task(config, device);
   log->info("task {}; data: {}", config.task, task->describe_data());
 
   std::shared_ptr<Module> model = build_model(config);
   Position position;
   Checkpoint resumed;
+  std::string resumed_dir;
   if (!options.resume.empty()) {
-    const std::string dir = resolve_checkpoint_dir(options.resume);
+    resumed_dir = resolve_checkpoint_dir(options.resume);
+    const std::string& dir = resumed_dir;
     resumed = read_checkpoint(dir, true);
-    model->load_state_dict(resumed.model, "model");
+    try {
+      model->load_state_dict(resumed.model, "model");
+    } catch (const UsageError& e) {
+      throw UsageError(dir + "/model.safetensors: " + e.what());
+    }
     const auto it = resumed.train_state.find("trainer.position");
     if (it == resumed.train_state.end() || it->second.numel() != 3)
       throw UsageError(dir + "/train_state.safetensors: no trainer.position (not a training checkpoint)");
     const auto p = it->second.to_vector<std::int64_t>();
+    if (p[0] < 0 || p[1] < 0 || p[2] < 0 || p[2] > p[0])
+      throw UsageError(dir + "/train_state.safetensors: trainer.position (step " +
+                       std::to_string(p[0]) + ", epoch " + std::to_string(p[1]) + ", batch " +
+                       std::to_string(p[2]) + ") is not a position of a run");
     position = {p[0], p[1], p[2]};
     log->info("resuming from {} at step {} (epoch {}, batch {})", dir, position.step,
               position.epoch, position.batch);
@@ -72,15 +88,29 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   if (options.resume.empty())
     for (const std::string& line : task->initialise_model(*model)) log->info("{}", line);
   model->to(device);
-  log->info("model on {}:\n{}", device.str(),
-            format_summary(summarize(*model, task->sample_shape())));
+  // The summary's forward is the model's first look at the data's shape: a
+  // model built for other sizes fails here, as a config error.
+  std::vector<SummaryRow> summary_rows;
+  try {
+    summary_rows = summarize(*model, task->sample_shape());
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(config.file + ": the model does not take the data's examples (batches of " +
+                     shape_str(task->sample_shape()) + "): " + e.what());
+  }
+  log->info("model on {}:\n{}", device.str(), format_summary(summary_rows));
 
   auto optimizer = build_optimizer(config, *model);
   if (!resumed.train_state.empty()) {
     std::map<std::string, Tensor> state;
     for (auto& [name, t] : resumed.train_state)
       if (name.rfind("optimizer.", 0) == 0) state[name.substr(10)] = t;
-    optimizer->load_state_dict(state);
+    try {
+      optimizer->load_state_dict(state);
+    } catch (const UsageError& e) {
+      throw UsageError(resumed_dir + "/train_state.safetensors: " + e.what());
+    }
   }
 
   const std::int64_t steps_per_epoch = task->batches_per_epoch();
@@ -89,6 +119,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   optim::Schedule schedule = config.schedule;
   if (schedule.total_steps <= 0)
     schedule.total_steps = std::max<std::int64_t>(1, total_steps - schedule.warmup_steps);
+  schedule.validate();
 
   MetricsWriter metrics(config.run_dir + "/metrics.jsonl");
   install_stop_handlers();
