@@ -11,6 +11,7 @@
 #include "apps/train/model_builder.h"
 #include "core/autograd/grad_mode.h"
 #include "core/random.h"
+#include "core/safetensors.h"
 #include "data/image.h"
 #include "data/npy.h"
 #include "helpers/process.h"
@@ -118,6 +119,49 @@ TEST(EvalE2E, InputsOutputsRoundTripOnAClassifier) {
                              (dir / "junk.npy").string() + " --outputs " + (dir / "o.npy").string());
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_NE(bad.output.find("junk.npy"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(dir / "o.npy"));
+}
+
+// --outputs through a symbolic link writes the link's target (renaming over
+// the link used to replace it); a checkpoint whose embedded task is not a
+// task name, or whose tensors do not fit the model, is exit 2 naming it.
+TEST(EvalE2E, OutputsThroughALinkAndForeignCheckpointsNameTheProblem) {
+  const fs::path dir = fresh_dir("links");
+  ASSERT_EQ(testing::run_command(kTrain + " --config " + classifier_config(dir)).exit_code, 0);
+  Generator rng(13);
+  data::write_npy((dir / "x.npy").string(), randn({4, 16}, rng));
+  fs::create_directories(dir / "real");
+  fs::create_symlink("real/y.npy", dir / "y_link.npy");
+  const std::string checkpoint = train::resolve_checkpoint_dir((dir / "run").string());
+  auto r = testing::run_command(kEval + " --checkpoint " + checkpoint + " --inputs " +
+                                (dir / "x.npy").string() + " --outputs " +
+                                (dir / "y_link.npy").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::is_symlink(dir / "y_link.npy"));
+  EXPECT_EQ(data::read_npy((dir / "real" / "y.npy").string()).shape(), (Shape{4, 4}));
+
+  auto rewritten = [&](const std::string& name, const std::string& config_edit,
+                       const std::string& tensor_dropped) {
+    const fs::path copy = dir / name;
+    fs::create_directories(copy);
+    SafetensorsFile file = read_safetensors(checkpoint + "/model.safetensors");
+    file.metadata["config"] += config_edit;
+    file.tensors.erase(tensor_dropped);
+    write_safetensors((copy / "model.safetensors").string(), file.tensors, file.metadata);
+    return copy.string();
+  };
+  r = testing::run_command(kEval + " --checkpoint " + rewritten("task_map", "task: {a: 1}\n", "") +
+                           " --inputs " + (dir / "x.npy").string() + " --outputs " +
+                           (dir / "o.npy").string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("task: expected classification or covariance"), std::string::npos)
+      << r.output;
+  r = testing::run_command(kEval + " --checkpoint " + rewritten("no_t", "", "model.0.t") +
+                           " --inputs " + (dir / "x.npy").string() + " --outputs " +
+                           (dir / "o.npy").string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("no_t/model.safetensors"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("model.0.t"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "o.npy"));
 }
 

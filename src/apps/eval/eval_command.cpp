@@ -43,14 +43,25 @@ LoadedCheckpoint load(const std::string& path) {
   return c;
 }
 
-std::string task_of(const YAML::Node& config) {
-  return config["task"] ? config["task"].as<std::string>("classification") : "classification";
+// The embedded config's task, read without the rest of the config (the
+// --inputs path needs no data section).
+std::string task_of(const LoadedCheckpoint& c) {
+  const YAML::Node task = c.config["task"];
+  if (!task) return "classification";
+  const std::string name = task.IsScalar() ? task.Scalar() : "";
+  if (name != "classification" && name != "covariance")
+    throw UsageError(c.source + ": task: expected classification or covariance");
+  return name;
 }
 
 std::shared_ptr<Module> model_of(const LoadedCheckpoint& c) {
   const std::uint64_t seed = c.config["seed"] ? c.config["seed"].as<std::uint64_t>(0) : 0;
   auto model = train::build_model_from_yaml(c.config["model"], seed, c.source);
-  model->load_state_dict(c.checkpoint.model, "model");
+  try {
+    model->load_state_dict(c.checkpoint.model, "model");
+  } catch (const UsageError& e) {
+    throw UsageError(c.dir + "/model.safetensors: " + e.what());
+  }
   return model;
 }
 
@@ -76,7 +87,7 @@ int run_eval(const EvalOptions& options) {
     throw UsageError(std::string(options.inputs.empty() ? "--outputs" : "--inputs") +
                      ": --inputs and --outputs go together");
   const LoadedCheckpoint c = load(options.checkpoint);
-  const std::string task_name = task_of(c.config);
+  const std::string task_name = task_of(c);
   auto model = model_of(c);
 
   if (!options.inputs.empty()) {
