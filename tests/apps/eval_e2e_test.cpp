@@ -15,6 +15,7 @@
 #include "data/image.h"
 #include "data/npy.h"
 #include "helpers/process.h"
+#include "helpers/temp_dir.h"
 
 namespace laplex {
 namespace {
@@ -24,12 +25,7 @@ namespace fs = std::filesystem;
 const std::string kTrain = testing::program_path("laplex-train");
 const std::string kEval = testing::program_path("laplex-eval");
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("laplex_eval_e2e_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return testing::fresh_temp_dir("eval_e2e_" + name); }
 
 std::string classifier_config(const fs::path& dir) {
   const fs::path path = dir / "config.yaml";

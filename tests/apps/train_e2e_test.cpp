@@ -13,6 +13,7 @@
 #include "apps/train/checkpoint.h"
 #include "core/safetensors.h"
 #include "helpers/process.h"
+#include "helpers/temp_dir.h"
 
 extern char** environ;
 
@@ -23,12 +24,7 @@ namespace fs = std::filesystem;
 
 const std::string kTrain = testing::program_path("laplex-train");
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("laplex_e2e_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path fresh_dir(const std::string& name) { return testing::fresh_temp_dir("e2e_" + name); }
 
 std::string write_config(const fs::path& dir, const std::string& extra = "") {
   const fs::path path = dir / "config.yaml";

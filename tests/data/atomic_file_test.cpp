@@ -13,18 +13,14 @@
 #include <thread>
 
 #include "core/error.h"
+#include "helpers/temp_dir.h"
 
 namespace laplex::data {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("laplex_atomic_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path temp_dir(const std::string& name) { return testing::fresh_temp_dir("atomic_" + name); }
 
 std::string read_text(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);

@@ -14,18 +14,14 @@
 #include "data/npy.h"
 #include "data/npy_dataset.h"
 #include "data/tensor_dataset.h"
+#include "helpers/temp_dir.h"
 
 namespace laplex::data {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("laplex_dataset_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path temp_dir(const std::string& name) { return testing::fresh_temp_dir("dataset_" + name); }
 
 // A picture whose every byte says where it is, so crops can be checked.
 Image numbered(std::int64_t h, std::int64_t w, std::int64_t c, int salt) {

@@ -7,18 +7,14 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "helpers/temp_dir.h"
 
 namespace laplex::data {
 namespace {
 
 namespace fs = std::filesystem;
 
-fs::path temp_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("laplex_npy_" + name);
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path temp_dir(const std::string& name) { return testing::fresh_temp_dir("npy_" + name); }
 
 // The first Python with NumPy, or "" (the pyenv shim on PATH may lack it).
 std::string python_with_numpy() {
