@@ -15,6 +15,9 @@ struct ParamGroup {
   double lr = 0.01;            // base learning rate
   double weight_decay = 0.0;
   std::string name = "default";
+  // The parameters' dotted names, parallel to params (empty when the
+  // caller has none): checkpoints record the optimizer's order by them.
+  std::vector<std::string> param_names;
 };
 
 class Optimizer {

@@ -25,6 +25,7 @@ std::vector<ParamGroup> make_param_groups(
           break;
         }
     groups[target].params.push_back(tensor);
+    groups[target].param_names.push_back(name);
   }
   std::vector<ParamGroup> nonempty;
   for (auto& g : groups)

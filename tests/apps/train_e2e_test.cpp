@@ -1,6 +1,8 @@
 // laplex-train end to end, as a user runs it (label e2e): small generated
 // data, real processes, real files.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -83,6 +85,61 @@ TEST(TrainE2E, ResumeEqualsUninterruptedBitForBit) {
   ASSERT_EQ(a.tensors.size(), b.tensors.size());
   for (const auto& [name, t] : a.tensors)
     EXPECT_EQ(t.to_vector<float>(), b.tensors.at(name).to_vector<float>()) << name;
+}
+
+// Adding optimizer groups on resume reorders the optimizer's parameters:
+// the saved moments follow their parameters by name (they went to other
+// parameters by position before), so with the groups at the default lr the
+// resumed run still equals the uninterrupted one.
+TEST(TrainE2E, ResumeWithOtherGroupsKeepsEachParametersMoments) {
+  const fs::path dir = fresh_dir("resume_groups");
+  const std::string config = write_config(dir);
+  ASSERT_EQ(run("--config " + config).exit_code, 0);
+  const fs::path resumed = dir / "resumed";
+  const Result r = run("--config " + config + " --set run_dir=" + resumed.string() +
+                       " --set 'optimizer.groups=[{name: last, patterns: [\"model.2.*\"]}]'" +
+                       " --resume " + (dir / "run/checkpoints/step-00000032").string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto a = read_safetensors((dir / "run/checkpoints/step-00000096/model.safetensors").string());
+  const auto b = read_safetensors((resumed / "checkpoints/step-00000096/model.safetensors").string());
+  for (const auto& [name, t] : a.tensors)
+    EXPECT_EQ(t.to_vector<float>(), b.tensors.at(name).to_vector<float>()) << name;
+}
+
+// A run never writes next to another run's checkpoints: pruning kept the
+// highest steps, so the new run's own checkpoints were deleted and `latest`
+// named a missing folder. Starting afresh, branching from an earlier step
+// into the same run_dir, or resuming with another batch size (a position
+// that is not this run's) are exit 2, and every checkpoint stays.
+TEST(TrainE2E, ARunDirWithAnotherRunsCheckpointsIsRefused) {
+  const fs::path dir = fresh_dir("run_dir_taken");
+  const std::string config = write_config(dir);
+  ASSERT_EQ(run("--config " + config).exit_code, 0);
+  const auto listing = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir / "run/checkpoints"))
+      names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  };
+  const auto before = listing();
+  Result r = run("--config " + config + " --set train.epochs=1 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--resume " + (dir / "run").string()), std::string::npos) << r.output;
+  r = run("--config " + config + " --resume " + (dir / "run/checkpoints/step-00000032").string() +
+          " 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("later checkpoint"), std::string::npos) << r.output;
+  r = run("--config " + config + " --set run_dir=" + (dir / "other").string() +
+          " --set data.batch_size=64 --resume " +
+          (dir / "run/checkpoints/step-00000032").string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("batches an epoch"), std::string::npos) << r.output;
+  EXPECT_EQ(listing(), before);
+  // Resuming the latest in place is the way to go on: allowed.
+  r = run("--config " + config + " --set train.epochs=4 --resume " + (dir / "run").string());
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "run/checkpoints/step-00000128/model.safetensors"));
 }
 
 TEST(TrainE2E, SigtermLeavesALoadableCheckpointAndExitsZero) {

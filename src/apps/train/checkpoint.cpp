@@ -1,6 +1,7 @@
 #include "apps/train/checkpoint.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_EXCHANGE
 #include <unistd.h>
 
 #include <algorithm>
@@ -32,16 +33,29 @@ std::string step_name(std::int64_t step) {
   return name;
 }
 
-void prune(const fs::path& checkpoints, int keep_last) {
+// Removes all but the newest keep_last checkpoints up to `newest` (the one
+// `latest` names): a checkpoint of a later step, which the trainer refuses
+// to write next to, is never what a prune removes.
+void prune(const fs::path& checkpoints, int keep_last, std::int64_t newest) {
   if (keep_last <= 0) return;
-  std::vector<fs::path> steps;
-  for (const auto& entry : fs::directory_iterator(checkpoints)) {
-    const std::string name = entry.path().filename().string();
-    if (entry.is_directory() && name.rfind("step-", 0) == 0 && name.find('.') == std::string::npos)
-      steps.push_back(entry.path());
-  }
+  std::vector<std::pair<std::int64_t, fs::path>> steps;
+  for (const auto& [step, path] : checkpoint_steps(checkpoints.parent_path().string()))
+    if (step <= newest) steps.emplace_back(step, path);
   std::sort(steps.begin(), steps.end());
-  for (std::size_t i = 0; i + keep_last < steps.size(); ++i) fs::remove_all(steps[i]);
+  for (std::size_t i = 0; i + keep_last < steps.size(); ++i) fs::remove_all(steps[i].second);
+}
+
+// Puts `from` where `to` is. A step saved again (a finished run resumed in
+// place) swaps the folders in one call, so no moment exists where `latest`
+// names a folder that is gone; the old one is removed after.
+void move_into_place(const fs::path& from, const fs::path& to) {
+  if (fs::exists(to) &&
+      ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_EXCHANGE) == 0) {
+    fs::remove_all(from);
+    return;
+  }
+  fs::remove_all(to);  // a file system without RENAME_EXCHANGE
+  fs::rename(from, to);
 }
 
 }  // namespace
@@ -69,8 +83,7 @@ std::string write_checkpoint(const std::string& run_dir, std::int64_t step,
   sync_path(temp_dir / "train_state.safetensors");
   sync_path(temp_dir);
 
-  fs::remove_all(final_dir);  // re-saving the same step replaces it
-  fs::rename(temp_dir, final_dir);
+  move_into_place(temp_dir, final_dir);
   sync_path(checkpoints);
 
   const fs::path latest_temp = checkpoints / ("latest.tmp-" + std::to_string(::getpid()));
@@ -82,8 +95,34 @@ std::string write_checkpoint(const std::string& run_dir, std::int64_t step,
   sync_path(latest_temp);
   fs::rename(latest_temp, checkpoints / "latest");
   sync_path(checkpoints);
-  prune(checkpoints, keep_last);
+  prune(checkpoints, keep_last, step);
   return final_dir.string();
+}
+
+std::vector<std::pair<std::int64_t, std::string>> checkpoint_steps(const std::string& run_dir) {
+  std::vector<std::pair<std::int64_t, std::string>> steps;
+  const fs::path checkpoints = fs::path(run_dir) / "checkpoints";
+  std::error_code ec;
+  if (!fs::is_directory(checkpoints, ec)) return steps;
+  for (const auto& entry : fs::directory_iterator(checkpoints)) {
+    const std::string name = entry.path().filename().string();
+    if (!entry.is_directory() || name.size() <= 5 || name.rfind("step-", 0) != 0 ||
+        name.find_first_not_of("0123456789", 5) != std::string::npos)
+      continue;
+    steps.emplace_back(std::stoll(name.substr(5)), entry.path().string());
+  }
+  std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
+void remove_stale_temporaries(const std::string& run_dir) {
+  const fs::path checkpoints = fs::path(run_dir) / "checkpoints";
+  std::error_code ec;
+  if (!fs::is_directory(checkpoints, ec)) return;
+  for (const auto& entry : fs::directory_iterator(checkpoints)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find(".tmp-") != std::string::npos) fs::remove_all(entry.path());
+  }
 }
 
 std::string resolve_checkpoint_dir(const std::string& path) {

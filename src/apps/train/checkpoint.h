@@ -6,8 +6,11 @@
 // temporary name, synced, then renamed; the `latest` pointer is replaced
 // last. A crash at any point leaves either the old or the new checkpoint,
 // never a half one that looks complete.
+#include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/tensor.h"
 
@@ -23,9 +26,18 @@ struct Checkpoint {
 };
 
 // Writes the checkpoint for `step`, updates `latest`, then keeps only the
-// newest `keep_last` step directories (0 keeps all). Returns its directory.
+// newest `keep_last` step directories up to `step` (0 keeps all). Returns
+// its directory.
 std::string write_checkpoint(const std::string& run_dir, std::int64_t step,
                              const Checkpoint& checkpoint, int keep_last);
+
+// The step directories of a run, (step, path) by ascending step; none when
+// it has no checkpoints folder.
+std::vector<std::pair<std::int64_t, std::string>> checkpoint_steps(const std::string& run_dir);
+
+// Removes the temporaries (step-N.tmp-PID, latest.tmp-PID) that a run killed
+// while writing a checkpoint leaves behind.
+void remove_stale_temporaries(const std::string& run_dir);
 
 // A step directory, or a run directory meaning the step that its
 // checkpoints/latest names. UsageError when neither exists.
