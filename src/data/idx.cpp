@@ -2,7 +2,9 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <vector>
 
@@ -10,23 +12,42 @@ namespace laplex::data {
 
 namespace {
 
-// Reads all of a file, decompressing gzip transparently (gzread passes
-// plain files through).
-std::vector<unsigned char> read_all(const std::string& path) {
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (!file) throw UsageError(path + ": cannot open");
-  std::vector<unsigned char> bytes;
-  unsigned char buffer[1 << 16];
-  int got = 0;
-  while ((got = gzread(file, buffer, sizeof buffer)) > 0) bytes.insert(bytes.end(), buffer, buffer + got);
-  int error = 0;
-  const char* message = gzerror(file, &error);
-  const std::string what = message ? message : "";
-  gzclose(file);
-  if (got < 0 || (error != Z_OK && error != Z_STREAM_END))
-    throw UsageError(path + ": corrupt or truncated gzip data (" + what + ")");
-  return bytes;
-}
+// A plain or gzip-compressed file (gzread passes plain files through), read
+// as far as asked: the IDX header says how much data follows, so a file
+// that inflates to far more than that is never read whole.
+class GzReader {
+ public:
+  explicit GzReader(const std::string& path) : path_(path), file_(gzopen(path.c_str(), "rb")) {
+    if (!file_) throw UsageError(path + ": cannot open");
+  }
+  GzReader(const GzReader&) = delete;
+  GzReader& operator=(const GzReader&) = delete;
+  ~GzReader() { gzclose(file_); }
+
+  // Appends up to `count` bytes to `out`; returns how many were there.
+  std::uint64_t read(std::uint64_t count, std::vector<unsigned char>& out) {
+    std::uint64_t total = 0;
+    unsigned char buffer[1 << 16];
+    while (total < count) {
+      const auto want = static_cast<unsigned>(std::min<std::uint64_t>(sizeof buffer, count - total));
+      const int got = gzread(file_, buffer, want);
+      if (got < 0) {
+        int error = 0;
+        const char* message = gzerror(file_, &error);
+        throw UsageError(path_ + ": corrupt or truncated gzip data (" +
+                         std::string(message ? message : "") + ")");
+      }
+      if (got == 0) break;
+      out.insert(out.end(), buffer, buffer + got);
+      total += static_cast<std::uint64_t>(got);
+    }
+    return total;
+  }
+
+ private:
+  std::string path_;
+  gzFile file_;
+};
 
 std::uint32_t big_endian(const unsigned char* p) {
   return (std::uint32_t(p[0]) << 24) | (std::uint32_t(p[1]) << 16) | (std::uint32_t(p[2]) << 8) |
@@ -36,8 +57,9 @@ std::uint32_t big_endian(const unsigned char* p) {
 }  // namespace
 
 Tensor read_idx_ubyte(const std::string& path) {
-  const auto bytes = read_all(path);
-  if (bytes.size() < 4) throw UsageError(path + ": too short to be an IDX file");
+  GzReader reader(path);
+  std::vector<unsigned char> bytes;
+  if (reader.read(4, bytes) < 4) throw UsageError(path + ": too short to be an IDX file");
   const std::uint32_t magic = big_endian(bytes.data());
   const std::uint32_t rank = magic & 0xFF;
   if ((magic & 0xFFFFFF00u) != 0x00000800u || rank < 1 || rank > 4) {
@@ -46,18 +68,25 @@ Tensor read_idx_ubyte(const std::string& path) {
     throw UsageError(path + ": not an unsigned-byte IDX file (magic " + found +
                      ", expected 0x00000801..0x00000804)");
   }
-  if (bytes.size() < 4 + 4 * rank) throw UsageError(path + ": truncated IDX header");
+  if (reader.read(4 * rank, bytes) < 4 * rank) throw UsageError(path + ": truncated IDX header");
   Shape shape;
   std::uint64_t count = 1;
   for (std::uint32_t d = 0; d < rank; ++d) {
     shape.push_back(big_endian(bytes.data() + 4 + 4 * d));
-    count *= static_cast<std::uint64_t>(shape.back());
+    if (__builtin_mul_overflow(count, static_cast<std::uint64_t>(shape.back()), &count) ||
+        count > (std::uint64_t{1} << 62))
+      throw UsageError(path + ": IDX dimensions describe more than 2^62 bytes");
   }
   const std::uint64_t header = 4 + 4 * rank;
-  if (bytes.size() - header != count)
-    throw UsageError(path + ": " + (bytes.size() - header < count ? "truncated" : "trailing data") +
-                     ": expected " + std::to_string(count) + " bytes of data for shape " +
-                     shape_str(shape) + ", found " + std::to_string(bytes.size() - header));
+  const std::uint64_t found = reader.read(count, bytes);
+  if (found < count)
+    throw UsageError(path + ": truncated: expected " + std::to_string(count) +
+                     " bytes of data for shape " + shape_str(shape) + ", found " +
+                     std::to_string(found));
+  std::vector<unsigned char> extra;
+  if (reader.read(1, extra) > 0)
+    throw UsageError(path + ": trailing data: more than the " + std::to_string(count) +
+                     " bytes of data for shape " + shape_str(shape));
   Tensor out = Tensor::empty(shape, DType::i32);
   std::int32_t* p = out.data<std::int32_t>();
   for (std::uint64_t i = 0; i < count; ++i) p[i] = bytes[header + i];
