@@ -28,9 +28,14 @@ std::vector<std::string> list_image_files(const std::string& directory) {
   if (!fs::is_directory(directory, error))
     throw UsageError(directory + ": expected a directory of images");
   std::vector<std::string> files;
-  for (const auto& entry : fs::directory_iterator(directory, error))
-    if (entry.is_regular_file() && is_image_name(entry.path().filename().string()))
-      files.push_back(entry.path().string());
+  for (const auto& entry : fs::directory_iterator(directory, error)) {
+    if (!is_image_name(entry.path().filename().string())) continue;
+    std::error_code entry_error;  // a link in a loop or to nowhere
+    if (!entry.is_regular_file(entry_error))
+      throw UsageError(entry.path().string() + ": not a readable image file" +
+                       (entry_error ? " (" + entry_error.message() + ")" : std::string()));
+    files.push_back(entry.path().string());
+  }
   if (error) throw UsageError(directory + ": cannot list the directory: " + error.message());
   std::sort(files.begin(), files.end());
   return files;

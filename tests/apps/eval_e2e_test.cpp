@@ -159,6 +159,13 @@ TEST(EvalE2E, OutputsThroughALinkAndForeignCheckpointsNameTheProblem) {
   EXPECT_NE(r.output.find("no_t/model.safetensors"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("model.0.t"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "o.npy"));
+  // --explain where a file stands: exit 2 naming it, the file untouched.
+  std::ofstream(dir / "a_file") << "keep";
+  r = testing::run_command(kEval + " --checkpoint " + checkpoint + " --explain " +
+                           (dir / "a_file").string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("a_file"), std::string::npos) << r.output;
+  EXPECT_EQ(fs::file_size(dir / "a_file"), 4u);
 }
 
 TEST(EvalE2E, CheckpointRewrittenByThePythonSafetensorsLibraryLoads) {

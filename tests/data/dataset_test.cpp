@@ -150,6 +150,10 @@ TEST(DatasetImageFolder, BadFoldersAreUsageErrorsNamingTheFile) {
   expect_usage_error_naming(odd, [&] { ImageFolderDataset(root.string()); });
   std::ofstream(odd, std::ios::trunc) << "corrupt";
   expect_usage_error_naming(odd, [&] { ImageFolderDataset(root.string()); });
+  write_png(odd, numbered(4, 4, 1, 0));
+  const std::string loop = (root / "b" / "loop.png").string();
+  fs::create_symlink("loop.png", loop);  // a link to itself: stat fails with ELOOP
+  expect_usage_error_naming(loop, [&] { ImageFolderDataset(root.string()); });
   expect_usage_error_naming((root / "missing").string(),
                             [&] { ImageFolderDataset((root / "missing").string()); });
   fs::remove_all(root);

@@ -111,7 +111,7 @@ std::vector<std::string> explain_density_model(Module& model, const Shape& examp
     throw UsageError("checkpoint: --explain on a covariance checkpoint needs a density model, got '" +
                      model.type_name() + "'");
   NoGradGuard no_grad;
-  std::filesystem::create_directories(out_dir);
+  make_picture_folder(out_dir);
   const Grid layout = example.size() == 3 ? Grid{example[0], example[1], example[2]}
                                         : Grid{1, 1, numel(example)};
   Pictures pictures(layout, out_dir);

@@ -59,7 +59,7 @@ std::vector<std::string> explain_laplex_layers(Module& model, const Shape& sampl
                                                const std::string& out_dir) {
   NoGradGuard no_grad;
   model.eval();
-  std::filesystem::create_directories(out_dir);
+  make_picture_folder(out_dir);
   std::vector<std::string> written;
   // A single layer (no sequential) sees the input itself.
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> layers = model.children();

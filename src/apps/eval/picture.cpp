@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "core/error.h"
 
@@ -79,6 +80,14 @@ data::Image enlarge(const data::Image& image, std::int64_t factor) {
 
 std::int64_t enlargement_for(std::int64_t height, std::int64_t width, std::int64_t target) {
   return std::max<std::int64_t>(1, target / std::max<std::int64_t>(1, std::max(height, width)));
+}
+
+void make_picture_folder(const std::string& out_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(out_dir, ec);
+  if (ec || !std::filesystem::is_directory(out_dir))
+    throw UsageError(out_dir + ": cannot make the --explain folder there" +
+                     (ec ? ": " + ec.message() : std::string(" (a file is in the way)")));
 }
 
 }  // namespace laplex::eval

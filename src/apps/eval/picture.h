@@ -3,6 +3,7 @@
 // colour-mapped tiles, tiles laid out in a grid, and small images enlarged
 // (nearest neighbour) so a 28x28 field is readable on a screen.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "data/image.h"
@@ -25,6 +26,10 @@ data::Image grid(const std::vector<data::Image>& tiles, std::int64_t columns, st
 
 // Each pixel repeated `factor` times in both directions.
 data::Image enlarge(const data::Image& image, std::int64_t factor);
+
+// Creates the --explain folder (and its parents) where pictures go; a path
+// that is a file, or that cannot be created, is a UsageError naming it.
+void make_picture_folder(const std::string& out_dir);
 
 // The enlargement that brings the longer side of an image to about `target` pixels (>= 1).
 std::int64_t enlargement_for(std::int64_t height, std::int64_t width, std::int64_t target = 224);
