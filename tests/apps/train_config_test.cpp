@@ -86,6 +86,8 @@ TEST(TrainConfig, ImpossibleLoopScheduleAndOptimizerValuesNameTheirKey) {
       {"optimizer.lr=.inf", "optimizer.lr"},
       {"optimizer.betas=[0.9, 1.5]", "optimizer.betas"},
       {"optimizer.groups.0.lr=-0.1", "optimizer.groups[0].lr"},
+      {"data.batch_size=9223372036854775807", "data.batch_size"},
+      {"data.synthetic_train=0", "data.synthetic_train"},
   };
   for (const auto& [assignment, key] : cases) {
     try {

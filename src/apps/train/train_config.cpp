@@ -62,8 +62,15 @@ DataConfig parse_data(ConfigNode node) {
   if (d.train_crops < 1) node.fail("train_crops", "must be >= 1");
   if (d.test_crops < 1) node.fail("test_crops", "must be >= 1");
   if (d.test_every < 2) node.fail("test_every", "must be >= 2");
-  if (d.batch_size < 1) node.fail("batch_size", "must be >= 1");
-  if (d.eval_batch_size < 1) node.fail("eval_batch_size", "must be >= 1");
+  constexpr std::int64_t kMaxBatch = std::int64_t{1} << 31;
+  if (d.batch_size < 1 || d.batch_size > kMaxBatch) node.fail("batch_size", "must be in [1, 2^31]");
+  if (d.eval_batch_size < 1 || d.eval_batch_size > kMaxBatch)
+    node.fail("eval_batch_size", "must be in [1, 2^31]");
+  if (d.synthetic_train < 1 || d.synthetic_test < 1)
+    node.fail(d.synthetic_train < 1 ? "synthetic_train" : "synthetic_test", "must be >= 1");
+  if (d.train_crops > (std::int64_t{1} << 31) || d.test_crops > (std::int64_t{1} << 31))
+    node.fail(d.train_crops > (std::int64_t{1} << 31) ? "train_crops" : "test_crops",
+              "must be <= 2^31");
   if (d.mean.size() != d.std.size()) node.fail("std", "must have as many entries as mean");
   for (double s : d.std)
     if (!(s > 0)) node.fail("std", "entries must be > 0");

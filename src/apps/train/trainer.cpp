@@ -192,6 +192,9 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   }
 
   const std::int64_t steps_per_epoch = task->batches_per_epoch();
+  if (steps_per_epoch < 1)
+    throw UsageError(config.file + ": data: the training split has no examples (" +
+                     task->describe_data() + ")");
   if (!resumed_dir.empty() && (position.batch > steps_per_epoch ||
                                position.step != position.epoch * steps_per_epoch + position.batch))
     throw UsageError(resumed_dir + "/train_state.safetensors: its position (step " +
