@@ -112,6 +112,10 @@ ImageClassificationSplit load_mnist_format(const std::string& root, const std::s
   if (images.size(0) != labels.size(0))
     throw UsageError(images_path + ": " + std::to_string(images.size(0)) + " images but " +
                      labels_path + " has " + std::to_string(labels.size(0)) + " labels");
+  for (const std::int32_t label : labels.to_vector<std::int32_t>())
+    if (label > 9)
+      throw UsageError(labels_path + ": label " + std::to_string(label) +
+                       " (the MNIST format has the 10 classes 0..9)");
   ImageClassificationSplit out;
   const std::int64_t n = images.size(0), h = images.size(1), w = images.size(2);
   out.images = Tensor::empty({n, 1, h, w}, DType::f32);

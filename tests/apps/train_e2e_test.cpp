@@ -179,6 +179,12 @@ TEST(TrainE2E, BadInputsExitTwoNamingTheProblemAndKeepCheckpoints) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("/nonexistent"), std::string::npos) << r.output;
 
+  // Labels past the model's last logit: stopped before the first step (it
+  // failed at the first step or, for test labels, after a whole epoch).
+  r = run("--config " + config + " --set data.synthetic_classes=5 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("the data's labels need 5"), std::string::npos) << r.output;
+
   const fs::path fake = dir / "fake";
   fs::create_directories(fake);
   std::ofstream(fake / "train-images-idx3-ubyte", std::ios::binary) << "GIF89a not an idx file";

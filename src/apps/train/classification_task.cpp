@@ -73,6 +73,15 @@ Shape ClassificationTask::example_shape() const {
 
 std::int64_t ClassificationTask::batches_per_epoch() const { return loader_->batches_per_epoch(); }
 
+void ClassificationTask::check_model_output(const Shape& output) const {
+  const std::int64_t width = output.empty() ? 0 : output.back();
+  if (output.size() != 2 || width < data_.classes)
+    throw UsageError(config_.file + ": the model's output " + shape_str(output) + " has " +
+                     std::to_string(width) + " logits a row, the data's labels need " +
+                     std::to_string(data_.classes) + " (labels 0.." +
+                     std::to_string(data_.classes - 1) + ")");
+}
+
 void ClassificationTask::start_epoch(std::int64_t epoch, std::int64_t first_batch) {
   loader_->start_epoch(epoch, first_batch);
 }

@@ -53,6 +53,15 @@ ClassificationData load_npy(const DataConfig& config) {
   ClassificationData data;
   data.train = read_all(data::NpyDataset(in_root(config, "train_inputs.npy"), in_root(config, "train_labels.npy")));
   data.test = read_all(data::NpyDataset(in_root(config, "test_inputs.npy"), in_root(config, "test_labels.npy")));
+  const auto example = [](const Split& split) {
+    Shape shape = split.inputs.shape();
+    shape.erase(shape.begin());
+    return shape;
+  };
+  if (example(data.train) != example(data.test))
+    throw UsageError(in_root(config, "test_inputs.npy") + ": rows of shape " +
+                     shape_str(example(data.test)) + ", the training rows are " +
+                     shape_str(example(data.train)));
   for (const Split* split : {&data.train, &data.test})
     for (auto label : split->labels.to_vector<std::int64_t>()) {
       if (label < 0) throw UsageError(config.root + ": labels must be >= 0, found " + std::to_string(label));

@@ -42,6 +42,11 @@ class Task {
   // did. Data-driven initialisation goes here (e.g. laplex_ou's anchor order
   // search). Returns lines for the log; nothing by default.
   virtual std::vector<std::string> initialise_model(Module& /*model*/) { return {}; }
+  // Called with the shape of the model's output for sample_shape(), before
+  // training: throws UsageError when the data cannot be scored on it (e.g.
+  // labels past the last output), so the run stops before its first step
+  // rather than at the step or evaluation that meets the label.
+  virtual void check_model_output(const Shape& /*output*/) const {}
   // The batches of `epoch`, from batch `first_batch` on, in a fixed order
   // that depends only on (seed, epoch): a resumed run sees what an
   // uninterrupted one would.

@@ -128,6 +128,19 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   const Device device = usable_device(options.device.empty() ? config.device : options.device);
   const std::unique_ptr<Task> task = make_task(config, device);
   std::shared_ptr<Module> model = build_model(config);
+  // The summary's forward (on the CPU, where the model is built) is its
+  // first look at the data's shape: a model built for other sizes, or with
+  // fewer outputs than the labels need, fails here as a config error.
+  std::vector<SummaryRow> summary_rows;
+  try {
+    summary_rows = summarize(*model, task->sample_shape());
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(config.file + ": the model does not take the data's examples (batches of " +
+                     shape_str(task->sample_shape()) + "): " + e.what());
+  }
+  if (!summary_rows.empty()) task->check_model_output(summary_rows.back().output_shape);
   // Data and model errors first; then the run_dir, before anything is
   // written into it.
   check_run_dir(config.run_dir, options.resume.empty());
@@ -167,17 +180,6 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   if (options.resume.empty())
     for (const std::string& line : task->initialise_model(*model)) log->info("{}", line);
   model->to(device);
-  // The summary's forward is the model's first look at the data's shape: a
-  // model built for other sizes fails here, as a config error.
-  std::vector<SummaryRow> summary_rows;
-  try {
-    summary_rows = summarize(*model, task->sample_shape());
-  } catch (const UsageError&) {
-    throw;
-  } catch (const Error& e) {
-    throw UsageError(config.file + ": the model does not take the data's examples (batches of " +
-                     shape_str(task->sample_shape()) + "): " + e.what());
-  }
   log->info("model on {}:\n{}", device.str(), format_summary(summary_rows));
 
   auto optimizer = build_optimizer(config, *model);
