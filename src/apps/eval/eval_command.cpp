@@ -145,6 +145,12 @@ int run_eval(const EvalOptions& options) {
   }
   model->to(device);
   const auto rows = summarize(*model, sample);
+  // The confusion matrix is classes x classes: labels past the model's
+  // logits (a foreign --data) stop here, before it is sized from them.
+  const std::int64_t logits = rows.empty() ? 0 : rows.back().output_shape.back();
+  if (data.classes > logits)
+    throw UsageError(config.data.root + ": labels up to " + std::to_string(data.classes - 1) +
+                     ", the model has " + std::to_string(logits) + " logits");
   const auto report = evaluate_classifier(*model, data.test, data.classes,
                                           config.data.eval_batch_size, device);
   nlohmann::json out = to_json(report);
