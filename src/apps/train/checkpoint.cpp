@@ -125,6 +125,22 @@ void remove_stale_temporaries(const std::string& run_dir) {
   }
 }
 
+void check_run_dir(const std::string& run_dir, bool fresh) {
+  const fs::path checkpoints = fs::path(run_dir) / "checkpoints";
+  std::error_code ec;
+  if (fs::exists(checkpoints, ec) && !fs::is_directory(checkpoints, ec))
+    throw UsageError(checkpoints.string() + ": is not a directory (run_dir " + run_dir +
+                     " must be free for checkpoints)");
+  if (fs::is_directory(checkpoints / "latest", ec))
+    throw UsageError((checkpoints / "latest").string() + ": is a directory, expected a file");
+  const auto steps = checkpoint_steps(run_dir);
+  if (fresh && !steps.empty())
+    throw UsageError("run_dir " + run_dir + " already holds checkpoints (up to " +
+                     fs::path(steps.back().second).filename().string() +
+                     "): continue that run with --resume " + run_dir +
+                     ", or give this one another run_dir (--set run_dir=...)");
+}
+
 std::string resolve_checkpoint_dir(const std::string& path) {
   const fs::path p(path);
   if (fs::exists(p / "model.safetensors")) return p.string();

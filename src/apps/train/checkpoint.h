@@ -39,6 +39,13 @@ std::vector<std::pair<std::int64_t, std::string>> checkpoint_steps(const std::st
 // while writing a checkpoint leaves behind.
 void remove_stale_temporaries(const std::string& run_dir);
 
+// Throws UsageError when `run_dir` cannot take this run's checkpoints: its
+// checkpoints/ or checkpoints/latest is of the wrong kind, or, for a fresh
+// run (not a resume), it already holds checkpoints of another run (pruning
+// keeps the highest steps, so the new run's would be removed and `latest`
+// would name a removed folder).
+void check_run_dir(const std::string& run_dir, bool fresh);
+
 // A step directory, or a run directory meaning the step that its
 // checkpoints/latest names. UsageError when neither exists.
 std::string resolve_checkpoint_dir(const std::string& path);

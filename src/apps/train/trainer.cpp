@@ -5,11 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
-#include <sstream>
 
 #include "apps/train/checkpoint.h"
 #include "apps/train/metrics.h"
 #include "apps/train/model_builder.h"
+#include "apps/train/optimizer_state.h"
 #include "apps/train/progress.h"
 #include "apps/train/stop_signal.h"
 #include "apps/train/task.h"
@@ -26,79 +26,12 @@ struct Position {
   std::int64_t step = 0, epoch = 0, batch = 0;  // the next batch to run
 };
 
-// A fresh run never writes into a run_dir that holds another run's
-// checkpoints: pruning would then remove the new ones (it keeps the highest
-// steps) and `latest` would name a removed folder.
-void check_run_dir(const std::string& run_dir, bool fresh) {
-  const std::filesystem::path checkpoints = std::filesystem::path(run_dir) / "checkpoints";
-  std::error_code ec;
-  if (std::filesystem::exists(checkpoints, ec) && !std::filesystem::is_directory(checkpoints, ec))
-    throw UsageError(checkpoints.string() + ": is not a directory (run_dir " + run_dir +
-                     " must be free for checkpoints)");
-  if (std::filesystem::is_directory(checkpoints / "latest", ec))
-    throw UsageError((checkpoints / "latest").string() + ": is a directory, expected a file");
-  const auto steps = checkpoint_steps(run_dir);
-  if (fresh && !steps.empty())
-    throw UsageError("run_dir " + run_dir + " already holds checkpoints (up to " +
-                     std::filesystem::path(steps.back().second).filename().string() +
-                     "): continue that run with --resume " + run_dir +
-                     ", or give this one another run_dir (--set run_dir=...)");
-}
-
 std::shared_ptr<spdlog::logger> make_logger(const std::string& run_dir) {
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
   auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(run_dir + "/train.log");
   auto logger = std::make_shared<spdlog::logger>("laplex-train", spdlog::sinks_init_list{console, file});
   logger->set_pattern("[%Y-%m-%d %H:%M:%S] %v");
   return logger;
-}
-
-// The optimizer's parameters in its own order, one dotted name a line: its
-// state is saved by position (param.N.*), and groups change the order.
-std::string optimizer_order(const optim::Optimizer& optimizer) {
-  std::string names;
-  for (const auto& group : optimizer.groups())
-    for (const auto& name : group.param_names) names += name + "\n";
-  return names;
-}
-
-// The checkpoint's optimizer state for this run's optimizer: the same type,
-// the same parameters, renumbered into this run's order (another grouping
-// of the same parameters changes it). Older checkpoints without the names
-// are taken in order.
-std::map<std::string, Tensor> optimizer_state_for(const Checkpoint& resumed,
-                                                  const TrainConfig& config,
-                                                  const optim::Optimizer& optimizer,
-                                                  const std::string& file) {
-  std::map<std::string, Tensor> state;
-  for (auto& [name, t] : resumed.train_state)
-    if (name.rfind("optimizer.", 0) == 0) state[name.substr(10)] = t;
-  const auto& meta = resumed.train_metadata;
-  if (auto type = meta.find("optimizer.type");
-      type != meta.end() && type->second != config.optimizer.type)
-    throw UsageError(file + ": its optimizer is " + type->second + ", the config's " +
-                     config.optimizer.type + " (a resumed run continues the same optimizer)");
-  const auto saved = meta.find("optimizer.parameters");
-  const std::string order = optimizer_order(optimizer);
-  if (saved == meta.end() || saved->second == order) return state;
-  std::map<std::string, std::size_t> saved_index;
-  std::istringstream lines(saved->second);
-  std::string line;
-  for (std::size_t i = 0; std::getline(lines, line); ++i) saved_index[line] = i;
-  std::map<std::string, Tensor> renumbered;
-  std::istringstream current(order);
-  for (std::size_t i = 0; std::getline(current, line); ++i) {
-    const auto it = saved_index.find(line);
-    if (it == saved_index.end())
-      throw UsageError(file + ": its optimizer state has no entry for parameter " + line);
-    const std::string from = "param." + std::to_string(it->second) + ".";
-    for (auto& [name, t] : state)
-      if (name.rfind(from, 0) == 0)
-        renumbered["param." + std::to_string(i) + "." + name.substr(from.size())] = t;
-  }
-  if (auto factor = state.find("lr_factor"); factor != state.end())
-    renumbered["lr_factor"] = factor->second;
-  return renumbered;
 }
 
 Checkpoint make_checkpoint(const TrainConfig& config, Module& model, optim::Optimizer& optimizer,
