@@ -41,7 +41,6 @@ void prune(const fs::path& checkpoints, int keep_last, std::int64_t newest) {
   std::vector<std::pair<std::int64_t, fs::path>> steps;
   for (const auto& [step, path] : checkpoint_steps(checkpoints.parent_path().string()))
     if (step <= newest) steps.emplace_back(step, path);
-  std::sort(steps.begin(), steps.end());
   for (std::size_t i = 0; i + keep_last < steps.size(); ++i) fs::remove_all(steps[i].second);
 }
 
@@ -106,7 +105,9 @@ std::vector<std::pair<std::int64_t, std::string>> checkpoint_steps(const std::st
   if (!fs::is_directory(checkpoints, ec)) return steps;
   for (const auto& entry : fs::directory_iterator(checkpoints)) {
     const std::string name = entry.path().filename().string();
-    if (!entry.is_directory() || name.size() <= 5 || name.rfind("step-", 0) != 0 ||
+    // step- and up to 18 digits (a step number of int64).
+    if (!entry.is_directory() || name.size() <= 5 || name.size() > 23 ||
+        name.rfind("step-", 0) != 0 ||
         name.find_first_not_of("0123456789", 5) != std::string::npos)
       continue;
     steps.emplace_back(std::stoll(name.substr(5)), entry.path().string());
