@@ -37,6 +37,29 @@ TEST(Checkpoint, LatestPointerKeepLastAndResolve) {
   fs::remove_all(run);
 }
 
+// The checkpoint `latest` names is never what a prune removes, even next to
+// later steps (they held the highest names, and the new one was deleted);
+// a step saved again replaces the old one whole; the listing is by number.
+TEST(Checkpoint, PruningKeepsTheNewestUpToTheStepWrittenAndResavesReplace) {
+  const fs::path run = fs::temp_directory_path() / "laplex_checkpoint_prune";
+  fs::remove_all(run);
+  for (int step : {10, 20, 30}) write_checkpoint(run.string(), step, sample(float(step)), 2);
+  write_checkpoint(run.string(), 15, sample(15.0f), 1);
+  EXPECT_EQ(fs::path(resolve_checkpoint_dir(run.string())).filename(), "step-00000015");
+  write_checkpoint(run.string(), 15, sample(-15.0f), 1);
+  const Checkpoint again = read_checkpoint(resolve_checkpoint_dir(run.string()), false);
+  EXPECT_EQ(again.model.at("model.0.weight").to_vector<float>()[0], -15.0f);
+  fs::create_directories(run / "checkpoints/step-99999999999999999999");  // not an int64
+  std::vector<std::int64_t> steps;
+  for (const auto& [step, path] : checkpoint_steps(run.string())) steps.push_back(step);
+  EXPECT_EQ(steps, (std::vector<std::int64_t>{15, 20, 30}));
+  for (const auto& entry : fs::directory_iterator(run / "checkpoints"))
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos);
+  EXPECT_THROW(check_run_dir(run.string(), true), UsageError);
+  EXPECT_NO_THROW(check_run_dir(run.string(), false));
+  fs::remove_all(run);
+}
+
 TEST(Checkpoint, BadPathsAreUsageErrors) {
   const fs::path run = fs::temp_directory_path() / "laplex_checkpoint_bad";
   fs::remove_all(run);
