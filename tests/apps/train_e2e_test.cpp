@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -14,6 +15,7 @@
 
 #include "apps/train/checkpoint.h"
 #include "core/safetensors.h"
+#include "data/npy.h"
 #include "helpers/process.h"
 #include "helpers/temp_dir.h"
 
@@ -182,6 +184,27 @@ TEST(TrainE2E, BadInputsExitTwoNamingTheProblemAndKeepCheckpoints) {
   r = run("--config " + config + " --set data.synthetic_classes=5 2>&1");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("the data's labels need 5"), std::string::npos) << r.output;
+
+  // A NaN in npy inputs trained to NaN losses with exit 0; task covariance
+  // ignored random_crop.
+  const fs::path npy = dir / "npy";
+  fs::create_directories(npy);
+  Tensor inputs = Tensor::zeros({8, 16});
+  inputs.data<float>()[37] = NAN;
+  for (const char* split : {"train", "test"}) {
+    data::write_npy((npy / (std::string(split) + "_inputs.npy")).string(), inputs);
+    data::write_npy((npy / (std::string(split) + "_labels.npy")).string(),
+                    Tensor::zeros({8}, DType::i64));
+  }
+  r = run("--config " + config + " --set data.dataset=npy --set data.root=" + npy.string() +
+          " 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("train_inputs.npy: value 37 is not a finite number"), std::string::npos)
+      << r.output;
+  r = run("--config " + config + " --set task=covariance --set data.random_crop=2 " +
+          "--set 'model={type: diagonal, dims: 16}' 2>&1");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("data.random_crop"), std::string::npos) << r.output;
 
   const fs::path fake = dir / "fake";
   fs::create_directories(fake);

@@ -1,6 +1,7 @@
 // load_classification_data: the datasets a classification config can name.
 #include "apps/train/classification_data.h"
 
+#include <cmath>
 #include <filesystem>
 
 #include "data/idx.h"
@@ -58,6 +59,14 @@ ClassificationData load_npy(const DataConfig& config) {
     shape.erase(shape.begin());
     return shape;
   };
+  for (const auto& [split, name] : {std::pair{&data.train, "train_inputs.npy"},
+                                     std::pair{&data.test, "test_inputs.npy"}}) {
+    const float* v = split->inputs.data<float>();  // read_all gives float32 rows
+    for (std::int64_t k = 0; k < split->inputs.numel(); ++k)
+      if (!std::isfinite(v[k]))
+        throw UsageError(in_root(config, name) + ": value " + std::to_string(k) +
+                         " is not a finite number");
+  }
   if (example(data.train) != example(data.test))
     throw UsageError(in_root(config, "test_inputs.npy") + ": rows of shape " +
                      shape_str(example(data.test)) + ", the training rows are " +

@@ -65,6 +65,10 @@ PixelData photos(const DataConfig& config, std::uint64_t seed) {
 PixelData load_pixel_data(const DataConfig& config, std::uint64_t seed) {
   if (!config.mean.empty())
     throw UsageError("data.mean: task covariance models raw pixels; remove mean/std");
+  if (config.random_crop > 0 || config.hflip)
+    throw UsageError(std::string(config.random_crop > 0 ? "data.random_crop" : "data.hflip") +
+                     ": task covariance models whole images as they are (photos take random "
+                     "crops of their own: data.crop); remove it");
   PixelData data;
   if (config.dataset == "synthetic") {
     const std::int64_t n = config.synthetic_features;

@@ -42,7 +42,8 @@ DataConfig parse_data(ConfigNode node) {
   d.std = node.get_or<std::vector<double>>("std", {});
   d.random_crop = node.get_or<std::int64_t>("random_crop", 0);
   d.hflip = node.get_or<bool>("hflip", false);
-  if (d.random_crop < 0) node.fail("random_crop", "must be >= 0 (padding in pixels; 0: off)");
+  if (d.random_crop < 0 || d.random_crop > 4096)
+    node.fail("random_crop", "must be in [0, 4096] (padding in pixels; 0: off)");
   d.synthetic_train = node.get_or<std::int64_t>("synthetic_train", d.synthetic_train);
   d.synthetic_test = node.get_or<std::int64_t>("synthetic_test", d.synthetic_test);
   d.synthetic_features = node.get_or<std::int64_t>("synthetic_features", d.synthetic_features);
@@ -71,9 +72,11 @@ DataConfig parse_data(ConfigNode node) {
   if (d.train_crops > (std::int64_t{1} << 31) || d.test_crops > (std::int64_t{1} << 31))
     node.fail(d.train_crops > (std::int64_t{1} << 31) ? "train_crops" : "test_crops",
               "must be <= 2^31");
-  if (d.mean.size() != d.std.size()) node.fail("std", "must have as many entries as mean");
+  for (double m : d.mean)
+    if (!std::isfinite(m)) node.fail("mean", "entries must be finite numbers");
   for (double s : d.std)
-    if (!(s > 0)) node.fail("std", "entries must be > 0");
+    if (!(s > 0 && std::isfinite(s))) node.fail("std", "entries must be finite numbers > 0");
+  if (d.mean.size() != d.std.size()) node.fail("std", "must have as many entries as mean");
   node.finish();
   return d;
 }
