@@ -62,8 +62,8 @@ std::map<std::string, Tensor> Optimizer::state_dict() const {
 
 namespace {
 
-// A saved step counter: one whole number in [0, 2^53) (it travels as a
-// float64 tensor).
+// A saved step counter: one whole number in [0, 2^53) (item() reads the
+// saved int64 as a double, exact up to 2^53).
 std::int64_t saved_step(const Tensor& saved, const std::string& name) {
   const double value = saved.numel() == 1 ? saved.item() : -1.0;
   if (!(value >= 0 && value < 9007199254740992.0 && value == std::floor(value)))
