@@ -87,6 +87,21 @@ TEST(BenchE2E, LaplexRejectsBadFlagsWithOneLine) {
   const auto b = testing::run_command(kBench + " laplex --n 1024 --batch 0 2>&1");
   EXPECT_EQ(b.exit_code, 2);
   EXPECT_NE(b.output.find("--batch"), std::string::npos) << b.output;
+  const auto l = testing::run_command(kBench + " laplex --n 1024 --lanes 12 2>&1");
+  EXPECT_EQ(l.exit_code, 2);
+  EXPECT_NE(l.output.find("--lanes"), std::string::npos) << l.output;
+}
+
+// --lanes fixes the forward's chunks; the row says which it used.
+TEST(BenchE2E, LaplexLanesAreReported) {
+  for (int lanes : {8, 32}) {
+    const auto r = testing::run_command(kBench + " laplex --n 4096 --batch 64 --repeats 1 " +
+                                        "--lanes " + std::to_string(lanes) + " --json 2>&1");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto rows = json_rows(r.output);
+    ASSERT_EQ(rows.size(), 1u) << r.output;
+    EXPECT_EQ(rows[0]["lanes"], lanes) << r.output;
+  }
 }
 
 }  // namespace

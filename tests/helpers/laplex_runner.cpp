@@ -43,7 +43,7 @@ LaplexResult run_laplex_cpu(const LaplexProblem& p, const LaplexWanted& wanted) 
   std::vector<T> y(p.batch * p.m), tr(p.batch * p.n);
   cpu::LaplexSaved<T> saved;
   cpu::laplex_forward(plan, shape, params, x.data(), y.data(),
-                      wanted.saved_forward ? &saved : nullptr);
+                      wanted.saved_forward ? &saved : nullptr, wanted.lanes);
   cpu::laplex_apply_transposed(plan, shape, params, gy.data(), tr.data());
 
   const std::int64_t H = p.heads;

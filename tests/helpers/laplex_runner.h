@@ -15,6 +15,8 @@ struct LaplexWanted {
   // The backward reads x from the forward's saved rows (one head; what the
   // op does in training), or, when false, from x itself.
   bool saved_forward = true;
+  // The forward's batch lanes per chunk (0: the kernels choose).
+  int lanes = 0;
 };
 
 struct LaplexResult {

@@ -39,6 +39,7 @@ struct LaplexBenchOptions {
   int repeats = 5;
   double dense_limit_gib = 4.0;
   std::string anchors = "random";
+  int lanes = 0;  // CPU forward's batch lanes per chunk; 0: chosen by cache size
 };
 
 // Anchors uniform over a range with ~1 anchor per unit, alpha ~ 1; in index
@@ -278,17 +279,20 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
   // every round, so the ratios compare timings of the same minutes.
   const auto scratch = std::make_shared<LaplexScratchPool>();
   const FftwPeer fft(n, shape.batch);
+  int lanes = 0;  // what the forward chose (a saved forward records it)
   const std::vector<double> ms = interleaved_medians_ms(
       {[&] { make_laplex_plan(shape, op.t.data(), op.s.data(), scratch); },
        [&] {
          const auto plan = make_laplex_plan(shape, op.t.data(), op.s.data(), scratch);
-         cpu::laplex_forward(plan, shape, params, x.data(), y.data());
+         cpu::laplex_forward(plan, shape, params, x.data(), y.data(),
+                             static_cast<cpu::LaplexSaved<float>*>(nullptr), o.lanes);
        },
        [&] {
          // As in training: the forward keeps its rows for the backward.
          const auto plan = make_laplex_plan(shape, op.t.data(), op.s.data(), scratch);
          cpu::LaplexSaved<float> saved;
-         cpu::laplex_forward(plan, shape, params, x.data(), y.data(), &saved);
+         cpu::laplex_forward(plan, shape, params, x.data(), y.data(), &saved, o.lanes);
+         lanes = saved.width;
          cpu::laplex_backward(plan, shape, params, x.data(), gy.data(), grads, &saved);
        },
        [&] { fft.run(); }},
@@ -297,6 +301,8 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
                                   {ms[0], ms[1], ms[2], ms[3],
                                    dense_ms(shape, x, o.dense_limit_gib, o.repeats)});
   row["threads"] = omp_get_max_threads();
+  // With several heads the forward saves nothing and does not say.
+  row["lanes"] = lanes > 0 ? nlohmann::json(lanes) : nlohmann::json(nullptr);
   row["mem_gib"] = cpu_row_bytes(shape) / double(1 << 30);
   return row;
 }
@@ -307,6 +313,11 @@ int run(const LaplexBenchOptions& o) {
   const bool on_gpu = !usable_device(o.device).is_cpu();
   if (o.anchors != "random" && o.anchors != "sorted")
     throw UsageError("--anchors: expected random or sorted, got '" + o.anchors + "'");
+  if (o.lanes != 0 && o.lanes != 1 && o.lanes != 4 && o.lanes != 8 && o.lanes != 16 &&
+      o.lanes != 32)
+    throw UsageError("--lanes: expected 0 (chosen), 1, 4, 8, 16 or 32, got " +
+                     std::to_string(o.lanes));
+  if (o.lanes != 0 && on_gpu) throw UsageError("--lanes is for --device cpu");
   if (o.n < 1 || o.m < 0 || o.batch < 1 || o.heads < 1 || o.repeats < 1 || o.max_n < 1)
     throw UsageError("--n, --batch, --heads, --repeats and --max-n must be >= 1 (--m >= 0)");
   // Event codes keep an anchor's index in 31 bits; the largest operator of
@@ -326,10 +337,10 @@ int run(const LaplexBenchOptions& o) {
   } else {
     sizes.push_back(o.n);
   }
-  const std::vector<std::string> columns = {"n",      "m",         "batch",  "heads",
-                                            "phased", "anchors", "device", "sort_ms", "scan_ms", "fwd_ms",
-                                            "fwdbwd_ms", "fft_ms", "dense_ms", "gb_per_s", "mem_gib",
-                                            "ratio_fft", "bwd_over_fwd"};
+  const std::vector<std::string> columns = {
+      "n",      "m",       "batch",     "heads",  "phased",   "anchors",  "device",
+      "lanes",  "sort_ms", "scan_ms",   "fwd_ms", "fwdbwd_ms", "fft_ms",  "dense_ms",
+      "gb_per_s", "mem_gib", "ratio_fft", "bwd_over_fwd"};
   std::vector<nlohmann::json> rows;
   for (std::int64_t n : sizes) {
     nlohmann::json row = measure(o, n);
@@ -365,6 +376,9 @@ const BenchRegistration registration(
       cmd.add_option("--max-n", o->max_n, "largest n of a sweep");
       cmd.add_option("--repeats", o->repeats, "timed repetitions (median reported)");
       cmd.add_option("--anchors", o->anchors, "random (default) or sorted anchor order");
+      cmd.add_option("--lanes", o->lanes,
+                     "cpu: batch lanes per chunk of the forward, 1, 4, 8, 16 or 32 (column "
+                     "lanes); 0 (default) picks them by cache size");
       cmd.add_option("--dense-limit-gib", o->dense_limit_gib,
                      "largest stored matrix for the sgemm peer, GiB");
       return [o] { return run(*o); };

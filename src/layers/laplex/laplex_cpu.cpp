@@ -20,6 +20,10 @@
 
 #include <omp.h>
 
+#include <algorithm>
+#include <iterator>
+#include <string>
+
 #include "layers/laplex/laplex_event_gains.h"
 #include "layers/laplex/laplex_lanes.h"
 
@@ -172,11 +176,17 @@ void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Lapl
   lanes::ThreadScratch scratch(*plan.scratch, omp_get_max_threads());
   const std::size_t bytes = lanes::scratch_bytes<T, W>(shape.m, shape.n);
   // Saving (one head), each chunk's event rows go to its part of the saved
-  // rows instead of the thread's own: the same writes, to other pages.
+  // rows instead of the thread's own: the same writes, to other pages. The
+  // backward may read them in wider chunks (lanes::saved_backward_width):
+  // then the rows are padded with zero chunks to a whole number of those.
   const std::size_t chunk_bytes = lanes::rows_bytes<T, W>(events);
   T* saved_rows = nullptr;
   if (save) {
-    const std::size_t need = chunk_bytes * static_cast<std::size_t>(chunks);
+    const int backward_width = lanes::saved_backward_width(batch, omp_get_max_threads(), W);
+    const std::int64_t per_backward_chunk = backward_width / W;
+    const std::int64_t saved_chunks =
+        (chunks + per_backward_chunk - 1) / per_backward_chunk * per_backward_chunk;
+    const std::size_t need = chunk_bytes * static_cast<std::size_t>(saved_chunks);
     if (!save->rows || save->bytes < need) {
       save->rows.reset();
       save->rows = scratch.lend_saved(need, save->bytes);
@@ -187,7 +197,11 @@ void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Lapl
     save->m = shape.m;
     save->n = shape.n;
     save->width = W;
+    save->backward_width = backward_width;
     saved_rows = reinterpret_cast<T*>(save->rows.get());
+    auto* saved_bytes = reinterpret_cast<std::byte*>(saved_rows);
+    std::fill(saved_bytes + chunk_bytes * static_cast<std::size_t>(chunks), saved_bytes + need,
+              std::byte{0});
   }
 #pragma omp parallel if (chunks > 1 && (in_cols + out_cols) * batch > lanes::kParallelWork)
   {
@@ -237,11 +251,11 @@ void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Lapl
 template <class T, bool Phased, bool Gains>
 void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
                     const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
-                    bool transposed, const T* in, T* out, LaplexSaved<T>* save) {
-  // The widest chunk that still gives every thread one: a random row of
-  // 128 bytes gathered at about twice the rate of a 64-byte one here (the
-  // second line comes with the first), and the event rows stream anyway.
-  switch (lanes::choose_width(shape.batch, omp_get_max_threads(), 0, sizeof(T), 4)) {
+                    bool transposed, const T* in, T* out, LaplexSaved<T>* save, int lanes) {
+  if (lanes == 0)
+    lanes = lanes::apply_width(shape.batch, omp_get_max_threads(),
+                               transposed ? shape.m : shape.n, sizeof(T));
+  switch (lanes) {
     case 32:
       return apply_batch<T, 32, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);
     case 16:
@@ -257,8 +271,11 @@ void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
 
 template <class T>
 void apply(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamPtrs<T>& p,
-           bool transposed, const T* in, T* out, LaplexSaved<T>* save) {
+           bool transposed, const T* in, T* out, LaplexSaved<T>* save, int lanes) {
   lanes::check_plan(plan, shape, p);
+  check(lanes == 0 || std::find(std::begin(lanes::kWidths), std::end(lanes::kWidths), lanes) !=
+                          std::end(lanes::kWidths),
+        "laplex: lanes per chunk must be 0, 1, 4, 8, 16 or 32, not " + std::to_string(lanes));
   if (save) save->release();  // nothing stale survives a forward that saves nothing
   const std::int64_t out_cols = transposed ? shape.n : shape.m;
   if (shape.batch == 0) return;
@@ -271,13 +288,13 @@ void apply(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexPara
   const bool g = p.has_gains();
   if (plan.heads != 1 || transposed) save = nullptr;
   if (shape.phased && g)
-    dispatch_width<T, true, true>(plan, shape, p, d, gains, transposed, in, out, save);
+    dispatch_width<T, true, true>(plan, shape, p, d, gains, transposed, in, out, save, lanes);
   else if (shape.phased)
-    dispatch_width<T, true, false>(plan, shape, p, d, gains, transposed, in, out, save);
+    dispatch_width<T, true, false>(plan, shape, p, d, gains, transposed, in, out, save, lanes);
   else if (g)
-    dispatch_width<T, false, true>(plan, shape, p, d, gains, transposed, in, out, save);
+    dispatch_width<T, false, true>(plan, shape, p, d, gains, transposed, in, out, save, lanes);
   else
-    dispatch_width<T, false, false>(plan, shape, p, d, gains, transposed, in, out, save);
+    dispatch_width<T, false, false>(plan, shape, p, d, gains, transposed, in, out, save, lanes);
   if (save && save->rows) {
     save->decay_re = std::move(d.re);
     save->decay_im = std::move(d.im);
@@ -289,19 +306,22 @@ void apply(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexPara
 
 template <class T>
 void laplex_forward(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                    const LaplexParamPtrs<T>& params, const T* x, T* y, LaplexSaved<T>* save) {
-  apply(plan, shape, params, false, x, y, save);
+                    const LaplexParamPtrs<T>& params, const T* x, T* y, LaplexSaved<T>* save,
+                    int lanes) {
+  apply(plan, shape, params, false, x, y, save, lanes);
 }
 
 template <class T>
 void laplex_apply_transposed(const LaplexPlan<T>& plan, const LaplexShape& shape,
                              const LaplexParamPtrs<T>& params, const T* g, T* out) {
-  apply(plan, shape, params, true, g, out, static_cast<LaplexSaved<T>*>(nullptr));
+  apply(plan, shape, params, true, g, out, static_cast<LaplexSaved<T>*>(nullptr), 0);
 }
 
 std::size_t laplex_cpu_bytes(const LaplexShape& shape, int threads, std::size_t value_size,
                              bool backward) {
-  const int w = lanes::choose_width(shape.batch, threads, 0, value_size, 4);
+  // The backward's lanes, at least the forward's (lanes::apply_width): its
+  // scratch and the saved rows padded to its chunks bound the forward's.
+  const int w = lanes::widest_width(shape.batch, threads);
   const auto events = static_cast<std::size_t>(shape.heads * (shape.m + shape.n));
   const auto m = static_cast<std::size_t>(shape.m), n = static_cast<std::size_t>(shape.n);
   const auto lanes_bytes = value_size * static_cast<std::size_t>(w);
@@ -319,10 +339,10 @@ std::size_t laplex_cpu_bytes(const LaplexShape& shape, int threads, std::size_t 
 
 template void laplex_forward(const LaplexPlan<float>&, const LaplexShape&,
                              const LaplexParamPtrs<float>&, const float*, float*,
-                             LaplexSaved<float>*);
+                             LaplexSaved<float>*, int);
 template void laplex_forward(const LaplexPlan<double>&, const LaplexShape&,
                              const LaplexParamPtrs<double>&, const double*, double*,
-                             LaplexSaved<double>*);
+                             LaplexSaved<double>*, int);
 template void laplex_apply_transposed(const LaplexPlan<float>&, const LaplexShape&,
                                       const LaplexParamPtrs<float>&, const float*, float*);
 template void laplex_apply_transposed(const LaplexPlan<double>&, const LaplexShape&,

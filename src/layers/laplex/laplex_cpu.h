@@ -56,16 +56,22 @@ struct LaplexSaved {
   // What the rows were made for: the backward uses them only for the same.
   const void* plan = nullptr;
   std::int64_t batch = 0, m = 0, n = 0;
-  int width = 0;  // batch lanes per chunk
+  int width = 0;  // batch lanes per forward chunk
+  // Lanes per chunk of the backward that reads them, a multiple of `width`:
+  // each of its rows is backward_width / width forward rows, one from each
+  // of as many consecutive forward chunks (padded with zero chunks).
+  int backward_width = 0;
 };
 
 // y (B, m) = x (B, n) W^T, summed over heads; no bias. With `save` and one
 // head, also fills it for laplex_backward (with several heads it is left
-// empty: the rows would be H B (m + n) values).
+// empty: the rows would be H B (m + n) values). `lanes` (32, 16, 8, 4 or
+// 1) fixes the batch lanes per chunk, for tests and tuning; 0 picks them
+// by cache size (lanes::apply_width).
 template <class T>
 void laplex_forward(const LaplexPlan<T>& plan, const LaplexShape& shape,
                     const LaplexParamPtrs<T>& params, const T* x, T* y,
-                    LaplexSaved<T>* save = nullptr);
+                    LaplexSaved<T>* save = nullptr, int lanes = 0);
 
 // Bytes the CPU kernels allocate for one call of these sizes on `threads`
 // threads (plan, decays, per-thread lanes and sums, and with `backward` the

@@ -268,8 +268,9 @@ void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
                     const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
                     bool want_dx, const T* x, const T* gy, T* dx,
                     std::vector<Partial<T>>& partials, lanes::ThreadScratch& scratch) {
-  // As the forward: the widest chunk that gives every thread one.
-  switch (lanes::choose_width(shape.batch, omp_get_max_threads(), 0, sizeof(T), 4)) {
+  // The widest chunks, as the backward from saved rows: each event's batch
+  // sums then serve the most lanes (lanes::saved_backward_width).
+  switch (lanes::widest_width(shape.batch, omp_get_max_threads())) {
     case 32:
       return backward_batch<T, 32, Phased, Moments, Gains>(plan, shape, p, d, gains, want_dx, x,
                                                            gy, dx, partials, scratch);

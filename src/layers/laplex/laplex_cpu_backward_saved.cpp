@@ -8,23 +8,34 @@
 // and a streaming write of each source's dx row (descending, no read of the
 // line first): the recomputing path also gathers every x row and dirties it
 // with the dx update, reads the dx rows back, and loads x into lanes first.
-// The ascending sweep writes one row per event: at a target, g over the
-// target's own saved row (the forward's output there is not needed); at a
-// source, the Q part of dx to the next of n compact rows, in source order.
-// So the descending sweep reads one saved row per event (g or x) and, at a
-// source, its compact row back; it adds the P part and writes the dx row
+// The ascending sweep writes one compact row per event, in order: at a
+// target, its g to the next of m rows in target order; at a source, the Q
+// part of dx to the next of n rows in source order. So the descending sweep
+// reads one row per event (a target's compact g, a source's saved x) and,
+// at a source, its Q row back; it adds the P part and writes the dx row
 // once. Before, the ascending sweep wrote a separate event row per event and
 // the descending one read both that and the saved row: a third more reads.
+// The saved rows are only read.
 //
 // Branch-free as the other scans (targets and sources interleave at random):
 // a row pointer is picked by mask; a target streams its (unused) dx value
-// over its own saved row, so every event writes one whole row.
+// over its own compact g row, so every event writes one whole row.
+//
+// The sweeps run on chunks of W lanes; a forward that ran on narrower
+// chunks of F lanes (lanes::saved_backward_width) left each saved row of a
+// backward chunk as W / F pieces, one in each of as many consecutive
+// forward chunks' rows. So a row read is a pointer and the step between its
+// pieces: a forward chunk's rows for a saved row, F for the backward's own
+// rows. Every row written is the backward's own: whole lines, streamed (a
+// streaming store of part of a line, as writing pieces would be, costs
+// about a line's read and write: the backward took 2x as long that way).
 // dt, ds, du and dv need per-event batch sums; dalpha and domega only sums
 // over all targets, so the moments are summed per lane and not reduced per
 // event.
 #include <omp.h>
 
 #include <cstdint>
+#include <string>
 #include <type_traits>
 
 #include "layers/laplex/laplex_backward_parts.h"
@@ -52,11 +63,13 @@ struct SavedSweep {
   const Decays<T>* decays;  // re (and im): the moment factors come from gap
   const T* gap;
   std::int64_t events;
-  T* saved;         // the forward's event rows: x at sources; g at targets once ascended
-  const T* g_rows;  // g in index order (ascending only)
-  T* q_rows;        // n + 1 rows: the Q part of dx by source rank; the last one zero
-  std::int64_t sources;
-  T* dx_rows;       // n rows; null without dx
+  const T* saved;           // the forward's event rows: x at sources
+  std::int64_t saved_step;  // values between the pieces of a saved row
+  const T* g_rows;          // g in index order (ascending only)
+  T* g_compact;             // m + 1 rows: g by target rank
+  T* q_rows;                // n + 1 rows: the Q part of dx by source rank; the last one zero
+  std::int64_t sources, targets;
+  T* dx_rows;  // n rows; null without dx
   T cos_phi, sin_phi;
 };
 
@@ -113,6 +126,12 @@ template <class T>
                                     (reinterpret_cast<std::uintptr_t>(b) & ~mask));
 }
 
+[[gnu::always_inline]] inline std::int64_t pick_step(std::uintptr_t mask, std::int64_t a,
+                                                     std::int64_t b) {
+  return static_cast<std::int64_t>((static_cast<std::uintptr_t>(a) & mask) |
+                                   (static_cast<std::uintptr_t>(b) & ~mask));
+}
+
 // The sum of W values: vertical adds, then one horizontal reduction of a
 // vector. Without -ffast-math a simd reduction adds the lanes in order, a
 // chain of W dependent scalar adds per event.
@@ -139,7 +158,7 @@ template <class T, int W>
 
 // One sweep over a chunk's events; adds its per-event sums to `sums` and its
 // moment totals to `moment_re`, `moment_im`.
-template <class T, int W, bool Phased, bool Moments, bool Gains, bool Ascending>
+template <class T, int W, int F, bool Phased, bool Moments, bool Gains, bool Ascending>
 void sweep(const SavedSweep<T>& in, EventSums<T>& sums, double& moment_re, double& moment_im) {
   States<T, W, Phased, Moments> st;
   alignas(64) T acc_re[W] = {}, acc_im[W] = {};  // moment products of this block
@@ -159,25 +178,31 @@ void sweep(const SavedSweep<T>& in, EventSums<T>& sums, double& moment_re, doubl
     }
   };
 
-  // Sources before the event in ascending order: the compact row of the
-  // next source ascending, of this source descending. A target descending
-  // reads the row of the source visited last (cached, or the zero row past
-  // the others); what it writes is discarded.
-  std::int64_t rank = Ascending ? 0 : in.sources;
+  // Sources and targets before the event in ascending order: the compact
+  // rows of the next ones ascending, of this one descending. A target
+  // descending reads the Q row of the source visited last (cached, or the
+  // zero row past the others); what it writes is discarded.
+  std::int64_t source_rank = Ascending ? 0 : in.sources;
+  std::int64_t target_rank = Ascending ? 0 : in.targets;
 
   auto event = [&](std::int64_t k) {
     const std::uint32_t code = in.code[k];
     const std::uint32_t index = code & ~kLaplexTargetBit;
     const std::uint32_t target = code >> 31;
     const std::uintptr_t mask = 0 - static_cast<std::uintptr_t>(target);  // ones at a target
-    T* saved_row = in.saved + k * W;
-    if constexpr (!Ascending) rank -= 1 - target;
-    T* q_row = in.q_rows + rank * W;
-    // Ascending: a target's g row, a source's x; descending: the saved row,
-    // which the ascending sweep left holding g at a target.
+    const T* saved_row = in.saved + k * F;  // its first piece
+    if constexpr (!Ascending) {
+      source_rank -= 1 - target;
+      target_rank -= target;
+    }
+    const T* q_row = in.q_rows + source_rank * W;
+    T* g_row = in.g_compact + target_rank * W;
+    // A source's x; a target's g, gathered ascending and in order
+    // descending.
     const T* value =
-        Ascending ? pick_row(mask, in.g_rows + static_cast<std::int64_t>(index) * W, saved_row)
-                  : saved_row;
+        pick_row(mask, Ascending ? in.g_rows + static_cast<std::int64_t>(index) * W : g_row,
+                 saved_row);
+    const std::int64_t value_step = pick_step(mask, F, in.saved_step);
     const T pick = static_cast<T>(target);
     const T gain = Gains ? in.gain[k] : T(1);
     const T a = gain * (T(1) - pick), b = gain * pick;
@@ -189,35 +214,40 @@ void sweep(const SavedSweep<T>& in, EventSums<T>& sums, double& moment_re, doubl
     // live on the stack, not in registers.
     const T cr = a * in.cos_phi, ci = a * in.sin_phi;
     alignas(64) T pr[W], pi[W], row[W];
+    for (int piece = 0; piece < W / F; ++piece) {
+      const T* value_piece = value + piece * value_step;
 #pragma omp simd
-    for (int l = 0; l < W; ++l) {
-      const T v = value[l], sr = st.sr[l], qr = st.qr[l];
-      pr[l] = v * (qr + pick * (sr - qr));
-      T c = cr * qr;  // the source's dx part from q (a source leaves q as it is)
-      if constexpr (Phased) {
-        const T si = st.si[l], qi = st.qi[l];
-        pi[l] = v * (qi + pick * (si - qi));
-        c -= ci * qi;
+      for (int j = 0; j < F; ++j) {
+        const int l = piece * F + j;
+        const T v = value_piece[j], sr = st.sr[l], qr = st.qr[l];
+        pr[l] = v * (qr + pick * (sr - qr));
+        T c = cr * qr;  // the source's dx part from q (a source leaves q as it is)
+        if constexpr (Phased) {
+          const T si = st.si[l], qi = st.qi[l];
+          pi[l] = v * (qi + pick * (si - qi));
+          c -= ci * qi;
+        }
+        if constexpr (Moments) {
+          acc_re[l] += (b * v) * st.mr[l];
+          if constexpr (Phased) acc_im[l] += (b * v) * st.mi[l];
+        }
+        row[l] = (Ascending ? pick * v : q_row[l]) + c;
+        st.sr[l] = sr + a * v;
+        st.qr[l] = qr + b * v;
       }
-      if constexpr (Moments) {
-        acc_re[l] += (b * v) * st.mr[l];
-        if constexpr (Phased) acc_im[l] += (b * v) * st.mi[l];
-      }
-      row[l] = (Ascending ? pick * v : q_row[l]) + c;
-      st.sr[l] = sr + a * v;
-      st.qr[l] = qr + b * v;
     }
     out_dot_re[k] += sum_lanes<T, W>(pr);
     if constexpr (Phased) out_dot_im[k] += sum_lanes<T, W>(pi);
     if constexpr (Ascending) {
-      lanes::stream_row<T, W>(const_cast<T*>(pick_row(mask, saved_row, q_row)), row);
-      rank += 1 - target;
+      lanes::stream_row<T, W>(const_cast<T*>(pick_row(mask, g_row, q_row)), row);
+      source_rank += 1 - target;
+      target_rank += target;
     } else if (dx) {
-      // To the source's dx row; a target writes over its own saved row,
-      // read for the last time above. Streaming stores: a plain store
+      // To the source's dx row; a target writes over its own compact g
+      // row, read for the last time above. Streaming stores: a plain store
       // first reads the random line it overwrites.
       T* out = const_cast<T*>(
-          pick_row(mask, saved_row, in.dx_rows + static_cast<std::int64_t>(index) * W));
+          pick_row(mask, g_row, in.dx_rows + static_cast<std::int64_t>(index) * W));
       lanes::stream_row<T, W>(out, row);
     }
   };
@@ -255,7 +285,7 @@ void sweep(const SavedSweep<T>& in, EventSums<T>& sums, double& moment_re, doubl
   if constexpr (Moments) flush();
 }
 
-template <class T, int W, bool Phased, bool Moments, bool Gains>
+template <class T, int W, int F, bool Phased, bool Moments, bool Gains>
 void run(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamPtrs<T>& p,
          const Decays<T>& d, const std::vector<T>& gains, const Needs& need,
          LaplexSaved<T>& saved, const T* gy, T* dx, std::vector<Partial<T>>& partials,
@@ -263,7 +293,9 @@ void run(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamP
   const std::int64_t batch = shape.batch, m = shape.m, n = shape.n, events = plan.events();
   const std::int64_t chunks = (batch + W - 1) / W;
   const std::size_t bytes = lanes::scratch_bytes<T, W>(m, n);
-  const std::int64_t chunk_values = lanes::rows_bytes<T, W>(events) / sizeof(T);
+  // Values in one forward chunk's rows: a saved row's pieces are that far
+  // apart, and a backward chunk spans W / F forward chunks.
+  const std::int64_t forward_chunk_values = lanes::rows_bytes<T, F>(events) / sizeof(T);
   T* saved_rows = reinterpret_cast<T*>(saved.rows.get());
   const HeadConstants<T> c = lanes::head_constants(shape, p, 0);
   const bool want_dx = need.dx && dx != nullptr;
@@ -273,12 +305,13 @@ void run(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamP
     Partial<T>& part = partials[thread];
     part.allocate(scratch.get<T>(thread, Partial<T>::bytes(events), LaplexScratchPool::kSums),
                   events, Phased, false);
-    // g rows, dx rows, the compact Q rows (where the forward keeps its
-    // event rows, with room for m + n of them).
+    // g rows, dx rows, the compact Q rows and then the compact g rows
+    // (where the forward keeps its event rows, with room for m + 2n + 2).
     T* lanes_base = scratch.get<T>(thread, bytes);
     T* g_rows = lanes_base;
     T* dx_rows = lanes_base + lanes::rows_bytes<T, W>(m) / sizeof(T);
     T* q_rows = lanes_base + lanes::event_rows_offset<T, W>(m, n) / sizeof(T);
+    T* g_compact = q_rows + (n + 1) * W;
     // The row a target past every source reads descending (times zero):
     // zero, so nothing uninitialised is read.
     std::fill(q_rows + n * W, q_rows + (n + 1) * W, T(0));
@@ -291,16 +324,20 @@ void run(const LaplexPlan<T>& plan, const LaplexShape& shape, const LaplexParamP
                              &d,
                              plan.gap.data(),
                              events,
-                             saved_rows + chunk * chunk_values,
+                             saved_rows + chunk * (W / F) * forward_chunk_values,
+                             forward_chunk_values,
                              g_rows,
+                             g_compact,
                              q_rows,
                              n,
+                             m,
                              want_dx ? dx_rows : nullptr,
                              c.cos_phi,
                              c.sin_phi};
-      sweep<T, W, Phased, Moments, Gains, true>(in, part.up, part.moment_up_re, part.moment_up_im);
-      sweep<T, W, Phased, Moments, Gains, false>(in, part.down, part.moment_down_re,
-                                                 part.moment_down_im);
+      sweep<T, W, F, Phased, Moments, Gains, true>(in, part.up, part.moment_up_re,
+                                                   part.moment_up_im);
+      sweep<T, W, F, Phased, Moments, Gains, false>(in, part.down, part.moment_down_re,
+                                                    part.moment_down_im);
       if (want_dx) lanes::store<T, W>(dx_rows, batch, n, b0, dx);
     }
   }
@@ -311,23 +348,28 @@ void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
                     const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
                     const Needs& need, LaplexSaved<T>& saved, const T* gy, T* dx,
                     std::vector<Partial<T>>& partials, lanes::ThreadScratch& scratch) {
-  // The forward's width: its rows are laid out in chunks of that many lanes.
-  switch (saved.width) {
+  // The forward's chunks and the backward's (lanes::saved_backward_width).
+  auto go = [&](auto backward_lanes, auto forward_lanes) {
+    run<T, decltype(backward_lanes)::value, decltype(forward_lanes)::value, Phased, Moments,
+        Gains>(plan, shape, p, d, gains, need, saved, gy, dx, partials, scratch);
+  };
+  using std::integral_constant;
+  const int w = saved.backward_width, f = saved.width;
+  if (w == 32 && f == 8) return go(integral_constant<int, 32>{}, integral_constant<int, 8>{});
+  if (w == 16 && f == 8) return go(integral_constant<int, 16>{}, integral_constant<int, 8>{});
+  check(w == f, "laplex: no backward for saved rows of " + std::to_string(f) +
+                    "-lane chunks read as " + std::to_string(w) + " lanes");
+  switch (f) {
     case 32:
-      return run<T, 32, Phased, Moments, Gains>(plan, shape, p, d, gains, need, saved, gy, dx,
-                                                partials, scratch);
+      return go(integral_constant<int, 32>{}, integral_constant<int, 32>{});
     case 16:
-      return run<T, 16, Phased, Moments, Gains>(plan, shape, p, d, gains, need, saved, gy, dx,
-                                                partials, scratch);
+      return go(integral_constant<int, 16>{}, integral_constant<int, 16>{});
     case 8:
-      return run<T, 8, Phased, Moments, Gains>(plan, shape, p, d, gains, need, saved, gy, dx,
-                                               partials, scratch);
+      return go(integral_constant<int, 8>{}, integral_constant<int, 8>{});
     case 4:
-      return run<T, 4, Phased, Moments, Gains>(plan, shape, p, d, gains, need, saved, gy, dx,
-                                               partials, scratch);
+      return go(integral_constant<int, 4>{}, integral_constant<int, 4>{});
     default:
-      return run<T, 1, Phased, Moments, Gains>(plan, shape, p, d, gains, need, saved, gy, dx,
-                                               partials, scratch);
+      return go(integral_constant<int, 1>{}, integral_constant<int, 1>{});
   }
 }
 

@@ -36,32 +36,50 @@ inline constexpr std::int64_t kParallelWork = std::int64_t{1} << 15;
 inline constexpr std::int64_t kParallelEventPass = std::int64_t{1} << 18;
 
 // Bytes of lane buffer one thread may use and still find it in cache: 4x
-// its L2. The last-level cache size the OS reports is the host's, not this
-// core's share of it; this rule was the fastest on the 2-core EPYC VM it
-// was tuned on (L2 512 KiB: W = 4 at n = 2^16 beat W = 16 by 1.4-1.8x with
-// random anchors). Not re-tuned on the Xeon VMs since (L2 2 MiB a core).
+// its L2. The last-level cache size sysconf reports is the host's, not this
+// VM's share of it (256 MiB where the VM sees 32 MiB), so the rules go by
+// the L2.
 inline std::int64_t lane_cache_budget() {
   const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
   return l2 > 0 ? 4 * std::int64_t{l2} : std::int64_t{2} << 20;
 }
 
-// Lanes per chunk. Every thread needs a chunk; within that, the widest W
-// whose chunk buffer (`values_per_lane` x W values) stays in cache, since a
-// scan visits the buffer in anchor order, i.e. at random.
-// When no width fits, the widest: each cache miss then serves more lanes.
-// Widths below `min_width` are used only for a batch too small for it.
-inline int choose_width(std::int64_t batch, int threads, std::int64_t values_per_lane,
-                        std::size_t value_size, int min_width = 1) {
+// The widest lanes per chunk that still give every thread a chunk: a
+// random row of 128 bytes gathered at about twice the rate of a 64-byte
+// one here (the second line comes with the first), and each event's fixed
+// work then serves the most values.
+inline int widest_width(std::int64_t batch, int threads) {
   const std::int64_t wanted = std::max<std::int64_t>(1, std::min<std::int64_t>(threads, batch));
-  const std::int64_t budget = lane_cache_budget();
-  int widest = 0;
-  for (int w : kWidths) {
-    if (w > std::max<std::int64_t>(batch, 1) || (batch + w - 1) / w < wanted) continue;
-    if (widest == 0) widest = w;
-    if (w < min_width && w < widest) break;
-    if (values_per_lane * w * static_cast<std::int64_t>(value_size) <= budget) return w;
-  }
-  return widest > 0 ? widest : 1;
+  for (int w : kWidths)
+    if (w <= std::max<std::int64_t>(batch, 1) && (batch + w - 1) / w >= wanted) return w;
+  return 1;
+}
+
+// The forward's and the transposed apply's lanes per chunk: 8 while a
+// chunk's `in_cols` input rows of 8 lanes stay in cache (the scans gather
+// them in anchor order, at random, while the event rows stream past), else
+// the widest. On the 2-core EPYC VM (L2 512 KiB a core), B = 64, random
+// anchors, medians of 15-41 alternating runs, forward ms with 32 / 16 / 8
+// lanes: n = 2^13 1.16 / 0.96 / 0.99; 2^14 2.76 / 2.29 / 2.18; 2^15
+// 6.0 / 5.9 / 4.4; 2^16 (8 lanes: 2 MiB of rows) 15.0 / 16.5 / 10.9; at
+// 2^17 and 2^18 8 lanes were no faster than 32, and 4 lanes were slower
+// than 8 at every n (each event's fixed work serves too few values).
+inline int apply_width(std::int64_t batch, int threads, std::int64_t in_cols,
+                       std::size_t value_size) {
+  const int widest = widest_width(batch, threads);
+  const bool fits = in_cols * 8 * static_cast<std::int64_t>(value_size) <= lane_cache_budget();
+  return widest > 8 && fits ? 8 : widest;
+}
+
+// The lanes of the backward that reads a forward's saved rows. Its events
+// do a batch sum and a store each per chunk, work that narrower chunks only
+// multiply (at n = 2^16 it took 20 ms on 8-lane chunks against 14 ms on 32),
+// and its random reads are g rows of targets only. So it takes the widest
+// chunks, reading the rows of 8-lane forward chunks as pieces of its wider
+// rows (the forward pads its saved chunks to whole backward chunks).
+inline int saved_backward_width(std::int64_t batch, int threads, int forward_width) {
+  const int widest = widest_width(batch, threads);
+  return forward_width == 8 && (widest == 16 || widest == 32) ? widest : forward_width;
 }
 
 // Uninitialised scratch, one buffer per thread, borrowed from the plan's

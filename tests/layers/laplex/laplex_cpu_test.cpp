@@ -3,6 +3,7 @@
 // derivative and finite differences), the invariant, ties, far anchors,
 // anchor order, shapes, frozen parameters.
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -14,6 +15,7 @@
 #include "helpers/vector_compare.h"
 #include "layers/laplex/laplex_cpu.h"
 #include "layers/laplex/laplex_dense.h"
+#include "layers/laplex/laplex_lanes.h"
 
 namespace laplex::testing {
 namespace {
@@ -35,19 +37,29 @@ std::vector<double> transpose_apply(const LaplexProblem& p) {
   return out;
 }
 
-// Both backward paths: from the forward's saved rows (one head) and from x.
-constexpr bool kSavedForward[] = {true, false};
+// Both backward paths: from the forward's saved rows (one head) and from x;
+// and the saved path once more after a forward on 8-lane chunks, whose rows
+// a wider backward reads as pieces (lanes::saved_backward_width).
+struct Path {
+  const char* name;
+  bool saved;
+  int lanes;
+};
+constexpr Path kPaths[] = {{"backward from the saved forward", true, 0},
+                           {"backward from x", false, 0},
+                           {"backward from an 8-lane saved forward", true, 8}};
 
-LaplexWanted from_saved(bool saved) {
+LaplexWanted along(const Path& path) {
   LaplexWanted w;
-  w.saved_forward = saved;
+  w.saved_forward = path.saved;
+  w.lanes = path.lanes;
   return w;
 }
 
 void expect_matches_oracle(const LaplexProblem& p, double rtol = 1e-10) {
-  for (bool saved : kSavedForward) {
-    SCOPED_TRACE(saved ? "backward from the saved forward" : "backward from x");
-    const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
+  for (const Path& path : kPaths) {
+    SCOPED_TRACE(path.name);
+    const LaplexResult r = run_laplex_cpu<double>(p, along(path));
     expect_all_finite(r);
     const LaplexGradients g = oracle_gradients(p);
     EXPECT_TRUE(vectors_close("y", r.y, oracle_forward(p), rtol));
@@ -65,9 +77,9 @@ void expect_matches_oracle(const LaplexProblem& p, double rtol = 1e-10) {
 
 void expect_matches_finite_differences(const LaplexProblem& p) {
   const LaplexGradients fd = oracle_finite_differences(p);
-  for (bool saved : kSavedForward) {
-    SCOPED_TRACE(saved ? "backward from the saved forward" : "backward from x");
-    const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
+  for (const Path& path : kPaths) {
+    SCOPED_TRACE(path.name);
+    const LaplexResult r = run_laplex_cpu<double>(p, along(path));
     const double rtol = 1e-6, atol = 1e-8;
     EXPECT_TRUE(vectors_close("dx", r.grads.dx, fd.dx, rtol, atol));
     EXPECT_TRUE(vectors_close("dt", r.grads.dt, fd.dt, rtol, atol));
@@ -117,8 +129,8 @@ TEST_P(LaplexCpuCase, MatchesFiniteDifferences) {
 TEST_P(LaplexCpuCase, ScaleInvariant) {
   const Case& c = GetParam();
   const LaplexProblem p = random_laplex_problem(c.batch, c.m, c.n, c.heads, c.phased, c.gains, 13);
-  for (bool saved : kSavedForward) {
-    const LaplexResult r = run_laplex_cpu<double>(p, from_saved(saved));
+  for (const Path& path : kPaths) {
+    const LaplexResult r = run_laplex_cpu<double>(p, along(path));
     for (std::int64_t h = 0; h < p.heads; ++h) {
       double lhs = 0, scale = 0;
       for (std::int64_t i = 0; i < p.m; ++i) {
@@ -132,7 +144,7 @@ TEST_P(LaplexCpuCase, ScaleInvariant) {
       const double alpha = std::log1p(std::exp(p.rho[h]));
       const double dalpha = r.grads.drho[h] * (1.0 + std::exp(-p.rho[h]));
       const double rhs = alpha * dalpha + (p.phased ? p.omega[h] * r.grads.domega[h] : 0.0);
-      EXPECT_NEAR(lhs, rhs, 1e-10 * (scale + 1)) << "head " << h << (saved ? ", saved" : "");
+      EXPECT_NEAR(lhs, rhs, 1e-10 * (scale + 1)) << "head " << h << ", " << path.name;
     }
   }
 }
@@ -279,6 +291,55 @@ TEST(LaplexCpu, ThreadedChunksMatchOracle) {
   expect_matches_oracle(random_laplex_problem(64, 500, 300, 1, false, false, 86, 30.0), 1e-9);
   // One head, several chunks a thread, the last one padded.
   expect_matches_oracle(random_laplex_problem(70, 300, 400, 1, true, true, 87, 30.0), 1e-9);
+}
+
+// A forward on 8-lane chunks read by a backward on 32 (B = 64: four rows
+// make one) and on 16 (B = 20 on two threads: three forward chunks and a
+// zero one, two of each backward row), against the oracle, and bit for bit
+// against a forward on the backward's own chunks.
+TEST(LaplexCpu, NarrowSavedForwardFeedsAWiderBackward) {
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(2);
+  for (auto [batch, backward_lanes] : {std::pair<std::int64_t, int>{64, 32}, {20, 16}}) {
+    for (bool phased : {false, true}) {
+      SCOPED_TRACE("batch " + std::to_string(batch) + (phased ? ", phased" : ""));
+      const LaplexProblem p = random_laplex_problem(batch, 45, 60, 1, phased, true, 95);
+      EXPECT_EQ(cpu::lanes::saved_backward_width(batch, 2, 8), backward_lanes);
+      LaplexWanted narrow;
+      narrow.lanes = 8;
+      const LaplexResult r = run_laplex_cpu<double>(p, narrow);
+      const LaplexGradients g = oracle_gradients(p);
+      EXPECT_TRUE(vectors_close("y", r.y, oracle_forward(p), 1e-10));
+      EXPECT_TRUE(vectors_close("dx", r.grads.dx, g.dx, 1e-10));
+      EXPECT_TRUE(vectors_close("dt", r.grads.dt, g.dt, 1e-10));
+      EXPECT_TRUE(vectors_close("ds", r.grads.ds, g.ds, 1e-10));
+      EXPECT_TRUE(vectors_close("du", r.grads.du, g.du, 1e-10));
+      EXPECT_TRUE(vectors_close("dv", r.grads.dv, g.dv, 1e-10));
+      EXPECT_TRUE(vectors_close("drho", r.grads.drho, g.drho, 1e-10));
+      EXPECT_TRUE(vectors_close("domega", r.grads.domega, g.domega, 1e-10));
+      EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, g.dphi, 1e-10));
+      // Each lane's arithmetic does not depend on the chunk it sits in.
+      LaplexWanted wide;
+      wide.lanes = backward_lanes;
+      const LaplexResult w = run_laplex_cpu<double>(p, wide);
+      EXPECT_EQ(r.y, w.y);
+      EXPECT_EQ(r.grads.dx, w.grads.dx);
+    }
+  }
+  omp_set_num_threads(threads);
+}
+
+TEST(LaplexCpu, BadLanesThrow) {
+  LaplexShape shape{2, 3, 3, 1, false};
+  const std::vector<double> t = {0, 1, 2}, rho = {0}, x(6);
+  std::vector<double> y(6);
+  const LaplexPlan<double> plan = make_laplex_plan(shape, t.data(), t.data());
+  LaplexParamPtrs<double> params;
+  params.t = params.s = t.data();
+  params.rho = rho.data();
+  EXPECT_THROW(cpu::laplex_forward(plan, shape, params, x.data(), y.data(),
+                                   static_cast<cpu::LaplexSaved<double>*>(nullptr), 12),
+               Error);
 }
 
 TEST(LaplexCpu, EmptySidesGiveZeros) {
