@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <random>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -65,6 +66,10 @@ void check_shapes() {
                              {0, 9, 1},
                              {9, 0, 2},
                              {300, 200, 1},
+                             // Around the size where the merge splits into chains.
+                             {31, 32, 1},
+                             {32, 32, 1},
+                             {33, 32, 1},
                              {5000, 7000, 2},
                              {40000, 30000, 1},
                              // Past the thresholds for parallel sorts and check passes.
@@ -90,6 +95,25 @@ void check_shapes() {
 }
 
 TEST(LaplexPlan, FloatOrderMatchesStableSort) { check_shapes<float>(); }
+
+// Few distinct positions: every place where the merge splits into chains
+// falls inside a run of equal positions of both sides.
+TEST(LaplexPlan, ChainsSplitInsideRunsOfTies) {
+  std::mt19937_64 rng(9);
+  for (int distinct : {1, 2, 5}) {
+    for (auto [m, n] : {std::pair<std::int64_t, std::int64_t>{64, 64}, {1000, 3}, {501, 777}}) {
+      SCOPED_TRACE(::testing::Message() << distinct << " positions, m " << m << " n " << n);
+      std::uniform_int_distribution<int> pick(0, distinct - 1);
+      std::vector<float> t(static_cast<std::size_t>(m)), s(static_cast<std::size_t>(n));
+      for (auto& v : t) v = static_cast<float>(pick(rng));
+      for (auto& v : s) v = static_cast<float>(pick(rng));
+      expect_reference_order(t, s, 1);
+      std::sort(t.begin(), t.end());
+      std::sort(s.begin(), s.end());
+      expect_reference_order(t, s, 1);
+    }
+  }
+}
 TEST(LaplexPlan, DoubleOrderMatchesStableSort) { check_shapes<double>(); }
 
 TEST(LaplexPlan, NonFiniteSourceOrTargetThrows) {
