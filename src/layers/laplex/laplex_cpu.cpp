@@ -5,11 +5,14 @@
 //
 // A chunk of W batch rows is transposed into input rows (index-major, W
 // values a row). The ascending scan gathers each input row in anchor order
-// and writes one row per event to an event-ordered buffer: the input (times
-// its gain) at an input event, Re[gain e^{i phi} L] at an output event. The
-// descending scan then reads that buffer sequentially and scatters each
+// and writes one row per event, in order: the input at an input event, to
+// the next of the input rows in event order; Re[gain e^{i phi} L] at an
+// output event, to the next of the output rows in event order. The
+// descending scan then reads them back in reverse order and scatters each
 // output row once. So every random access is a whole row, read once or
 // written once, instead of a read-modify-write of every row in both scans.
+// The two orders are kept apart so that the backward reads the inputs (its
+// x) from a saved forward without also streaming past the outputs' rows.
 //
 // The scans are branch-free: targets and sources interleave at random, and a
 // mispredicted branch per event cost more than the event's arithmetic. An
@@ -53,7 +56,8 @@ inline EventRows event_rows(std::uint32_t code, bool transposed, std::uint32_t z
   return {input, (index & mask) | (zero_row & ~mask), (index & ~mask) | (dummy_row & mask)};
 }
 
-// What one head's scans of one chunk read.
+// What one head's scans of one chunk read. The event rows: in_count input
+// rows in event order, then out_count output rows in event order.
 template <class T>
 struct ScanInput {
   const std::uint32_t* code;
@@ -74,6 +78,8 @@ template <class T, int W, bool Phased, bool Gains>
 void scan_up(const ScanInput<T>& in, const T* in_lanes, T* event_lanes) {
   alignas(64) T sr[W] = {};
   alignas(64) T si[W] = {};
+  T* next_input_row = event_lanes;
+  T* next_output_row = event_lanes + static_cast<std::int64_t>(in.in_count) * W;
   const T sign = in.transposed ? T(-1) : T(1);
   auto rows = [&](std::int64_t k) {
     return event_rows(in.code[k], in.transposed, in.in_count, in.out_count);
@@ -86,7 +92,9 @@ void scan_up(const ScanInput<T>& in, const T* in_lanes, T* event_lanes) {
     if (k + kPrefetchDistance < in.events) prefetch(k + kPrefetchDistance);
     const EventRows r = rows(k);
     const T* value = in_lanes + static_cast<std::int64_t>(r.in_row) * W;
-    T* out = event_lanes + k * W;
+    T* out = lanes::pick_row(0 - std::uintptr_t{r.input}, next_input_row, next_output_row);
+    next_input_row += r.input * W;
+    next_output_row += (1 - r.input) * W;
     const T gain = Gains ? in.gain[k] : T(1);
     // Zero at an input event: its row keeps the input.
     const T out_gain = gain * static_cast<T>(1 - r.input);
@@ -121,6 +129,9 @@ template <class T, int W, bool Phased, bool Gains, bool Accumulate>
 void scan_down(const ScanInput<T>& in, const T* event_lanes, T* out_lanes) {
   alignas(64) T sr[W] = {};
   alignas(64) T si[W] = {};
+  // One past the row of the last input and of the last output event.
+  const T* input_row_end = event_lanes + static_cast<std::int64_t>(in.in_count) * W;
+  const T* output_row_end = input_row_end + static_cast<std::int64_t>(in.out_count) * W;
   const T sign = in.transposed ? T(1) : T(-1);
   auto rows = [&](std::int64_t k) {
     return event_rows(in.code[k], in.transposed, in.in_count, in.out_count);
@@ -132,7 +143,9 @@ void scan_down(const ScanInput<T>& in, const T* event_lanes, T* out_lanes) {
   for (std::int64_t k = in.events - 1; k >= 0; --k) {
     if (k >= kPrefetchDistance) prefetch(k - kPrefetchDistance);
     const EventRows r = rows(k);
-    const T* value = event_lanes + k * W;
+    input_row_end -= r.input * W;
+    output_row_end -= (1 - r.input) * W;
+    const T* value = lanes::pick_row(0 - std::uintptr_t{r.input}, input_row_end, output_row_end);
     T* out = out_lanes + static_cast<std::int64_t>(r.out_row) * W;
     const T take = static_cast<T>(r.input);
     const T gain = Gains ? in.gain[k] : T(1);

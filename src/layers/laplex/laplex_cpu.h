@@ -15,8 +15,8 @@
 namespace laplex::cpu {
 
 // What a one-head forward keeps for the backward of the same call: every
-// batch chunk's event rows from its ascending scan, which hold x in anchor
-// order at the sources. With them the backward reads x in order instead of
+// batch chunk's event rows from its ascending scan, whose first n rows hold
+// x in anchor order (the source rows in event order). With them the backward reads x in order instead of
 // gathering it at random, and does not transpose x again; those gathers and
 // the writebacks of the rows they dirtied made the backward cost 2.5-3.5
 // forwards. B (m + n) values, lent by the plan's scratch pool (fresh pages

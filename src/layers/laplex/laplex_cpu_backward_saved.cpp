@@ -3,19 +3,21 @@
 // moment L1 and Q (conj lam); the descending one R (conj lam), R1 and P
 // (lam). Sources feed L/R with v x, targets feed P/Q with u g.
 //
-// The forward's event rows hold x in anchor order at the sources, so the
-// only random accesses left are a read of each target's g row (ascending)
-// and a streaming write of each source's dx row (descending, no read of the
-// line first): the recomputing path also gathers every x row and dirties it
-// with the dx update, reads the dx rows back, and loads x into lanes first.
-// The ascending sweep writes one compact row per event, in order: at a
-// target, its g to the next of m rows in target order; at a source, the Q
-// part of dx to the next of n rows in source order. So the descending sweep
-// reads one row per event (a target's compact g, a source's saved x) and,
-// at a source, its Q row back; it adds the P part and writes the dx row
-// once. Before, the ascending sweep wrote a separate event row per event and
-// the descending one read both that and the saved row: a third more reads.
-// The saved rows are only read.
+// The forward's first n event rows hold x in anchor order (its input rows
+// in event order), so the only random accesses left are a read of each
+// target's g row (ascending) and a streaming write of each source's dx row
+// (descending, no read of the line first): the recomputing path also
+// gathers every x row and dirties it with the dx update, reads the dx rows
+// back, and loads x into lanes first. The ascending sweep writes one row
+// per event, in order: at a target, its g to the next of m rows in target
+// order; at a source, the Q part of dx to the next of n rows in source
+// order. So the descending sweep reads one row per event (a target's g, a
+// source's saved x) and, at a source, its Q row back; it adds the P part
+// and writes the dx row once. The saved rows are only read, and only the
+// n of x: a sweep over rows of both kinds in event order (with g written
+// over the forward's output rows) streamed the cache past m rows it did
+// not use, and the backward took 1.2x as long when g went to rows of its
+// own.
 //
 // Branch-free as the other scans (targets and sources interleave at random):
 // a row pointer is picked by mask; a target streams its (unused) dx value
@@ -63,7 +65,7 @@ struct SavedSweep {
   const Decays<T>* decays;  // re (and im): the moment factors come from gap
   const T* gap;
   std::int64_t events;
-  const T* saved;           // the forward's event rows: x at sources
+  const T* saved;           // the forward's input rows in event order: x by source rank
   std::int64_t saved_step;  // values between the pieces of a saved row
   const T* g_rows;          // g in index order (ascending only)
   T* g_compact;             // m + 1 rows: g by target rank
@@ -119,12 +121,7 @@ struct States {
   }
 };
 
-// a if mask is all ones, b if it is zero.
-template <class T>
-[[gnu::always_inline]] inline const T* pick_row(std::uintptr_t mask, const T* a, const T* b) {
-  return reinterpret_cast<const T*>((reinterpret_cast<std::uintptr_t>(a) & mask) |
-                                    (reinterpret_cast<std::uintptr_t>(b) & ~mask));
-}
+using lanes::pick_row;
 
 [[gnu::always_inline]] inline std::int64_t pick_step(std::uintptr_t mask, std::int64_t a,
                                                      std::int64_t b) {
@@ -190,18 +187,18 @@ void sweep(const SavedSweep<T>& in, EventSums<T>& sums, double& moment_re, doubl
     const std::uint32_t index = code & ~kLaplexTargetBit;
     const std::uint32_t target = code >> 31;
     const std::uintptr_t mask = 0 - static_cast<std::uintptr_t>(target);  // ones at a target
-    const T* saved_row = in.saved + k * F;  // its first piece
     if constexpr (!Ascending) {
       source_rank -= 1 - target;
       target_rank -= target;
     }
+    const T* saved_row = in.saved + source_rank * F;  // its first piece
     const T* q_row = in.q_rows + source_rank * W;
     T* g_row = in.g_compact + target_rank * W;
     // A source's x; a target's g, gathered ascending and in order
     // descending.
     const T* value =
-        pick_row(mask, Ascending ? in.g_rows + static_cast<std::int64_t>(index) * W : g_row,
-                 saved_row);
+        pick_row<const T>(mask, Ascending ? in.g_rows + static_cast<std::int64_t>(index) * W : g_row,
+                          saved_row);
     const std::int64_t value_step = pick_step(mask, F, in.saved_step);
     const T pick = static_cast<T>(target);
     const T gain = Gains ? in.gain[k] : T(1);
@@ -239,7 +236,7 @@ void sweep(const SavedSweep<T>& in, EventSums<T>& sums, double& moment_re, doubl
     out_dot_re[k] += sum_lanes<T, W>(pr);
     if constexpr (Phased) out_dot_im[k] += sum_lanes<T, W>(pi);
     if constexpr (Ascending) {
-      lanes::stream_row<T, W>(const_cast<T*>(pick_row(mask, g_row, q_row)), row);
+      lanes::stream_row<T, W>(const_cast<T*>(pick_row<const T>(mask, g_row, q_row)), row);
       source_rank += 1 - target;
       target_rank += target;
     } else if (dx) {

@@ -211,6 +211,16 @@ template <class T, int W>
   for (int l = 0; l < W; ++l) dst[l] = src[l];
 }
 
+// a if mask is all ones, b if it is zero: a row picked without a branch
+// (targets and sources interleave at random, and a mispredicted branch per
+// event cost more than the event's arithmetic; the compiler turned ?: back
+// into a branch).
+template <class T>
+[[gnu::always_inline]] inline T* pick_row(std::uintptr_t mask, T* a, T* b) {
+  return reinterpret_cast<T*>((reinterpret_cast<std::uintptr_t>(a) & mask) |
+                              (reinterpret_cast<std::uintptr_t>(b) & ~mask));
+}
+
 // Orders the streaming stores before what follows.
 inline void stream_fence() {
 #if defined(__AVX2__)
