@@ -238,11 +238,13 @@ void merge_sides(const Item<T>* src, std::int64_t n, const Item<T>* tgt, std::in
 // more: 4-8 ms at n = 2^16 on the loaded 2-core VM).
 constexpr std::int64_t kParallelCheck = std::int64_t{1} << 20;
 
-// Anchors (over the sides that need it) below which the radix sorts run on
+// Anchors (over the sides that need it) up to which the radix sorts run on
 // one thread: at n = m = 2^16 both sides take about 2 ms on one, which a
-// second thread halves on an idle machine, but a parallel region on a busy
-// one waited 4-8 ms for a descheduled thread.
-constexpr std::int64_t kParallelSort = std::int64_t{1} << 18;
+// second thread nearly halves on an idle machine, but a parallel region on
+// a busy one waited 4-8 ms for a descheduled thread. From n = m = 2^17 on
+// two threads: there the forward (about 30 ms) sat level with the FFT peer,
+// and two threads took the sort from 5.3 to 3.7 ms.
+constexpr std::int64_t kParallelSort = std::int64_t{1} << 17;
 
 }  // namespace
 
