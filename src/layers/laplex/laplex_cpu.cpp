@@ -3,22 +3,20 @@
 // P and Q). Inputs sit at one class of events (sources for the forward,
 // targets for the transposed apply) and outputs are read at the other.
 //
-// A chunk of W batch rows is transposed into input rows (index-major, W
-// values a row). The ascending scan gathers each input row in anchor order
-// and writes one row per event, in order: the input at an input event, to
-// the next of the input rows in event order; Re[gain e^{i phi} L] at an
-// output event, to the next of the output rows in event order. The
-// descending scan then reads them back in reverse order and scatters each
-// output row once. So every random access is a whole row, read once or
-// written once, instead of a read-modify-write of every row in both scans.
-// The two orders are kept apart so that the backward reads the inputs (its
-// x) from a saved forward without also streaming past the outputs' rows.
+// A chunk of W batch rows is transposed into input rows (W values a row) in
+// the order the inputs come in the events (lanes::load_ranked: random
+// writes of whole rows, streamed, which do not stall the core as random
+// reads do). The ascending scan reads those rows in order and writes
+// Re[gain e^{i phi} L] at each output event to the next of the output rows,
+// also in event order. The descending scan reads both back in reverse order
+// and scatters each output row once. So every random access is a whole row,
+// written once. The input rows, in event order, are what the backward reads
+// as x from a saved forward.
 //
 // The scans are branch-free: targets and sources interleave at random, and a
 // mispredicted branch per event cost more than the event's arithmetic. An
-// output event gathers a row of zeros past the inputs; an input event
-// scatters to a dummy row past the outputs (a plain store, so no chain
-// through memory).
+// output event reads a row of zeros; an input event writes to a dummy row
+// (a plain store, so no chain through memory).
 #include "layers/laplex/laplex_cpu.h"
 
 #include <omp.h>
@@ -37,10 +35,12 @@ namespace {
 using lanes::Decays;
 using lanes::HeadConstants;
 
-// Events between a prefetch and its use: a random row costs a DRAM latency.
-// 64 against 32 (alternating builds, B = 64, random anchors): forward at
-// n = 2^17 26.6-31.5 ms against 29.9-33.3, at 2^20 258-267 against 274-282,
-// at 2^16 level.
+// Events between the prefetch of an output row and its write in the
+// descending scan: a random row costs a DRAM latency. 64 was chosen when the
+// ascending scan still gathered its input rows with the same distance (64
+// against 32, alternating builds, B = 64, random anchors: forward at
+// n = 2^17 26.6-31.5 ms against 29.9-33.3, at 2^20 258-267 against 274-282);
+// not measured again for the scatter alone.
 constexpr std::int64_t kPrefetchDistance = 64;
 
 // The event's kind and rows without a branch: `input` is 1 at an input
@@ -74,32 +74,28 @@ struct ScanInput {
 };
 
 // Ascending: decay into an event, then handle it. The forward's L takes lam,
-// the transposed apply's Q conj(lam). An input event's row keeps the input
-// without its gain: that is what the backward reads back from a saved
-// forward (dv needs x itself).
+// the transposed apply's Q conj(lam). The input rows are already in event
+// order (lanes::load_ranked), so they are read in order; an output event
+// reads a zero row instead and writes Re[gain e^{i phi} L] to the next
+// output row; an input event writes to a dummy row (a plain store to a line
+// in L1, so no branch). The input rows keep the inputs without their gains:
+// that is what the backward reads back from a saved forward (dv needs x
+// itself).
 template <class T, int W, bool Phased, bool Gains>
-void scan_up(const ScanInput<T>& in, const T* in_lanes, T* event_lanes) {
+void scan_up(const ScanInput<T>& in, T* event_lanes, const T* zero_row, T* dummy_row) {
   alignas(64) T sr[W] = {};
   alignas(64) T si[W] = {};
-  T* next_input_row = event_lanes;
+  const T* next_input_row = event_lanes;
   T* next_output_row = event_lanes + static_cast<std::int64_t>(in.in_count) * W;
   const T sign = in.transposed ? T(-1) : T(1);
-  auto rows = [&](std::int64_t k) {
-    return event_rows(in.code[k], in.transposed, in.in_count, in.out_count);
-  };
-  auto prefetch = [&](std::int64_t k) {
-    const T* row = in_lanes + static_cast<std::int64_t>(rows(k).in_row) * W;
-    for (int l = 0; l < W; l += 64 / static_cast<int>(sizeof(T))) __builtin_prefetch(row + l);
-  };
   for (std::int64_t k = 0; k < in.events; ++k) {
-    if (k + kPrefetchDistance < in.events) prefetch(k + kPrefetchDistance);
-    const EventRows r = rows(k);
-    const T* value = in_lanes + static_cast<std::int64_t>(r.in_row) * W;
-    T* out = lanes::pick_row(0 - std::uintptr_t{r.input}, next_input_row, next_output_row);
+    const EventRows r = event_rows(in.code[k], in.transposed, in.in_count, in.out_count);
+    const std::uintptr_t input_mask = 0 - std::uintptr_t{r.input};
+    const T* value = lanes::pick_row(input_mask, next_input_row, zero_row);
+    T* out = lanes::pick_row(input_mask, dummy_row, next_output_row);
     next_input_row += r.input * W;
     next_output_row += (1 - r.input) * W;
     const T gain = Gains ? in.gain[k] : T(1);
-    // Zero at an input event: its row keeps the input.
     const T out_gain = gain * static_cast<T>(1 - r.input);
     const T er = in.decay_re[k];
     if constexpr (Phased) {
@@ -111,7 +107,7 @@ void scan_up(const ScanInput<T>& in, const T* in_lanes, T* event_lanes) {
         const T re = er * sr[l] - ei * si[l] + z;
         si[l] = er * si[l] + ei * sr[l];
         sr[l] = re;
-        out[l] = value[l] + br * re - bi * si[l];
+        out[l] = br * re - bi * si[l];
       }
     } else {
       const T br = out_gain * in.cos_phi;
@@ -119,7 +115,7 @@ void scan_up(const ScanInput<T>& in, const T* in_lanes, T* event_lanes) {
       for (int l = 0; l < W; ++l) {
         const T z = Gains ? gain * value[l] : value[l];
         sr[l] = er * sr[l] + z;
-        out[l] = value[l] + br * sr[l];
+        out[l] = br * sr[l];
       }
     }
   }
@@ -219,17 +215,26 @@ void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Lapl
     std::fill(saved_bytes + chunk_bytes * static_cast<std::size_t>(chunks), saved_bytes + need,
               std::byte{0});
   }
+  // Each head's rank of every input among the inputs in event order: the
+  // input rows are loaded in that order.
+  std::vector<std::uint32_t> input_rank(static_cast<std::size_t>(plan.heads * in_cols));
+  for (std::int64_t h = 0; h < plan.heads; ++h) {
+    const std::uint32_t* code = plan.code.data() + h * events;
+    std::uint32_t* rank = input_rank.data() + h * in_cols;
+    const std::uint32_t input_target = transposed ? 1u : 0u;
+    std::uint32_t next = 0;
+    for (std::int64_t k = 0; k < events; ++k)
+      if ((code[k] >> 31) == input_target) rank[code[k] & ~kLaplexTargetBit] = next++;
+  }
 #pragma omp parallel if (chunks > 1 && (in_cols + out_cols) * batch > lanes::kParallelWork)
   {
-    // Input rows and a zero row; event rows; output rows and a dummy row.
-    // One head reads its inputs only in the ascending scan and writes its
-    // outputs only in the descending one, so both share their rows: fresh
-    // scratch costs a page fault and a page clear per 4 KiB, which was the
-    // forward's largest cost at n = 2^20 before.
-    const bool shared = plan.heads == 1;
-    T* in_lanes = scratch.get<T>(omp_get_thread_num(), bytes);
-    T* own_event_lanes = in_lanes + lanes::event_rows_offset<T, W>(shape.m, shape.n) / sizeof(T);
-    T* out_lanes = shared ? in_lanes : in_lanes + lanes::rows_bytes<T, W>(in_cols + 1) / sizeof(T);
+    // Output rows, a dummy row and a zero row; then the event rows: the
+    // input rows in event order, then the output events' rows.
+    T* out_lanes = scratch.get<T>(omp_get_thread_num(), bytes);
+    T* dummy_row = out_lanes + out_cols * W;
+    T* zero_row = dummy_row + W;
+    std::fill(zero_row, zero_row + W, T(0));
+    T* own_event_lanes = out_lanes + lanes::event_rows_offset<T, W>(shape.m, shape.n) / sizeof(T);
     // nowait: the region's end is the one barrier (on a busy machine each
     // barrier waits for a descheduled thread, a scheduler tick or more).
 #pragma omp for schedule(static) nowait
@@ -237,11 +242,10 @@ void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Lapl
       const std::int64_t b0 = chunk * W;
       T* event_lanes =
           saved_rows ? saved_rows + chunk * (chunk_bytes / sizeof(T)) : own_event_lanes;
-      lanes::load<T, W>(in, batch, in_cols, b0, in_lanes);
-      // The previous chunk's outputs may have landed on the zero row.
-      std::fill(in_lanes + in_cols * W, in_lanes + (in_cols + 1) * W, T(0));
       for (std::int64_t h = 0; h < plan.heads; ++h) {
         const std::int64_t off = h * events;
+        lanes::load_ranked<T, W>(in, batch, in_cols, b0, input_rank.data() + h * in_cols,
+                                 event_lanes);
         const HeadConstants<T> c = lanes::head_constants(shape, p, h);
         const ScanInput<T> scan_in{plan.code.data() + off,
                                    Gains ? gains.data() + off : nullptr,
@@ -253,7 +257,7 @@ void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Lapl
                                    c.cos_phi,
                                    c.sin_phi,
                                    transposed};
-        scan_up<T, W, Phased, Gains>(scan_in, in_lanes, event_lanes);
+        scan_up<T, W, Phased, Gains>(scan_in, event_lanes, zero_row, dummy_row);
         if (h == 0)
           scan_down<T, W, Phased, Gains, false>(scan_in, event_lanes, out_lanes);
         else
