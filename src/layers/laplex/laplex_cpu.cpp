@@ -43,24 +43,24 @@ using lanes::HeadConstants;
 // not measured again for the scatter alone.
 constexpr std::int64_t kPrefetchDistance = 64;
 
-// The event's kind and rows without a branch: `input` is 1 at an input
-// event; `in_row` is its index there and `zero_row` otherwise; `out_row` its
-// index at an output event and `dummy_row` otherwise.
+// The event's kind and output row without a branch: `input` is 1 at an
+// input event; `out_row` is the index at an output event and `dummy_row`
+// otherwise.
 struct EventRows {
-  std::uint32_t input, in_row, out_row;
+  std::uint32_t input, out_row;
 };
 
-inline EventRows event_rows(std::uint32_t code, bool transposed, std::uint32_t zero_row,
-                            std::uint32_t dummy_row) {
+inline EventRows event_rows(std::uint32_t code, bool transposed, std::uint32_t dummy_row) {
   const std::uint32_t index = code & ~kLaplexTargetBit;
   const std::uint32_t target = code >> 31;
   const std::uint32_t input = target ^ static_cast<std::uint32_t>(!transposed);
   const std::uint32_t mask = 0u - input;  // all ones at an input event
-  return {input, (index & mask) | (zero_row & ~mask), (index & ~mask) | (dummy_row & mask)};
+  return {input, (index & ~mask) | (dummy_row & mask)};
 }
 
 // What one head's scans of one chunk read. The event rows: in_count input
-// rows in event order, then out_count output rows in event order.
+// rows in event order, then out_count output rows in event order; the
+// output rows in index order end in a dummy row (index out_count).
 template <class T>
 struct ScanInput {
   const std::uint32_t* code;
@@ -89,7 +89,7 @@ void scan_up(const ScanInput<T>& in, T* event_lanes, const T* zero_row, T* dummy
   T* next_output_row = event_lanes + static_cast<std::int64_t>(in.in_count) * W;
   const T sign = in.transposed ? T(-1) : T(1);
   for (std::int64_t k = 0; k < in.events; ++k) {
-    const EventRows r = event_rows(in.code[k], in.transposed, in.in_count, in.out_count);
+    const EventRows r = event_rows(in.code[k], in.transposed, in.out_count);
     const std::uintptr_t input_mask = 0 - std::uintptr_t{r.input};
     const T* value = lanes::pick_row(input_mask, next_input_row, zero_row);
     T* out = lanes::pick_row(input_mask, dummy_row, next_output_row);
@@ -133,7 +133,7 @@ void scan_down(const ScanInput<T>& in, const T* event_lanes, T* out_lanes) {
   const T* output_row_end = input_row_end + static_cast<std::int64_t>(in.out_count) * W;
   const T sign = in.transposed ? T(1) : T(-1);
   auto rows = [&](std::int64_t k) {
-    return event_rows(in.code[k], in.transposed, in.in_count, in.out_count);
+    return event_rows(in.code[k], in.transposed, in.out_count);
   };
   auto prefetch = [&](std::int64_t k) {
     T* row = out_lanes + static_cast<std::int64_t>(rows(k).out_row) * W;
