@@ -24,13 +24,41 @@ int line_of(const YAML::Node& node) {
 
 }  // namespace
 
-ConfigNode::ConfigNode(YAML::Node node, std::string file, std::string path)
+ConfigNode::ConfigNode(YAML::Node node, std::string file, std::string path,
+                       ConfigOverrides overrides)
+    : ConfigNode(std::move(node), std::move(file), std::move(path),
+                 std::make_shared<const ConfigOverrides>(std::move(overrides))) {}
+
+ConfigNode::ConfigNode(YAML::Node node, std::string file, std::string path,
+                       std::shared_ptr<const ConfigOverrides> overrides)
     : node_(std::move(node)),
       file_(std::move(file)),
       path_(std::move(path)),
-      used_(std::make_shared<std::set<std::string>>()) {
+      used_(std::make_shared<std::set<std::string>>()),
+      overrides_(std::move(overrides)) {
   if (node_ && !node_.IsMap() && !node_.IsNull())
     throw UsageError(where() + ": expected a mapping of keys to values");
+}
+
+const std::string* ConfigNode::override_of(const std::string& label) const {
+  const std::string* found = nullptr;
+  std::size_t found_length = 0;
+  for (const auto& [key, argument] : *overrides_) {
+    const bool inside = label.size() > key.size() && label.compare(0, key.size(), key) == 0 &&
+                        (label[key.size()] == '.' || label[key.size()] == '[');
+    // The most specific override: "model.layers[0].out" within "model".
+    if ((label == key || inside) && (!found || key.size() > found_length)) {
+      found = &argument;
+      found_length = key.size();
+    }
+  }
+  return found;
+}
+
+std::string ConfigNode::located(int line, const std::string& label) const {
+  if (const std::string* argument = override_of(label)) return *argument + ": " + label;
+  return file_ + (line > 0 ? ":" + std::to_string(line) : "") + ": " +
+         (label.empty() ? "(top level)" : label);
 }
 
 std::string ConfigNode::where(const std::string& key) const {
@@ -38,8 +66,7 @@ std::string ConfigNode::where(const std::string& key) const {
   if (!key.empty() && node_.IsMap() && node_[key]) line = line_of(node_[key]);
   std::string label = path_;
   if (!key.empty()) label += (label.empty() ? "" : ".") + key;
-  return file_ + (line > 0 ? ":" + std::to_string(line) : "") + ": " +
-         (label.empty() ? "(top level)" : label);
+  return located(line, label);
 }
 
 void ConfigNode::fail(const std::string& key, const std::string& message) const {
@@ -99,9 +126,10 @@ std::string ConfigNode::get_choice(const std::string& key, const std::vector<std
 
 ConfigNode ConfigNode::child(const std::string& key) {
   used_->insert(key);
-  if (!has(key)) return ConfigNode(YAML::Node(YAML::NodeType::Map), file_, path_ + "." + key);
+  const std::string label = path_.empty() ? key : path_ + "." + key;
+  if (!has(key)) return ConfigNode(YAML::Node(YAML::NodeType::Map), file_, label, overrides_);
   if (!node_[key].IsMap()) fail(key, "expected a mapping");
-  return ConfigNode(node_[key], file_, path_.empty() ? key : path_ + "." + key);
+  return ConfigNode(node_[key], file_, label, overrides_);
 }
 
 std::vector<ConfigNode> ConfigNode::children(const std::string& key) {
@@ -112,7 +140,7 @@ std::vector<ConfigNode> ConfigNode::children(const std::string& key) {
   if (!list.IsSequence()) fail(key, "expected a list");
   const std::string base = path_.empty() ? key : path_ + "." + key;
   for (std::size_t i = 0; i < list.size(); ++i)
-    out.emplace_back(list[i], file_, base + "[" + std::to_string(i) + "]");
+    out.push_back(ConfigNode(list[i], file_, base + "[" + std::to_string(i) + "]", overrides_));
   return out;
 }
 
@@ -123,14 +151,16 @@ void ConfigNode::finish() const {
   std::set<std::string> seen;
   for (const auto& entry : node_) {
     const int line = line_of(entry.first);
-    const std::string at = file_ + (line > 0 ? ":" + std::to_string(line) : "") + ": ";
-    if (!entry.first.IsScalar())
-      throw UsageError(at + (path_.empty() ? "" : path_ + ": ") +
-                       "a key must be a plain name, not a list or mapping");
+    if (!entry.first.IsScalar()) {
+      const std::string at = path_.empty()
+                                 ? file_ + (line > 0 ? ":" + std::to_string(line) : "")
+                                 : located(line, path_);
+      throw UsageError(at + ": a key must be a plain name, not a list or mapping");
+    }
     const std::string& key = entry.first.Scalar();
     const std::string name = path_.empty() ? key : path_ + "." + key;
-    if (!seen.insert(key).second) throw UsageError(at + name + ": duplicate key");
-    if (!used_->count(key)) throw UsageError(at + name + ": unknown key");
+    if (!seen.insert(key).second) throw UsageError(located(line, name) + ": duplicate key");
+    if (!used_->count(key)) throw UsageError(located(line, name) + ": unknown key");
   }
 }
 

@@ -5,6 +5,7 @@
 // way. All errors are UsageError: they come from user input.
 #include <yaml-cpp/yaml.h>
 
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -14,10 +15,18 @@
 
 namespace laplex::config {
 
+// Keys set on the command line, by the path that messages use
+// ("model.layers[0].out"), each with the argument that set it as typed
+// ("--set model.layers.0.out=8"): an error about such a key, or about
+// anything inside its value, cites the argument, not the file (a value
+// parsed from an argument has no line of the file).
+using ConfigOverrides = std::map<std::string, std::string>;
+
 class ConfigNode {
  public:
   // `file` and `path` (e.g. "model.layers[2]") only label error messages.
-  ConfigNode(YAML::Node node, std::string file, std::string path);
+  ConfigNode(YAML::Node node, std::string file, std::string path,
+             ConfigOverrides overrides = {});
 
   bool has(const std::string& key) const;
   // The value at key converted to T (bool, int64_t, double, std::string,
@@ -39,7 +48,8 @@ class ConfigNode {
   const YAML::Node& yaml() const { return node_; }
   const std::string& file() const { return file_; }
   const std::string& path() const { return path_; }
-  // "file:line: path.key" for messages about `key` (or the node itself).
+  // "file:line: path.key" for messages about `key` (or the node itself);
+  // "ARGUMENT: path.key" when that key came from an override.
   std::string where(const std::string& key = "") const;
   [[noreturn]] void fail(const std::string& key, const std::string& message) const;
 
@@ -48,6 +58,14 @@ class ConfigNode {
   std::string file_;
   std::string path_;
   std::shared_ptr<std::set<std::string>> used_;
+  std::shared_ptr<const ConfigOverrides> overrides_;
+
+  ConfigNode(YAML::Node node, std::string file, std::string path,
+             std::shared_ptr<const ConfigOverrides> overrides);
+  // The argument that gave `label` (or the mapping or list holding
+  // it) its value; null when the file did.
+  const std::string* override_of(const std::string& label) const;
+  std::string located(int line, const std::string& label) const;
 };
 
 // Loads a YAML file; syntax errors and missing files become UsageError.

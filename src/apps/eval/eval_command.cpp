@@ -103,8 +103,12 @@ int run_eval(const EvalOptions& options) {
   }
 
   YAML::Node document = YAML::Clone(c.config);
-  if (!options.data_root.empty()) document["data"]["root"] = options.data_root;
-  const train::TrainConfig config = train::parse_train_config(document, c.source);
+  config::ConfigOverrides overrides;
+  if (!options.data_root.empty()) {
+    document["data"]["root"] = options.data_root;
+    overrides["data.root"] = "--data " + options.data_root;
+  }
+  const train::TrainConfig config = train::parse_train_config(document, c.source, overrides);
   const Device device = usable_device(options.device.empty() ? config.device : options.device);
   const std::string header = "checkpoint " + c.dir + "\n";
   auto print_pictures = [&](const std::vector<std::string>& files) {

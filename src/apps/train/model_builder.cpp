@@ -8,13 +8,14 @@
 namespace laplex::train {
 
 std::shared_ptr<Module> build_model_from_yaml(const YAML::Node& model, std::uint64_t seed,
-                                              const std::string& source) {
+                                              const std::string& source,
+                                              const config::ConfigOverrides& overrides) {
   BuildContext context{seed};
-  return build_module(config::ConfigNode(model, source, "model"), context);
+  return build_module(config::ConfigNode(model, source, "model", overrides), context);
 }
 
 std::shared_ptr<Module> build_model(const TrainConfig& config) {
-  return build_model_from_yaml(config.model, config.seed, config.file);
+  return build_model_from_yaml(config.model, config.seed, config.file, config.overrides);
 }
 
 std::unique_ptr<optim::Optimizer> build_optimizer(const TrainConfig& config, const Module& model) {

@@ -166,7 +166,7 @@ LoopConfig parse_loop(ConfigNode node) {
 
 }  // namespace
 
-void apply_override(YAML::Node& root, const std::string& assignment) {
+std::string apply_override(YAML::Node& root, const std::string& assignment) {
   const auto eq = assignment.find('=');
   if (eq == std::string::npos || eq == 0)
     throw UsageError("--set " + assignment + ": expected key=value (e.g. optimizer.lr=0.01)");
@@ -180,6 +180,7 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
   const auto parts = split_path(key);
   // yaml-cpp nodes are handles: walking with reset() keeps writes in `root`.
   YAML::Node node = root;
+  std::string label;  // the path as ConfigNode names it: list items as [i]
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const std::string& part = parts[i];
     if (part.empty()) throw UsageError("--set " + assignment + ": empty key component");
@@ -190,30 +191,35 @@ void apply_override(YAML::Node& root, const std::string& assignment) {
     if (node.IsSequence()) {
       if (!is_index(part) || std::stoul(part) >= node.size())
         throw UsageError("--set " + assignment + ": '" + part + "' is not an index of that list");
+      label += "[" + part + "]";
       if (last) {
         node[std::stoul(part)] = value;
-        return;
+        return label;
       }
       YAML::Node next = node[std::stoul(part)];
       node.reset(next);
     } else {
+      label += (label.empty() ? "" : ".") + part;
       if (last) {
         node[part] = value;
-        return;
+        return label;
       }
       if (!node[part] || node[part].IsNull()) node[part] = YAML::Node(YAML::NodeType::Map);
       YAML::Node next = node[part];
       node.reset(next);
     }
   }
+  return label;
 }
 
-TrainConfig parse_train_config(const YAML::Node& document, const std::string& file) {
+TrainConfig parse_train_config(const YAML::Node& document, const std::string& file,
+                               const config::ConfigOverrides& overrides) {
   TrainConfig c;
   c.file = file;
+  c.overrides = overrides;
   c.yaml = YAML::Clone(document);
   // Validate the original nodes: clones lose the line marks that errors cite.
-  ConfigNode root(document, file, "");
+  ConfigNode root(document, file, "", overrides);
   const std::string stem = std::filesystem::path(file).stem().string();
   c.run_dir = root.get_or<std::string>("run_dir", "runs/" + stem);
   c.device = root.get_or<std::string>("device", c.device);
@@ -233,8 +239,9 @@ TrainConfig parse_train_config(const YAML::Node& document, const std::string& fi
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides) {
   YAML::Node document = config::load_yaml_file(path);
   if (!document.IsMap()) throw UsageError(path + ": expected a YAML mapping at the top level");
-  for (const auto& o : overrides) apply_override(document, o);
-  return parse_train_config(document, path);
+  config::ConfigOverrides applied;
+  for (const auto& o : overrides) applied[apply_override(document, o)] = "--set " + o;
+  return parse_train_config(document, path, applied);
 }
 
 std::string to_yaml_text(const YAML::Node& node) {

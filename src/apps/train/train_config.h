@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config_node.h"
 #include "optim/param_groups.h"
 #include "optim/schedule.h"
 
@@ -56,6 +57,7 @@ struct LoopConfig {
 
 struct TrainConfig {
   std::string file;       // where it came from (for messages)
+  config::ConfigOverrides overrides;  // keys set on the command line (for messages)
   YAML::Node yaml;        // the full document after overrides (embedded in checkpoints)
   std::string run_dir;
   std::string device = "auto";
@@ -69,12 +71,15 @@ struct TrainConfig {
 };
 
 // Applies `key=value` (dotted path; list items by index; value parsed as
-// YAML) to the document. UsageError for a malformed override.
-void apply_override(YAML::Node& root, const std::string& assignment);
+// YAML) to the document and returns the key's path as messages name it
+// ("model.layers[0].out"). UsageError for a malformed override.
+std::string apply_override(YAML::Node& root, const std::string& assignment);
 
-// Parses and validates. `file` labels messages; run_dir defaults to
+// Parses and validates. `file` labels messages, except about the keys in
+// `overrides`, which cite their argument; run_dir defaults to
 // runs/<file stem>.
-TrainConfig parse_train_config(const YAML::Node& document, const std::string& file);
+TrainConfig parse_train_config(const YAML::Node& document, const std::string& file,
+                               const config::ConfigOverrides& overrides = {});
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides);
 
 // The document as YAML text (what checkpoints embed).
