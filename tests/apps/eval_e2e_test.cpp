@@ -4,6 +4,7 @@
 // LAPLEX-OU model beats independent pixels on correlated data.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -166,6 +167,52 @@ TEST(EvalE2E, OutputsThroughALinkAndForeignCheckpointsNameTheProblem) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("a_file"), std::string::npos) << r.output;
   EXPECT_EQ(fs::file_size(dir / "a_file"), 4u);
+}
+
+// --data with only a test split (the npy or MNIST-format test files): the
+// report needs no training files, and a split without the last classes
+// still gets the model's classes x classes confusion matrix.
+TEST(EvalE2E, DataWithOnlyATestSplitIsEvaluated) {
+  const fs::path dir = fresh_dir("test_only");
+  Generator rng(17);
+  fs::create_directories(dir / "full");
+  data::write_npy((dir / "full" / "train_inputs.npy").string(), randn({64, 16}, rng));
+  data::write_npy((dir / "full" / "test_inputs.npy").string(), randn({16, 16}, rng));
+  std::vector<std::int64_t> labels(64);
+  for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int64_t>(i % 4);
+  data::write_npy((dir / "full" / "train_labels.npy").string(), Tensor::from_vector(labels, {64}));
+  labels.resize(16);
+  data::write_npy((dir / "full" / "test_labels.npy").string(), Tensor::from_vector(labels, {16}));
+  const fs::path config = dir / "config.yaml";
+  std::ofstream(config) << "device: cpu\nrun_dir: " << (dir / "run").string()
+                        << "\ndata: {dataset: npy, root: " << (dir / "full").string()
+                        << ", batch_size: 16}\nmodel: {type: sequential, layers: "
+                           "[{type: laplex, in: 16, out: 4}]}\ntrain: {epochs: 1}\n";
+  auto r = testing::run_command(kTrain + " --config " + config.string() + " 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+
+  fs::create_directories(dir / "test_only");
+  data::write_npy((dir / "test_only" / "test_inputs.npy").string(), randn({6, 16}, rng));
+  data::write_npy((dir / "test_only" / "test_labels.npy").string(),
+                  Tensor::from_vector<std::int64_t>({0, 1, 0, 1, 1, 0}, {6}));
+  r = testing::run_command(kEval + " --checkpoint " + (dir / "run").string() + " --data " +
+                           (dir / "test_only").string() + " --json 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"examples\":6"), std::string::npos) << r.output;
+  const auto confusion = r.output.find("\"confusion\":[[");
+  ASSERT_NE(confusion, std::string::npos) << r.output;
+  const std::string matrix = r.output.substr(confusion, r.output.find("]]", confusion) - confusion);
+  EXPECT_EQ(std::count(matrix.begin(), matrix.end(), '['), 5) << matrix;  // 4 rows
+
+  fs::create_directories(dir / "empty");
+  data::write_npy((dir / "empty" / "test_inputs.npy").string(), Tensor::empty({0, 16}));
+  data::write_npy((dir / "empty" / "test_labels.npy").string(), Tensor::empty({0}, DType::i64));
+  r = testing::run_command(kEval + " --checkpoint " + (dir / "run").string() + " --data " +
+                           (dir / "empty").string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find((dir / "empty").string() + ": the test split has no examples"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST(EvalE2E, CheckpointRewrittenByThePythonSafetensorsLibraryLoads) {

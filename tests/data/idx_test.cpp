@@ -8,30 +8,18 @@
 #include <gtest/gtest.h>
 #include <zlib.h>
 
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "helpers/idx_files.h"
 #include "helpers/temp_dir.h"
 
 namespace laplex::data {
 namespace {
 
-std::string big_endian(std::uint32_t v) {
-  return {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-          static_cast<char>(v)};
-}
-
-std::string idx_file(const std::vector<std::uint32_t>& dims, const std::string& data) {
-  std::string out = big_endian(0x00000800u | static_cast<std::uint32_t>(dims.size()));
-  for (auto d : dims) out += big_endian(d);
-  return out + data;
-}
-
-void write(const std::filesystem::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
+using testing::idx_file_bytes;
+using testing::write_bytes;
 
 void expect_usage_error(const std::filesystem::path& path, const std::string& needle) {
   try {
@@ -46,7 +34,7 @@ void expect_usage_error(const std::filesystem::path& path, const std::string& ne
 
 TEST(Idx, ReadsTheDataOfAWellFormedFile) {
   const auto dir = testing::fresh_temp_dir("idx_good");
-  write(dir / "a", idx_file({2, 3}, std::string("\x00\x01\x02\x03\x04\xff", 6)));
+  write_bytes(dir / "a", idx_file_bytes({2, 3}, std::string("\x00\x01\x02\x03\x04\xff", 6)));
   const Tensor t = read_idx_ubyte((dir / "a").string());
   EXPECT_EQ(t.shape(), (Shape{2, 3}));
   EXPECT_EQ(t.to_vector<std::int32_t>(), (std::vector<std::int32_t>{0, 1, 2, 3, 4, 255}));
@@ -54,15 +42,15 @@ TEST(Idx, ReadsTheDataOfAWellFormedFile) {
 
 TEST(Idx, MalformedFilesAreUsageErrorsNamingThem) {
   const auto dir = testing::fresh_temp_dir("idx_bad");
-  write(dir / "magic", std::string("GIF89a not an idx file"));
+  write_bytes(dir / "magic", std::string("GIF89a not an idx file"));
   expect_usage_error(dir / "magic", "magic");
-  write(dir / "header", idx_file({}, "").substr(0, 3));
+  write_bytes(dir / "header", idx_file_bytes({}, "").substr(0, 3));
   expect_usage_error(dir / "header", "too short");
-  write(dir / "short", idx_file({2, 3}, "abc"));
+  write_bytes(dir / "short", idx_file_bytes({2, 3}, "abc"));
   expect_usage_error(dir / "short", "truncated");
-  write(dir / "long", idx_file({2, 3}, "abcdefg"));
+  write_bytes(dir / "long", idx_file_bytes({2, 3}, "abcdefg"));
   expect_usage_error(dir / "long", "trailing data");
-  write(dir / "wrap", idx_file({1u << 22, 1u << 21, 1u << 21}, "x"));
+  write_bytes(dir / "wrap", idx_file_bytes({1u << 22, 1u << 21, 1u << 21}, "x"));
   expect_usage_error(dir / "wrap", "2^62");
 }
 
@@ -71,7 +59,7 @@ TEST(Idx, AGzipStreamLongerThanItsHeaderDeclaresIsTrailingData) {
   const std::string path = (dir / "bomb.gz").string();
   gzFile out = gzopen(path.c_str(), "wb9");
   ASSERT_NE(out, nullptr);
-  const std::string header = idx_file({4}, "");
+  const std::string header = idx_file_bytes({4}, "");
   gzwrite(out, header.data(), static_cast<unsigned>(header.size()));
   const std::string zeros(1 << 20, '\0');
   for (int k = 0; k < 64; ++k) gzwrite(out, zeros.data(), static_cast<unsigned>(zeros.size()));

@@ -138,8 +138,9 @@ int run_eval(const EvalOptions& options) {
     return 0;
   }
 
-  // Classification: the splits are read once, for the sample shape and the report.
-  const auto data = train::load_classification_data(config.data, config.seed);
+  // Classification: the test split is read once, for the sample shape and the report.
+  const auto data =
+      train::load_classification_data(config.data, config.seed, train::SplitsToRead::test_only);
   Shape sample = data.test.inputs.shape();
   sample[0] = 1;
   if (!options.explain_dir.empty()) {
@@ -155,8 +156,10 @@ int run_eval(const EvalOptions& options) {
   if (data.classes > logits)
     throw UsageError(config.data.root + ": labels up to " + std::to_string(data.classes - 1) +
                      ", the model has " + std::to_string(logits) + " logits");
-  const auto report = evaluate_classifier(*model, data.test, data.classes,
-                                          config.data.eval_batch_size, device);
+  // One row and column per logit: a test split without the last classes
+  // still gets the matrix of the model's classes.
+  const auto report = evaluate_classifier(*model, data.test, logits, config.data.eval_batch_size,
+                                          device);
   nlohmann::json out = to_json(report);
   out["checkpoint"] = c.dir;
   out["layers"] = layer_table(rows);

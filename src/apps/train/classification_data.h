@@ -21,9 +21,18 @@ struct ClassificationData {
   std::int64_t classes = 0;
 };
 
+// Which splits to read. laplex-eval scores the test split alone, so with
+// test_only the MNIST-format and npy training files need not be there (the
+// training split comes back empty); image folders and generated data are
+// read whole (an image folder's labels are its class folders in both
+// splits).
+enum class SplitsToRead { train_and_test, test_only };
+
 // Loads (or generates) the splits the config names; UsageError for missing
-// or malformed data files.
-ClassificationData load_classification_data(const DataConfig& config, std::uint64_t seed);
+// or malformed data files, splits of different example shapes, or an empty
+// test split.
+ClassificationData load_classification_data(const DataConfig& config, std::uint64_t seed,
+                                            SplitsToRead splits = SplitsToRead::train_and_test);
 
 // A gaussian-mixture problem: `classes` centres in R^features, points around
 // them. Deterministic in `seed`; used by tests and the quick-start config.

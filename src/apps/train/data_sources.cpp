@@ -10,10 +10,6 @@
 
 namespace laplex::train {
 
-namespace {
-
-}  // namespace
-
 void normalize_inputs(Tensor& inputs, const DataConfig& config) {
   if (config.mean.empty()) return;
   const std::int64_t n = inputs.size(0), c = inputs.dim() > 1 ? inputs.size(1) : 1;
@@ -49,33 +45,62 @@ std::string in_root(const DataConfig& config, const std::string& name) {
   return (std::filesystem::path(config.root) / name).string();
 }
 
-// root/{train,test}_inputs.npy (N, ...) and root/{train,test}_labels.npy (N).
-ClassificationData load_npy(const DataConfig& config) {
+Shape example_shape(const Split& split) {
+  Shape shape = split.inputs.shape();
+  shape.erase(shape.begin());
+  return shape;
+}
+
+// A split with no examples, shaped like `like`'s: the training split when
+// only the test split is read.
+Split empty_like(const Split& like) {
+  Shape shape = example_shape(like);
+  shape.insert(shape.begin(), 0);
+  return {Tensor::empty(shape), Tensor::empty({0}, DType::i64)};
+}
+
+// root/<split>_inputs.npy (N, ...) and root/<split>_labels.npy (N).
+Split load_npy_split(const DataConfig& config, const std::string& split) {
+  const std::string inputs = in_root(config, split + "_inputs.npy");
+  Split out = read_all(data::NpyDataset(inputs, in_root(config, split + "_labels.npy")));
+  const float* v = out.inputs.data<float>();  // read_all gives float32 rows
+  for (std::int64_t k = 0; k < out.inputs.numel(); ++k)
+    if (!std::isfinite(v[k]))
+      throw UsageError(inputs + ": value " + std::to_string(k) + " is not a finite number");
+  return out;
+}
+
+ClassificationData load_npy(const DataConfig& config, SplitsToRead splits) {
   ClassificationData data;
-  data.train = read_all(data::NpyDataset(in_root(config, "train_inputs.npy"), in_root(config, "train_labels.npy")));
-  data.test = read_all(data::NpyDataset(in_root(config, "test_inputs.npy"), in_root(config, "test_labels.npy")));
-  const auto example = [](const Split& split) {
-    Shape shape = split.inputs.shape();
-    shape.erase(shape.begin());
-    return shape;
-  };
-  for (const auto& [split, name] : {std::pair{&data.train, "train_inputs.npy"},
-                                     std::pair{&data.test, "test_inputs.npy"}}) {
-    const float* v = split->inputs.data<float>();  // read_all gives float32 rows
-    for (std::int64_t k = 0; k < split->inputs.numel(); ++k)
-      if (!std::isfinite(v[k]))
-        throw UsageError(in_root(config, name) + ": value " + std::to_string(k) +
-                         " is not a finite number");
-  }
-  if (example(data.train) != example(data.test))
+  if (splits == SplitsToRead::train_and_test) data.train = load_npy_split(config, "train");
+  data.test = load_npy_split(config, "test");
+  if (splits == SplitsToRead::test_only) data.train = empty_like(data.test);
+  if (example_shape(data.train) != example_shape(data.test))
     throw UsageError(in_root(config, "test_inputs.npy") + ": rows of shape " +
-                     shape_str(example(data.test)) + ", the training rows are " +
-                     shape_str(example(data.train)));
+                     shape_str(example_shape(data.test)) + ", the training rows are " +
+                     shape_str(example_shape(data.train)));
   for (const Split* split : {&data.train, &data.test})
     for (auto label : split->labels.to_vector<std::int64_t>()) {
       if (label < 0) throw UsageError(config.root + ": labels must be >= 0, found " + std::to_string(label));
       data.classes = std::max(data.classes, label + 1);
     }
+  return data;
+}
+
+ClassificationData load_mnist(const DataConfig& config, SplitsToRead splits) {
+  ClassificationData data;
+  if (splits == SplitsToRead::train_and_test) {
+    auto train = data::load_mnist_format(config.root, "train");
+    data.train = {train.images, train.labels};
+  }
+  auto test = data::load_mnist_format(config.root, "test");
+  data.test = {test.images, test.labels};
+  if (splits == SplitsToRead::test_only) data.train = empty_like(data.test);
+  if (example_shape(data.train) != example_shape(data.test))
+    throw UsageError(config.root + ": the test images are " + shape_str(example_shape(data.test)) +
+                     ", the training images " + shape_str(example_shape(data.train)) +
+                     " (channels, height, width): both splits must have one size");
+  data.classes = 10;
   return data;
 }
 
@@ -93,24 +118,25 @@ ClassificationData load_image_folder(const DataConfig& config) {
 
 }  // namespace
 
-ClassificationData load_classification_data(const DataConfig& config, std::uint64_t seed) {
+ClassificationData load_classification_data(const DataConfig& config, std::uint64_t seed,
+                                            SplitsToRead splits) {
   ClassificationData data;
   if (config.dataset == "synthetic") {
     data = make_synthetic(config.synthetic_train, config.synthetic_test, config.synthetic_features,
                           config.synthetic_classes, seed);
   } else if (config.dataset == "npy") {
-    data = load_npy(config);
+    data = load_npy(config, splits);
   } else if (config.dataset == "image_folder") {
     data = load_image_folder(config);
   } else if (config.dataset == "photos") {
     throw UsageError("data.dataset: photos are for task covariance (random crops, no labels)");
   } else {
-    auto train = data::load_mnist_format(config.root, "train");
-    auto test = data::load_mnist_format(config.root, "test");
-    data.train = {train.images, train.labels};
-    data.test = {test.images, test.labels};
-    data.classes = 10;
+    data = load_mnist(config, splits);
   }
+  // Scores of an empty test split would read as a loss and accuracy of 0.
+  if (data.test.size() == 0)
+    throw UsageError(config.root + ": the test split has no examples (data.dataset " +
+                     config.dataset + ")");
   normalize_inputs(data.train.inputs, config);
   normalize_inputs(data.test.inputs, config);
   return data;

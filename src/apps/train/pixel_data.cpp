@@ -91,6 +91,14 @@ PixelData load_pixel_data(const DataConfig& config, std::uint64_t seed) {
     throw UsageError("data.dataset: '" + config.dataset +
                      "' cannot feed task covariance (expected fashion_mnist, synthetic or photos)");
   }
+  // Scores of an empty test split would read as 0 bits per dimension.
+  if (data.test->size() == 0)
+    throw UsageError(config.root + ": the test split has no images (data.dataset " +
+                     config.dataset + ")");
+  if (data.train->example_shape() != data.test->example_shape())
+    throw UsageError(config.root + ": the test images are " +
+                     shape_str(data.test->example_shape()) + ", the training images " +
+                     shape_str(data.train->example_shape()) + ": both splits must have one size");
   data.description = std::to_string(data.train->size()) + " train / " +
                      std::to_string(data.test->size()) + " test images of shape " +
                      shape_str(data.train->example_shape()) + " (" + data.description + ")";
