@@ -17,5 +17,17 @@ int main(int argc, char** argv) {
     auto runner = bench.setup(*command);
     command->callback([&run, runner] { run = runner; });
   }
+  // CLI11 reports an unknown benchmark as a missing subcommand; name it.
+  std::string names;
+  bool known = false;
+  for (const auto& bench : laplex::bench::registered_benches()) {
+    names += (names.empty() ? "" : ", ") + bench.name;
+    known = known || (argc > 1 && bench.name == argv[1]);
+  }
+  if (argc > 1 && argv[1][0] != '-' && !known) {
+    std::fprintf(stderr, "laplex-bench: unknown benchmark '%s' (expected one of %s)\n", argv[1],
+                 names.c_str());
+    return 2;
+  }
   return laplex::apps::parse_and_run(app, argc, argv, [&] { return run(); });
 }

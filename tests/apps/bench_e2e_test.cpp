@@ -5,6 +5,7 @@
 // derived columns are the ratios of the timings it reports.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -90,6 +91,31 @@ TEST(BenchE2E, LaplexRejectsBadFlagsWithOneLine) {
   const auto l = testing::run_command(kBench + " laplex --n 1024 --lanes 12 2>&1");
   EXPECT_EQ(l.exit_code, 2);
   EXPECT_NE(l.output.find("--lanes"), std::string::npos) << l.output;
+}
+
+// Every subcommand bounds its counts before it runs: --threads 100000 once
+// crashed OpenMP's runtime (SIGSEGV), and zero repeats, a one-image batch
+// norm or an empty sweep ran and printed nothing or an internal error.
+TEST(BenchE2E, EveryBenchRejectsOutOfRangeCountsWithOneLine) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"mlp-step --threads 100000 --no-peer", "--threads"},
+      {"conv --threads -5 --no-peer", "--threads"},
+      {"mlp-step --steps 0 --no-peer", "--steps"},
+      {"conv --repeats 0 --no-peer", "--repeats"},
+      {"conv --batch 1 --no-peer", "--batch"},
+      {"matmul --repeats -5", "--repeats"},
+      {"covariance --n 64 --rank 0", "--rank"},
+      {"laplex --sweep --max-n 1000", "--max-n"},
+      {"laplex --sweep --n 4096", "--n excludes --sweep"},
+      {"laplex --max-n 4096", "--max-n requires --sweep"},
+      {"bogus", "unknown benchmark 'bogus'"},
+  };
+  for (const auto& [arguments, expected] : cases) {
+    const auto r = testing::run_command(kBench + " " + arguments + " 2>&1");
+    EXPECT_EQ(r.exit_code, 2) << arguments << ": " << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << arguments << ": " << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << arguments << ": " << r.output;
+  }
 }
 
 // --lanes fixes the forward's chunks; the row says which it used.

@@ -11,6 +11,10 @@
 
 namespace laplex::bench {
 
+// The most CPU threads a --threads option takes: asking OpenMP for more
+// threads than the machine can start crashes its runtime.
+inline constexpr int kMaxBenchThreads = 1024;
+
 // Adds its options to `command` and returns the function that runs it.
 using BenchSetup = std::function<std::function<int()>(CLI::App& command)>;
 

@@ -122,9 +122,14 @@ const BenchRegistration registration(
     [](CLI::App& cmd) -> std::function<int()> {
       auto o = std::make_shared<ConvOptions>();
       cmd.add_option("--device", o->device, "cpu, cuda or cuda:N");
-      cmd.add_option("--batch", o->batch, "images per batch");
-      cmd.add_option("--repeats", o->repeats, "timed repetitions (median reported)");
-      cmd.add_option("--threads", o->threads, "CPU threads for both (0: default)");
+      // Batch norm needs two values per channel; a thread count past what
+      // the machine can start kills OpenMP's runtime, so both are bounded.
+      cmd.add_option("--batch", o->batch, "images per batch (>= 2)")
+          ->check(CLI::Range(std::int64_t{2}, std::int64_t{1} << 20));
+      cmd.add_option("--repeats", o->repeats, "timed repetitions (median reported)")
+          ->check(CLI::Range(1, 1 << 20));
+      cmd.add_option("--threads", o->threads, "CPU threads for both (0: default)")
+          ->check(CLI::Range(0, kMaxBenchThreads));
       cmd.add_option("--python", o->python, "python with torch, for the peer");
       cmd.add_flag("!--no-peer", o->peer, "skip the PyTorch peer");
       cmd.add_flag("--json", o->json, "JSON Lines output");

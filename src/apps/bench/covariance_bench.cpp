@@ -179,7 +179,8 @@ const BenchRegistration registration(
       auto o = std::make_shared<CovarianceBenchOptions>();
       cmd.add_option("--n", o->n, "dimensions (several allowed; default 784 100000 3000000)");
       cmd.add_option("--batch", o->batch, "rows per step (default 8)");
-      cmd.add_option("--rank", o->rank, "PPCA rank (default 64)");
+      cmd.add_option("--rank", o->rank, "PPCA rank (default 64; at most n, column model)")
+          ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 31));
       cmd.add_option("--device", o->device, "cpu, cuda or cuda:N");
       cmd.add_option("--models", o->models,
                      "subset of laplex_ou_fused laplex_ou_composed diagonal ppca full");

@@ -25,6 +25,8 @@ namespace laplex::bench {
 
 namespace {
 
+constexpr std::int64_t kSweepFirstN = 1 << 10;
+
 struct LaplexBenchOptions {
   std::int64_t n = 1 << 16;
   std::int64_t m = 0;  // 0: m = n
@@ -332,7 +334,9 @@ int run(const LaplexBenchOptions& o) {
   std::vector<std::int64_t> sizes;
   if (o.sweep) {
     const std::int64_t top = std::int64_t{1} << (on_gpu ? 30 : 26);
-    for (std::int64_t n = 1 << 10; n <= std::min(o.max_n, top); n *= 2)
+    if (o.max_n < kSweepFirstN)
+      throw UsageError("--max-n: a sweep starts at n = 2^10 = 1024, got " + std::to_string(o.max_n));
+    for (std::int64_t n = kSweepFirstN; n <= std::min(o.max_n, top); n *= 2)
       sizes.push_back(n);
   } else {
     sizes.push_back(o.n);
@@ -360,7 +364,7 @@ const BenchRegistration registration(
     "laplex", "LAPLEX forward / forward+backward vs an FFTW real FFT and a dense sgemm",
     [](CLI::App& cmd) -> std::function<int()> {
       auto o = std::make_shared<LaplexBenchOptions>();
-      cmd.add_option("--n", o->n, "inputs n (sources)");
+      CLI::Option* n = cmd.add_option("--n", o->n, "inputs n (sources)");
       cmd.add_option("--m", o->m, "outputs m (targets; default n)");
       cmd.add_option("--batch", o->batch, "batch rows B");
       cmd.add_option("--heads", o->heads, "heads H");
@@ -368,12 +372,14 @@ const BenchRegistration registration(
       cmd.add_flag("--gains", o->gains, "with gains u, v");
       cmd.add_option("--device", o->device, "cpu, cuda or cuda:N");
       cmd.add_flag("--json", o->json, "JSON Lines output");
-      cmd.add_flag("--sweep", o->sweep,
+      CLI::Option* sweep = cmd.add_flag("--sweep", o->sweep,
                    "n = 2^10 .. 2^26 on cpu, .. 2^30 on cuda (capped by --max-n). On cpu a row "
                    "whose estimated memory (column mem_gib) exceeds 90% of MemAvailable runs "
                    "with the batch halved until it fits (the batch column says which; a note "
                    "goes to stderr), or is skipped when batch 1 does not fit");
-      cmd.add_option("--max-n", o->max_n, "largest n of a sweep");
+      // A sweep sets n itself; --max-n means nothing without one.
+      sweep->excludes(n);
+      cmd.add_option("--max-n", o->max_n, "largest n of a sweep (>= 1024)")->needs(sweep);
       cmd.add_option("--repeats", o->repeats, "timed repetitions (median reported)");
       cmd.add_option("--anchors", o->anchors, "random (default) or sorted anchor order");
       cmd.add_option("--lanes", o->lanes,

@@ -86,7 +86,8 @@ const BenchRegistration registration(
       auto o = std::make_shared<MatmulOptions>();
       cmd.add_option("--sizes", o->sizes, "matrix sizes n (n x n x n)")->delimiter(',');
       cmd.add_option("--device", o->device, "cpu, cuda or cuda:N");
-      cmd.add_option("--repeats", o->repeats, "timed repetitions (median reported)");
+      cmd.add_option("--repeats", o->repeats, "timed repetitions (median reported)")
+          ->check(CLI::Range(1, 1 << 20));
       cmd.add_flag("--json", o->json, "JSON Lines output");
       return [o] { return run(*o); };
     });

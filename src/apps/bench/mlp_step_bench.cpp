@@ -86,8 +86,10 @@ const BenchRegistration registration(
     [](CLI::App& cmd) -> std::function<int()> {
       auto o = std::make_shared<MlpOptions>();
       cmd.add_option("--device", o->device, "cpu, cuda or cuda:N");
-      cmd.add_option("--steps", o->steps, "timed steps (median reported)");
-      cmd.add_option("--threads", o->threads, "CPU threads for both (0: default)");
+      cmd.add_option("--steps", o->steps, "timed steps (median reported)")
+          ->check(CLI::Range(1, 1 << 20));
+      cmd.add_option("--threads", o->threads, "CPU threads for both (0: default)")
+          ->check(CLI::Range(0, kMaxBenchThreads));
       cmd.add_option("--python", o->python, "python with torch, for the peer");
       cmd.add_flag("!--no-peer", o->peer, "skip the PyTorch peer");
       cmd.add_flag("--json", o->json, "JSON Lines output");
