@@ -24,6 +24,7 @@ class Adam : public Optimizer {
   void update(std::size_t index, const Tensor& param, const Tensor& grad, const ParamGroup& group,
               double lr) override;
   std::vector<std::string> slot_names() const override { return {"exp_avg", "exp_avg_sq"}; }
+  bool slot_is_nonnegative(std::size_t slot) const override { return slot == 1; }
 
  private:
   AdamOptions options_;

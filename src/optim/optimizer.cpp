@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "core/finite_check.h"
+
 namespace laplex::optim {
 
 Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)) {
@@ -91,6 +93,13 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
         throw UsageError("optimizer state: '" + prefix + names[s] + "' has shape " +
                          shape_str(it->second.shape()) + ", parameter has " +
                          shape_str(params[i].shape()));
+      if (const std::int64_t at = first_non_finite(it->second); at >= 0)
+        throw UsageError("optimizer state: '" + prefix + names[s] + "' holds a NaN or an infinity (element " +
+                         std::to_string(at) + ")");
+      if (slot_is_nonnegative(s))
+        if (const std::int64_t at = first_negative(it->second); at >= 0)
+          throw UsageError("optimizer state: '" + prefix + names[s] + "' holds a negative value (element " +
+                           std::to_string(at) + "); second moments are >= 0");
       slots_[i][s] = it->second.to(params[i].dtype()).to(params[i].device()).clone();
     }
   }

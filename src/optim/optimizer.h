@@ -48,6 +48,9 @@ class Optimizer {
   // Per-parameter state slots ("momentum_buffer", "exp_avg", ...): tensors
   // shaped like the parameter, created on first use.
   virtual std::vector<std::string> slot_names() const = 0;
+  // Slots that hold no value below zero (Adam's second moments): a loaded
+  // state with one would take the square root of a negative number.
+  virtual bool slot_is_nonnegative(std::size_t /*slot*/) const { return false; }
   Tensor& slot(std::size_t index, std::size_t slot);
   bool has_slot(std::size_t index, std::size_t slot) const;
   std::int64_t& step_count(std::size_t index) { return steps_[index]; }

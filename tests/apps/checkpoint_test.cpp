@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -67,6 +68,37 @@ TEST(Checkpoint, BadPathsAreUsageErrors) {
   fs::create_directories(run / "checkpoints");
   std::ofstream(run / "checkpoints/latest") << "step-00000099\n";
   EXPECT_THROW(resolve_checkpoint_dir(run.string()), UsageError);
+  fs::remove_all(run);
+}
+
+// A NaN or an infinity in either file is refused with the file and the
+// tensor (such checkpoints were evaluated to NaN scores with exit 0).
+TEST(Checkpoint, NonFiniteTensorsAreUsageErrorsNamingFileAndTensor) {
+  const fs::path run = fs::temp_directory_path() / "laplex_checkpoint_non_finite";
+  fs::remove_all(run);
+  Checkpoint bad = sample(1.0f);
+  bad.model["model.1.bias"] = Tensor::from_vector<float>({0.0f, 1.0f, NAN}, {3});
+  const std::string dir = write_checkpoint(run.string(), 1, bad, 0);
+  try {
+    read_checkpoint(dir, false);
+    ADD_FAILURE() << "a NaN was read";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), dir + "/model.safetensors: tensor 'model.1.bias' holds a NaN "
+                                           "or an infinity (element 2)");
+  }
+  Checkpoint bad_state = sample(1.0f);
+  bad_state.train_state["optimizer.param.0.exp_avg"] = Tensor::full({2, 2}, INFINITY);
+  const std::string dir2 = write_checkpoint(run.string(), 2, bad_state, 0);
+  EXPECT_NO_THROW(read_checkpoint(dir2, false));  // the model alone is fine
+  try {
+    read_checkpoint(dir2, true);
+    ADD_FAILURE() << "an infinity was read";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find(dir2 + "/train_state.safetensors: tensor "
+                                                 "'optimizer.param.0.exp_avg'"),
+              std::string::npos)
+        << e.what();
+  }
   fs::remove_all(run);
 }
 

@@ -165,6 +165,22 @@ TEST(TrainE2E, SigtermLeavesALoadableCheckpointAndExitsZero) {
   EXPECT_EQ(checkpoint.model.size(), 4u);
 }
 
+// A diverging run (it printed "test loss -nan" and exited 0) stops at the
+// first non-finite loss it sees, exit 1, and every checkpoint it left holds
+// finite values (read_checkpoint refuses others).
+TEST(TrainE2E, ADivergingRunStopsWithAnErrorBeforeCheckpointingNaN) {
+  const fs::path dir = fresh_dir("diverge");
+  const std::string config = write_config(dir);
+  const Result r = run("--config " + config +
+                       " --set optimizer.lr=1e30 --set train.checkpoint_every=1 2>&1");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("the run diverged (lower optimizer.lr"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("steps "), std::string::npos) << r.output;
+  const auto steps = train::checkpoint_steps((dir / "run").string());
+  for (const auto& [step, path] : steps) EXPECT_NO_THROW(train::read_checkpoint(path, true)) << path;
+  EXPECT_LT(steps.empty() ? 0 : steps.back().first, 96);
+}
+
 TEST(TrainE2E, BadInputsExitTwoNamingTheProblemAndKeepCheckpoints) {
   const fs::path dir = fresh_dir("bad");
   const std::string config = write_config(dir);

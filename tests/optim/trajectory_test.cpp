@@ -145,6 +145,43 @@ TEST_P(Trajectory, MalformedSavedCountersAreUsageErrorsNamingThem) {
   }
 }
 
+// Moments that no run can produce (NaN, or a negative second moment, whose
+// square root Adam takes) are refused with their name, not trained on to NaN.
+TEST_P(Trajectory, ImpossibleSavedMomentsAreUsageErrorsNamingThem) {
+  Problem problem = make_problem();
+  auto a = make(GetParam(), problem);
+  for (std::int64_t k = 0; k < 3; ++k) step(*a, problem, k);
+  const auto good = a->state_dict();
+  const bool adam = GetParam().rfind("adam", 0) == 0;
+  std::vector<std::pair<std::string, double>> bad = {
+      {adam ? "param.0.exp_avg" : "param.0.momentum_buffer", NAN},
+      {adam ? "param.1.exp_avg" : "param.1.momentum_buffer", INFINITY}};
+  if (adam) bad.push_back({"param.0.exp_avg_sq", -1e-3});
+  for (const auto& [name, value] : bad) {
+    auto state = good;
+    ASSERT_TRUE(state.count(name)) << name;
+    std::vector<double> values = state[name].to(DType::f64).to_vector<double>();
+    values[1] = value;
+    state[name] = Tensor::from_vector(values, state[name].shape()).to(state.at(name).dtype());
+    auto b = make(GetParam(), problem);
+    try {
+      b->load_state_dict(state);
+      ADD_FAILURE() << name << " = " << value << " was accepted";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find("'" + name + "'"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("(element 1)"), std::string::npos) << e.what();
+    }
+  }
+  // Zero second moments are what a fresh state holds: accepted.
+  if (adam) {
+    auto state = good;
+    state["param.0.exp_avg_sq"] = Tensor::zeros(state["param.0.exp_avg_sq"].shape(),
+                                                state["param.0.exp_avg_sq"].dtype());
+    auto b = make(GetParam(), problem);
+    EXPECT_NO_THROW(b->load_state_dict(state));
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Torch, Trajectory,
                          ::testing::Values("sgd_momentum", "sgd_nesterov", "adam", "adamw"));
 

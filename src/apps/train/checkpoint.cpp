@@ -10,6 +10,7 @@
 #include <fstream>
 #include <vector>
 
+#include "core/finite_check.h"
 #include "core/safetensors.h"
 
 namespace laplex::train {
@@ -160,13 +161,31 @@ std::string resolve_checkpoint_dir(const std::string& path) {
                    "(no checkpoints/latest)");
 }
 
+namespace {
+
+// A run stops at its first non-finite loss before it checkpoints, so a NaN
+// or infinity in a checkpoint means a damaged or foreign file: reported
+// here rather than evaluated to NaN scores or trained on.
+void check_finite(const std::map<std::string, Tensor>& tensors, const std::string& file) {
+  for (const auto& [name, tensor] : tensors)
+    if (const std::int64_t at = first_non_finite(tensor); at >= 0)
+      throw UsageError(file + ": tensor '" + name + "' holds a NaN or an infinity (element " +
+                       std::to_string(at) + ")");
+}
+
+}  // namespace
+
 Checkpoint read_checkpoint(const std::string& step_dir, bool with_train_state) {
   Checkpoint out;
-  auto model = read_safetensors((fs::path(step_dir) / "model.safetensors").string());
+  const std::string model_file = (fs::path(step_dir) / "model.safetensors").string();
+  auto model = read_safetensors(model_file);
+  check_finite(model.tensors, model_file);
   out.model = std::move(model.tensors);
   out.model_metadata = std::move(model.metadata);
   if (with_train_state) {
-    auto state = read_safetensors((fs::path(step_dir) / "train_state.safetensors").string());
+    const std::string state_file = (fs::path(step_dir) / "train_state.safetensors").string();
+    auto state = read_safetensors(state_file);
+    check_finite(state.tensors, state_file);
     out.train_state = std::move(state.tensors);
     out.train_metadata = std::move(state.metadata);
   }

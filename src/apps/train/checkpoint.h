@@ -51,7 +51,8 @@ void check_run_dir(const std::string& run_dir, bool fresh);
 std::string resolve_checkpoint_dir(const std::string& path);
 
 // Reads both files (train_state only when `with_train_state`). Missing or
-// damaged files are UsageErrors naming the file.
+// damaged files, and tensors holding a NaN or an infinity, are UsageErrors
+// naming the file.
 Checkpoint read_checkpoint(const std::string& step_dir, bool with_train_state);
 
 }  // namespace laplex::train

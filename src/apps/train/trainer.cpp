@@ -4,6 +4,7 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "apps/train/checkpoint.h"
@@ -32,6 +33,18 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& run_dir) {
   auto logger = std::make_shared<spdlog::logger>("laplex-train", spdlog::sinks_init_list{console, file});
   logger->set_pattern("[%Y-%m-%d %H:%M:%S] %v");
   return logger;
+}
+
+// A run whose loss is NaN or infinite has diverged (or started from values
+// that overflow): it stops with an error before its next checkpoint, so the
+// checkpoints on disk stay the last good ones and no score of NaN is
+// reported as a result.
+void stop_if_diverged(double loss, const std::string& what, std::int64_t step) {
+  if (std::isfinite(loss)) return;
+  throw Error("step " + std::to_string(step) + ": the " + what + " is " +
+              (std::isnan(loss) ? "NaN" : "infinite") +
+              ": the run diverged (lower optimizer.lr, or set optimizer.clip_grad_norm); the "
+              "checkpoints written before it are kept");
 }
 
 Checkpoint make_checkpoint(const TrainConfig& config, Module& model, optim::Optimizer& optimizer,
@@ -149,8 +162,11 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   Progress progress(total_steps, config.loop.log_every, Progress::stderr_is_terminal());
   TrainSummary summary;
   Position saved{-1, -1, -1};  // the position the newest checkpoint holds
+  Tensor running_loss;
+  std::int64_t running_count = 0;
   auto save = [&](const Position& next) {
     if (next.step == saved.step && next.epoch == saved.epoch && next.batch == saved.batch) return;
+    if (running_count > 0) stop_if_diverged(running_loss.item(), "training loss", next.step);
     progress.pause();
     saved = next;
     summary.last_checkpoint = write_checkpoint(config.run_dir, next.step,
@@ -161,8 +177,6 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   };
 
   model->train();
-  Tensor running_loss;
-  std::int64_t running_count = 0;
   while (position.epoch < config.loop.epochs && position.step < total_steps) {
     task->start_epoch(position.epoch, position.batch);
     while (position.batch < steps_per_epoch && position.step < total_steps) {
@@ -199,6 +213,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
         record["lr_factor"] = optimizer->lr_factor();
         record["items_per_s"] = progress.items_per_second();
         metrics.write(record);
+        stop_if_diverged(mean_loss, "training loss", position.step);
         progress.update(position.step, position.epoch, mean_loss, batch.size());
         running_loss = Tensor();
         running_count = 0;
@@ -216,6 +231,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       nlohmann::json record = {{"step", position.step}, {"epoch", position.epoch}, {"split", "test"}};
       record.update(evaluation);
       metrics.write(record);
+      stop_if_diverged(evaluation.value("loss", 0.0), "test loss", position.step);
       summary.test = evaluation;
       summary.test_line = task->format_evaluation(evaluation);
       log->info("epoch {} step {}: {} ({:.0f} examples/s)", position.epoch, position.step,

@@ -28,9 +28,10 @@ DensityInit read_density_init(config::ConfigNode& node) {
   DensityInit init;
   init.scale = node.get_or<double>("scale_init", init.scale);
   init.mean = node.get_or<double>("mean_init", init.mean);
-  if (!(init.scale > 0 && std::isfinite(init.scale)))
-    node.fail("scale_init", "must be a finite number > 0");
-  if (!std::isfinite(init.mean)) node.fail("mean_init", "must be a finite number");
+  if (!(init.scale >= kMinScaleInit && init.scale <= kMaxScaleInit))
+    node.fail("scale_init", "must be in [1e-6, 1e6] (pixel values are in [0, 1])");
+  if (!(std::abs(init.mean) <= kMaxMeanInit))
+    node.fail("mean_init", "must be in [-1e6, 1e6] (pixel values are in [0, 1])");
   return init;
 }
 

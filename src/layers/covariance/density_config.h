@@ -21,8 +21,12 @@ inline constexpr std::int64_t kDensityMaxDims = (std::int64_t{1} << 31) - 1;
 // file and line.
 DensityShape read_density_shape(config::ConfigNode& node);
 
-// The start of every model's scale and mean: `scale_init` (finite, > 0,
-// default 1) and `mean_init` (finite, default 0).
+// The start of every model's scale and mean: `scale_init` (in
+// [kMinScaleInit, kMaxScaleInit], default 1) and `mean_init` (|.| <=
+// kMaxMeanInit, default 0). The models see pixel values in [0, 1]; outside
+// these bounds the float32 squares and log-determinants underflow or
+// overflow, and training runs on NaN from its first step.
+inline constexpr double kMinScaleInit = 1e-6, kMaxScaleInit = 1e6, kMaxMeanInit = 1e6;
 struct DensityInit {
   double scale = 1.0, mean = 0.0;
 };

@@ -362,6 +362,19 @@ TEST(LaplexOu, YamlErrorsNameTheKey) {
             std::string::npos);
   EXPECT_NE(message("{type: diagonal, dims: 9, mean_init: .inf}").find("mean_init"),
             std::string::npos);
+  // Finite as doubles but not as float32 squares: these trained on NaN
+  // from the first step and reported success.
+  for (const char* model : {"laplex_ou", "diagonal", "ppca", "full"}) {
+    const std::string head = std::string("{type: ") + model + ", dims: 9" +
+                             (std::string(model) == "ppca" ? ", rank: 2" : "");
+    EXPECT_NE(message(head + ", scale_init: 1e-30}").find("scale_init: must be in [1e-6, 1e6]"),
+              std::string::npos)
+        << model;
+    EXPECT_NE(message(head + ", scale_init: 1e39}").find("scale_init"), std::string::npos) << model;
+    EXPECT_NE(message(head + ", mean_init: 1e39}").find("mean_init: must be in [-1e6, 1e6]"),
+              std::string::npos)
+        << model;
+  }
 }
 
 TEST(LaplexOu, RejectsMismatchedInput) {
