@@ -68,6 +68,22 @@ TEST(Checkpoint, BadPathsAreUsageErrors) {
   fs::create_directories(run / "checkpoints");
   std::ofstream(run / "checkpoints/latest") << "step-00000099\n";
   EXPECT_THROW(resolve_checkpoint_dir(run.string()), UsageError);
+  // A damaged `latest` (it printed the path cut at a NUL, or a 13 MB line,
+  // or failed in std::filesystem with exit 1) and a path too long for the
+  // system are one-line UsageErrors.
+  const std::string expected = (run / "checkpoints/latest").string() +
+                               ": expected the name of a step directory (step-NNNNNNNN) on its first line";
+  for (const std::string& junk : {std::string("\0\xff\0\xff", 4), std::string(100000, 's'),
+                                  std::string("../../etc"), std::string()}) {
+    std::ofstream(run / "checkpoints/latest", std::ios::binary) << junk;
+    try {
+      resolve_checkpoint_dir(run.string());
+      ADD_FAILURE() << "accepted a latest of " << junk.size() << " bytes";
+    } catch (const UsageError& e) {
+      EXPECT_EQ(std::string(e.what()), expected);
+    }
+  }
+  EXPECT_THROW(resolve_checkpoint_dir(std::string(5000, 'a')), UsageError);
   fs::remove_all(run);
 }
 

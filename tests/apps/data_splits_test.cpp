@@ -10,6 +10,7 @@
 #include "apps/train/classification_data.h"
 #include "apps/train/pixel_data.h"
 #include "core/error.h"
+#include "data/image.h"
 #include "data/npy.h"
 #include "helpers/idx_files.h"
 #include "helpers/temp_dir.h"
@@ -61,6 +62,24 @@ TEST(DataSplits, AnEmptyTestSplitIsAUsageError) {
             root.string() + ": the test split has no examples (data.dataset fashion_mnist)");
   EXPECT_EQ(pixel_error(mnist_config(root)),
             root.string() + ": the test split has no images (data.dataset fashion_mnist)");
+}
+
+// Fewer photographs than one test split needs: the folder and the key are
+// named (it was "photo split: need test_every >= 2 ...", naming neither).
+TEST(DataSplits, TooFewPhotographsNameTheFolderAndTestEvery) {
+  const auto root = testing::fresh_temp_dir("data_splits_photos");
+  data::Image image{8, 8, 3, std::vector<std::uint8_t>(8 * 8 * 3, 100)};
+  data::write_png((root / "a.png").string(), image);
+  data::write_png((root / "b.png").string(), image);
+  DataConfig config;
+  config.dataset = "photos";
+  config.root = root.string();
+  config.crop_height = config.crop_width = 4;
+  EXPECT_EQ(pixel_error(config), root.string() + ": 2 photographs, but data.test_every 4 holds out "
+                                                 "one in every 4 for the test split: it needs at "
+                                                 "least that many");
+  config.test_every = 2;
+  EXPECT_EQ(pixel_error(config), "no error");
 }
 
 TEST(DataSplits, TheTestSplitAloneNeedsNoTrainingFiles) {

@@ -237,6 +237,17 @@ TEST(TrainE2E, BadInputsExitTwoNamingTheProblemAndKeepCheckpoints) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("model.safetensors"), std::string::npos) << r.output;
 
+  // A config error leaves no run_dir behind; a directory where the run's log
+  // goes is named (it failed in the logger, exit 1).
+  r = run("--config " + config + " --set run_dir=" + (dir / "new/a/b").string() +
+          " --set model.layers.0.in=3 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "new")) << r.output;
+  fs::create_directories(dir / "logdir/train.log");
+  r = run("--config " + config + " --set run_dir=" + (dir / "logdir").string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("train.log: is a directory"), std::string::npos) << r.output;
+
   r = run("--config " + (dir / "missing.yaml").string());
   EXPECT_EQ(r.exit_code, 2);
   r = run("--frobnicate");

@@ -99,6 +99,19 @@ std::string write_checkpoint(const std::string& run_dir, std::int64_t step,
   return final_dir.string();
 }
 
+namespace {
+
+// A step directory's name as write_checkpoint makes it: step- and up to 18
+// digits (a step number of int64). What `latest` holds must be one too;
+// anything else (binary junk, a path, a name longer than a file name may
+// be) is reported without echoing it.
+bool is_step_name(const std::string& name) {
+  return name.size() > 5 && name.size() <= 23 && name.rfind("step-", 0) == 0 &&
+         name.find_first_not_of("0123456789", 5) == std::string::npos;
+}
+
+}  // namespace
+
 std::vector<std::pair<std::int64_t, std::string>> checkpoint_steps(const std::string& run_dir) {
   std::vector<std::pair<std::int64_t, std::string>> steps;
   const fs::path checkpoints = fs::path(run_dir) / "checkpoints";
@@ -106,11 +119,7 @@ std::vector<std::pair<std::int64_t, std::string>> checkpoint_steps(const std::st
   if (!fs::is_directory(checkpoints, ec)) return steps;
   for (const auto& entry : fs::directory_iterator(checkpoints)) {
     const std::string name = entry.path().filename().string();
-    // step- and up to 18 digits (a step number of int64).
-    if (!entry.is_directory() || name.size() <= 5 || name.size() > 23 ||
-        name.rfind("step-", 0) != 0 ||
-        name.find_first_not_of("0123456789", 5) != std::string::npos)
-      continue;
+    if (!entry.is_directory() || !is_step_name(name)) continue;
     steps.emplace_back(std::stoll(name.substr(5)), entry.path().string());
   }
   std::sort(steps.begin(), steps.end());
@@ -135,6 +144,10 @@ void check_run_dir(const std::string& run_dir, bool fresh) {
                      " must be free for checkpoints)");
   if (fs::is_directory(checkpoints / "latest", ec))
     throw UsageError((checkpoints / "latest").string() + ": is a directory, expected a file");
+  for (const char* file : {"train.log", "metrics.jsonl"})
+    if (fs::is_directory(fs::path(run_dir) / file, ec))
+      throw UsageError((fs::path(run_dir) / file).string() +
+                       ": is a directory, expected the run's file (it is appended to)");
   const auto steps = checkpoint_steps(run_dir);
   if (fresh && !steps.empty())
     throw UsageError("run_dir " + run_dir + " already holds checkpoints (up to " +
@@ -145,18 +158,22 @@ void check_run_dir(const std::string& run_dir, bool fresh) {
 
 std::string resolve_checkpoint_dir(const std::string& path) {
   const fs::path p(path);
-  if (fs::exists(p / "model.safetensors")) return p.string();
+  std::error_code ec;  // a path too long for the system reads as absent
+  if (fs::exists(p / "model.safetensors", ec)) return p.string();
   const fs::path latest = p / "checkpoints" / "latest";
-  if (fs::exists(latest)) {
+  if (fs::exists(latest, ec)) {
     std::ifstream in(latest);
     std::string name;
     std::getline(in, name);
+    if (!is_step_name(name))
+      throw UsageError(latest.string() + ": expected the name of a step directory "
+                       "(step-NNNNNNNN) on its first line");
     const fs::path dir = p / "checkpoints" / name;
-    if (name.empty() || !fs::exists(dir / "model.safetensors"))
+    if (!fs::exists(dir / "model.safetensors", ec))
       throw UsageError(latest.string() + ": names '" + name + "', which is not a checkpoint");
     return dir.string();
   }
-  if (!fs::exists(p)) throw UsageError(path + ": no such checkpoint or run directory");
+  if (!fs::exists(p, ec)) throw UsageError(path + ": no such checkpoint or run directory");
   throw UsageError(path + ": not a checkpoint (no model.safetensors) nor a run directory "
                    "(no checkpoints/latest)");
 }

@@ -40,7 +40,8 @@ std::vector<std::pair<std::int64_t, std::string>> checkpoint_steps(const std::st
 void remove_stale_temporaries(const std::string& run_dir);
 
 // Throws UsageError when `run_dir` cannot take this run's checkpoints: its
-// checkpoints/ or checkpoints/latest is of the wrong kind, or, for a fresh
+// checkpoints/ or checkpoints/latest is of the wrong kind, its train.log or
+// metrics.jsonl is a directory, or, for a fresh
 // run (not a resume), it already holds checkpoints of another run (pruning
 // keeps the highest steps, so the new run's would be removed and `latest`
 // would name a removed folder).

@@ -42,7 +42,13 @@ Tensor synthetic_pixels(std::int64_t count, std::int64_t dims, std::uint64_t see
 }
 
 PixelData photos(const DataConfig& config, std::uint64_t seed) {
-  const auto split = data::split_photos(data::list_image_files(config.root), config.test_every);
+  const auto files = data::list_image_files(config.root);
+  if (static_cast<std::int64_t>(files.size()) < config.test_every)
+    throw UsageError(config.root + ": " + std::to_string(files.size()) +
+                     " photographs, but data.test_every " + std::to_string(config.test_every) +
+                     " holds out one in every " + std::to_string(config.test_every) +
+                     " for the test split: it needs at least that many");
+  const auto split = data::split_photos(files, config.test_every);
   data::ImageCropOptions o;
   o.crop_height = config.crop_height;
   o.crop_width = config.crop_width;

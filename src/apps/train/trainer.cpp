@@ -64,13 +64,6 @@ Checkpoint make_checkpoint(const TrainConfig& config, Module& model, optim::Opti
 }  // namespace
 
 TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
-  {
-    std::error_code ec;
-    std::filesystem::create_directories(config.run_dir, ec);
-    if (ec || !std::filesystem::is_directory(config.run_dir))
-      throw UsageError(config.file + ": run_dir " + config.run_dir +
-                       ": cannot create the run directory" + (ec ? ": " + ec.message() : ""));
-  }
   const Device device = usable_device(options.device.empty() ? config.device : options.device);
   const std::unique_ptr<Task> task = make_task(config, device);
   std::shared_ptr<Module> model = build_model(config);
@@ -87,8 +80,15 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
                      shape_str(task->sample_shape()) + "): " + e.what());
   }
   if (!summary_rows.empty()) task->check_model_output(summary_rows.back().output_shape);
-  // Data and model errors first; then the run_dir, before anything is
-  // written into it.
+  // Data and model errors first (a failed run leaves no empty run_dir
+  // behind); then the run_dir, before anything is written into it.
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(config.run_dir, ec);
+    if (ec || !std::filesystem::is_directory(config.run_dir))
+      throw UsageError(config.file + ": run_dir " + config.run_dir +
+                       ": cannot create the run directory" + (ec ? ": " + ec.message() : ""));
+  }
   check_run_dir(config.run_dir, options.resume.empty());
   remove_stale_temporaries(config.run_dir);
   auto log = make_logger(config.run_dir);
