@@ -204,6 +204,19 @@ TEST(EvalE2E, DataWithOnlyATestSplitIsEvaluated) {
   const std::string matrix = r.output.substr(confusion, r.output.find("]]", confusion) - confusion);
   EXPECT_EQ(std::count(matrix.begin(), matrix.end(), '['), 5) << matrix;  // 4 rows
 
+  // Rows the model does not take: the folder is named, exit 2 (it was exit 1
+  // with the first layer's message).
+  fs::create_directories(dir / "wide");
+  data::write_npy((dir / "wide" / "test_inputs.npy").string(), randn({3, 20}, rng));
+  data::write_npy((dir / "wide" / "test_labels.npy").string(),
+                  Tensor::from_vector<std::int64_t>({0, 1, 2}, {3}));
+  r = testing::run_command(kEval + " --checkpoint " + (dir / "run").string() + " --data " +
+                           (dir / "wide").string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find((dir / "wide").string() + ": the model does not take these examples"),
+            std::string::npos)
+      << r.output;
+
   fs::create_directories(dir / "empty");
   data::write_npy((dir / "empty" / "test_inputs.npy").string(), Tensor::empty({0, 16}));
   data::write_npy((dir / "empty" / "test_labels.npy").string(), Tensor::empty({0}, DType::i64));
@@ -211,6 +224,46 @@ TEST(EvalE2E, DataWithOnlyATestSplitIsEvaluated) {
                            (dir / "empty").string() + " 2>&1");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find((dir / "empty").string() + ": the test split has no examples"),
+            std::string::npos)
+      << r.output;
+}
+
+// --outputs onto the --inputs file or into the checkpoint replaced them
+// (exit 0); now refused, both left as they were.
+TEST(EvalE2E, OutputsNeverReplaceTheInputsOrTheCheckpoint) {
+  const fs::path dir = fresh_dir("outputs_clash");
+  ASSERT_EQ(testing::run_command(kTrain + " --config " + classifier_config(dir)).exit_code, 0);
+  Generator rng(19);
+  const fs::path x = dir / "x.npy";
+  data::write_npy(x.string(), randn({4, 16}, rng));
+  const auto x_size = fs::file_size(x);
+  const std::string step = train::resolve_checkpoint_dir((dir / "run").string());
+  const auto model_size = fs::file_size(step + "/model.safetensors");
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {x.string(), "is the --inputs file"},
+      {(dir / "." / "x.npy").string(), "is the --inputs file"},
+      {step + "/model.safetensors", "is inside the checkpoint's folder"},
+      {(dir / "run" / "checkpoints" / "latest").string(), "is inside the checkpoint's folder"},
+  };
+  for (const auto& [outputs, expected] : cases) {
+    const auto r = testing::run_command(kEval + " --checkpoint " + (dir / "run").string() +
+                                        " --inputs " + x.string() + " --outputs " + outputs + " 2>&1");
+    EXPECT_EQ(r.exit_code, 2) << outputs << ": " << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << outputs << ": " << r.output;
+  }
+  EXPECT_EQ(fs::file_size(x), x_size);
+  EXPECT_EQ(fs::file_size(step + "/model.safetensors"), model_size);
+  EXPECT_EQ(fs::path(train::resolve_checkpoint_dir((dir / "run").string())), fs::path(step));
+}
+
+// Generated data reads no folder: --data was silently ignored.
+TEST(EvalE2E, DataForACheckpointOfGeneratedDataIsAUsageError) {
+  const fs::path dir = fresh_dir("synthetic_data_flag");
+  ASSERT_EQ(testing::run_command(kTrain + " --config " + classifier_config(dir)).exit_code, 0);
+  const auto r = testing::run_command(kEval + " --checkpoint " + (dir / "run").string() +
+                                      " --data /nonexistent 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--data /nonexistent: the checkpoint's data.dataset is synthetic"),
             std::string::npos)
       << r.output;
 }

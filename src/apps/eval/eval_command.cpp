@@ -1,6 +1,7 @@
 #include "apps/eval/eval_command.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "apps/eval/evaluation.h"
@@ -72,6 +73,39 @@ void print(const nlohmann::json& out, bool json, const std::string& text) {
     std::printf("%s", text.c_str());
 }
 
+// The model's layer table on one example of the data: a data folder (the
+// config's or --data's) whose examples the model does not take is a
+// UsageError naming the folder, not an error deep inside a layer.
+std::vector<SummaryRow> checked_summary(Module& model, const Shape& sample,
+                                        const train::DataConfig& data) {
+  try {
+    return summarize(model, sample);
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(data.root + ": the model does not take these examples (batches of " +
+                     shape_str(sample) + "): " + e.what());
+  }
+}
+
+// --outputs must not replace what this command reads or what a run needs:
+// the --inputs file, a file of the checkpoint, or its run's checkpoints/
+// folder (both were overwritten, with exit 0).
+void check_outputs_path(const std::string& outputs, const std::string& inputs,
+                        const std::string& checkpoint_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path out = fs::weakly_canonical(outputs, ec);
+  if (ec) return;  // the writer reports a path it cannot use
+  if (out == fs::weakly_canonical(inputs, ec))
+    throw UsageError("--outputs " + outputs + ": is the --inputs file; write the outputs elsewhere");
+  const fs::path step = fs::weakly_canonical(checkpoint_dir, ec);
+  const fs::path folder = out.parent_path();
+  if (folder == step || (step.parent_path().filename() == "checkpoints" && folder == step.parent_path()))
+    throw UsageError("--outputs " + outputs + ": is inside the checkpoint's folder " +
+                     folder.string() + "; write the outputs elsewhere");
+}
+
 nlohmann::json layer_table(const std::vector<SummaryRow>& rows) {
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& r : rows)
@@ -91,6 +125,7 @@ int run_eval(const EvalOptions& options) {
   auto model = model_of(c);
 
   if (!options.inputs.empty()) {
+    check_outputs_path(options.outputs, options.inputs, c.dir);
     // Only the model section is needed: no data set is read.
     const Device device = usable_device(options.device.empty() ? "auto" : options.device);
     model->to(device);
@@ -109,6 +144,10 @@ int run_eval(const EvalOptions& options) {
     overrides["data.root"] = "--data " + options.data_root;
   }
   const train::TrainConfig config = train::parse_train_config(document, c.source, overrides);
+  if (!options.data_root.empty() && config.data.dataset == "synthetic")
+    throw UsageError("--data " + options.data_root +
+                     ": the checkpoint's data.dataset is synthetic (generated in memory), which "
+                     "reads no folder");
   const Device device = usable_device(options.device.empty() ? config.device : options.device);
   const std::string header = "checkpoint " + c.dir + "\n";
   auto print_pictures = [&](const std::vector<std::string>& files) {
@@ -120,6 +159,7 @@ int run_eval(const EvalOptions& options) {
 
   if (task_name == "covariance") {
     const auto task = train::make_task(config, device);
+    const auto rows = checked_summary(*model, task->sample_shape(), config.data);
     if (!options.explain_dir.empty()) {
       model->to(Device::cpu());
       print_pictures(explain_density_model(*model, task->example_shape(), config.seed,
@@ -127,7 +167,6 @@ int run_eval(const EvalOptions& options) {
       return 0;
     }
     model->to(device);
-    const auto rows = summarize(*model, task->sample_shape());
     nlohmann::json out = task->evaluate(*model);
     out["parameters"] = model->parameter_count();
     out["checkpoint"] = c.dir;
@@ -143,13 +182,13 @@ int run_eval(const EvalOptions& options) {
       train::load_classification_data(config.data, config.seed, train::SplitsToRead::test_only);
   Shape sample = data.test.inputs.shape();
   sample[0] = 1;
+  std::vector<SummaryRow> rows = checked_summary(*model, sample, config.data);
   if (!options.explain_dir.empty()) {
     model->to(Device::cpu());
     print_pictures(explain_laplex_layers(*model, sample, options.explain_dir));
     return 0;
   }
   model->to(device);
-  const auto rows = summarize(*model, sample);
   // The confusion matrix is classes x classes: labels past the model's
   // logits (a foreign --data) stop here, before it is sized from them.
   const std::int64_t logits = rows.empty() ? 0 : rows.back().output_shape.back();
