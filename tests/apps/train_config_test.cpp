@@ -93,6 +93,8 @@ TEST(TrainConfig, ImpossibleLoopScheduleAndOptimizerValuesNameTheirKey) {
       {"optimizer.groups.0.lr=-0.1", "optimizer.groups[0].lr"},
       {"data.batch_size=9223372036854775807", "data.batch_size"},
       {"data.synthetic_train=0", "data.synthetic_train"},
+      {"data.synthetic_features=0", "data.synthetic_features"},
+      {"data.synthetic_classes=1", "data.synthetic_classes"},
       {"data.random_crop=1000000000000", "data.random_crop"},
       {"data.mean=[.nan]", "data.mean"},
       {"data.std=[.inf]", "data.std"},

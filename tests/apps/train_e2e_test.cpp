@@ -248,6 +248,18 @@ TEST(TrainE2E, BadInputsExitTwoNamingTheProblemAndKeepCheckpoints) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("train.log: is a directory"), std::string::npos) << r.output;
 
+  // A position relabelled float64 (its int64 bytes read as 0.0) resumed at
+  // step 0 and blamed the run_dir's later checkpoints.
+  const fs::path relabelled = dir / "relabelled";
+  fs::copy(dir / "run/checkpoints/step-00000064", relabelled);
+  SafetensorsFile state = read_safetensors((relabelled / "train_state.safetensors").string());
+  state.tensors["trainer.position"] = Tensor::from_vector<double>({64, 2, 0}, {3});
+  write_safetensors((relabelled / "train_state.safetensors").string(), state.tensors, state.metadata);
+  r = run("--config " + config + " --resume " + relabelled.string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("trainer.position is float64, expected int64"), std::string::npos)
+      << r.output;
+
   r = run("--config " + (dir / "missing.yaml").string());
   EXPECT_EQ(r.exit_code, 2);
   r = run("--frobnicate");

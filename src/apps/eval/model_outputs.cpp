@@ -18,7 +18,8 @@ std::int64_t write_model_outputs(Module& model, const std::string& task,
   if (x.dtype() != DType::f32 && !(density && x.dtype() == DType::f64))
     throw UsageError(inputs_path + ": expected float32 values" +
                      std::string(density ? " (or float64)" : "") + ", got " +
-                     dtype_name(x.dtype()));
+                     // 8-bit arrays are widened when read: name the kind, not int32.
+                     (is_floating(x.dtype()) ? dtype_name(x.dtype()) : std::string("integers")));
   x = x.to(DType::f32);
   if (density) x = reshape(x, {x.size(0), x.numel() / x.size(0)});
 

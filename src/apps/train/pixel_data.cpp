@@ -78,8 +78,9 @@ PixelData load_pixel_data(const DataConfig& config, std::uint64_t seed) {
   PixelData data;
   if (config.dataset == "synthetic") {
     const std::int64_t n = config.synthetic_features;
-    if (config.synthetic_train < 1 || config.synthetic_test < 1 || n < 2)
-      throw UsageError("data: synthetic sizes must be positive, with at least 2 features");
+    if (n < 2)
+      throw UsageError("data.synthetic_features: task covariance needs at least 2 (got " +
+                       std::to_string(n) + ")");
     data.train = std::make_shared<data::TensorDataset>(
         synthetic_pixels(config.synthetic_train, n, derive_seed(seed, 2001)));
     data.test = std::make_shared<data::TensorDataset>(

@@ -69,6 +69,8 @@ DataConfig parse_data(ConfigNode node) {
     node.fail("eval_batch_size", "must be in [1, 2^31]");
   if (d.synthetic_train < 1 || d.synthetic_test < 1)
     node.fail(d.synthetic_train < 1 ? "synthetic_train" : "synthetic_test", "must be >= 1");
+  if (d.synthetic_features < 1) node.fail("synthetic_features", "must be >= 1");
+  if (d.synthetic_classes < 2) node.fail("synthetic_classes", "must be >= 2");
   if (d.train_crops > (std::int64_t{1} << 31) || d.test_crops > (std::int64_t{1} << 31))
     node.fail(d.train_crops > (std::int64_t{1} << 31) ? "train_crops" : "test_crops",
               "must be <= 2^31");

@@ -109,6 +109,9 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
     const auto it = resumed.train_state.find("trainer.position");
     if (it == resumed.train_state.end() || it->second.numel() != 3)
       throw UsageError(dir + "/train_state.safetensors: no trainer.position (not a training checkpoint)");
+    if (it->second.dtype() != DType::i64)
+      throw UsageError(dir + "/train_state.safetensors: trainer.position is " +
+                       dtype_name(it->second.dtype()) + ", expected int64 (step, epoch, batch)");
     const auto p = it->second.to_vector<std::int64_t>();
     if (p[0] < 0 || p[1] < 0 || p[2] < 0 || p[2] > p[0])
       throw UsageError(dir + "/train_state.safetensors: trainer.position (step " +
