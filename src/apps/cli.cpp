@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <exception>
 #include <new>
+#include <stdexcept>
 
 #include "core/error.h"
 
@@ -24,7 +25,21 @@ void keep_freed_host_memory_for_reuse() {
   mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
+int out_of_memory(const std::string& name) {
+  std::fprintf(stderr,
+               "%s: error: out of memory: the sizes asked for (model, batch or data) need more "
+               "memory than this machine has\n",
+               name.c_str());
+  return 1;
+}
+
 }  // namespace
+
+CLI::Validator non_empty() {
+  return CLI::Validator(
+      [](std::string& value) { return value.empty() ? std::string("must not be empty") : std::string(); },
+      "", "NON_EMPTY");
+}
 
 int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
   keep_freed_host_memory_for_reuse();
@@ -43,11 +58,9 @@ int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int(
     std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());
     return 2;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr,
-                 "%s: error: out of memory: the sizes asked for (model, batch or data) need more "
-                 "memory than this machine has\n",
-                 name.c_str());
-    return 1;
+    return out_of_memory(name);
+  } catch (const std::length_error&) {  // a container asked for more than it can ever hold
+    return out_of_memory(name);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "%s: error: %s\n", name.c_str(), e.what());
     return 1;

@@ -11,4 +11,8 @@ namespace laplex::apps {
 
 int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
 
+// A check for options whose empty value would silently mean "not given"
+// (--resume '' started a fresh run).
+CLI::Validator non_empty();
+
 }  // namespace laplex::apps

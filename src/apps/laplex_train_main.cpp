@@ -14,10 +14,14 @@ int main(int argc, char** argv) {
   std::string config_path;
   std::vector<std::string> overrides;
   laplex::train::TrainOptions options;
-  app.add_option("--config", config_path, "YAML config file")->required();
+  app.add_option("--config", config_path, "YAML config file")
+      ->required()
+      ->check(laplex::apps::non_empty());
   app.add_option("--set", overrides, "override a config key: key=value (repeatable)");
-  app.add_option("--resume", options.resume, "checkpoint step directory or run directory");
-  app.add_option("--device", options.device, "auto, cpu, cuda or cuda:N (overrides the config)");
+  app.add_option("--resume", options.resume, "checkpoint step directory or run directory")
+      ->check(laplex::apps::non_empty());
+  app.add_option("--device", options.device, "auto, cpu, cuda or cuda:N (overrides the config)")
+      ->check(laplex::apps::non_empty());
   return laplex::apps::parse_and_run(app, argc, argv, [&] {
     const auto config = laplex::train::load_train_config(config_path, overrides);
     const auto summary = laplex::train::train(config, options);

@@ -171,7 +171,14 @@ YAML::Node load_yaml_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw UsageError(path + ": cannot open config file");
   try {
-    return YAML::Load(in);
+    // A second document (after ---) would be silently ignored by Load.
+    std::vector<YAML::Node> documents = YAML::LoadAll(in);
+    if (documents.size() > 1)
+      throw UsageError(path + ": holds " + std::to_string(documents.size()) +
+                       " YAML documents (separated by ---); a config is one");
+    return documents.empty() ? YAML::Node() : documents.front();
+  } catch (const UsageError&) {
+    throw;
   } catch (const YAML::ParserException& e) {
     throw UsageError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " +
                      e.msg);

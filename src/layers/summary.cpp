@@ -15,7 +15,16 @@ std::vector<SummaryRow> summarize(Module& model, const Shape& input_shape) {
   Tensor h = Tensor::zeros(input_shape, DType::f32, model.device());
   if (auto* seq = dynamic_cast<Sequential*>(&model)) {
     for (const auto& [name, child] : seq->children()) {
-      h = child->forward(h);
+      // A layer that does not take its input is named by its place in the
+      // config, which the layer's own message cannot know.
+      const std::string where = "model.layers[" + name + "] (" + child->type_name() + "): ";
+      try {
+        h = child->forward(h);
+      } catch (const UsageError& e) {
+        throw UsageError(where + e.what());
+      } catch (const Error& e) {
+        throw Error(where + e.what());
+      }
       rows.push_back({name, child->type_name(), h.shape(), child->parameter_count()});
     }
   } else {

@@ -83,6 +83,9 @@ TEST(TrainConfig, ImpossibleLoopScheduleAndOptimizerValuesNameTheirKey) {
       {"train.max_steps=-1", "train.max_steps"},
       {"train.checkpoint_every=-1", "train.checkpoint_every"},
       {"train.keep_last=99999999999", "train.keep_last"},
+      {"train.epochs=4611686018427387904", "train.epochs"},
+      {"run_dir=''", "run_dir"},
+      {"device=''", "device"},
       {"schedule.step_size=0", "schedule.step_size"},
       {"schedule.warmup_steps=-5", "schedule.warmup_steps"},
       {"schedule.total_steps=-3", "schedule.total_steps"},
@@ -146,7 +149,7 @@ TEST(TrainConfig, ErrorsAboutOverriddenKeysCiteTheArgumentNotTheFile) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"optimizer.lr=fast", "--set optimizer.lr=fast: optimizer.lr: expected a number"},
       {"data.bogus=1", "--set data.bogus=1: data.bogus: unknown key"},
-      {"train.epochs=0", "--set train.epochs=0: train.epochs: must be >= 1"},
+      {"train.epochs=0", "--set train.epochs=0: train.epochs: must be in [1, 2^31]"},
       {"optimizer.groups.0.lr=-0.1", "--set optimizer.groups.0.lr=-0.1: optimizer.groups[0].lr"},
       {"data={dataset: synthetic, batch_size: x}", "--set data={dataset: synthetic, batch_size: x}: data.batch_size: expected an integer"},
   };
@@ -181,6 +184,19 @@ TEST(TrainConfig, ErrorsAboutOverriddenKeysCiteTheArgumentNotTheFile) {
     } catch (const UsageError& e) {
       EXPECT_EQ(std::string(e.what()).rfind(expected, 0), 0u) << assignment << ": " << e.what();
     }
+  }
+}
+
+// A second document was silently ignored (keys and all).
+TEST(TrainConfig, AFileOfSeveralYamlDocumentsIsAUsageError) {
+  const auto dir = laplex::testing::fresh_temp_dir("train_config_documents");
+  const std::string file = (dir / "two.yaml").string();
+  std::ofstream(file) << kConfig << "---\noptimizer: {lr: -5}\n";
+  try {
+    load_train_config(file, {});
+    ADD_FAILURE() << "a second document was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), file + ": holds 2 YAML documents (separated by ---); a config is one");
   }
 }
 

@@ -134,7 +134,17 @@ TEST(TrainE2E, ARunDirWithAnotherRunsCheckpointsIsRefused) {
           " --set data.batch_size=64 --resume " +
           (dir / "run/checkpoints/step-00000032").string() + " 2>&1");
   EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(r.output.find("batches an epoch"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("the run used data.batch_size 32, this config 64"), std::string::npos)
+      << r.output;
+  // Continuing a checkpoint in a run_dir that holds another run's would
+  // prune that run's checkpoints (it deleted them).
+  ASSERT_EQ(run("--config " + config + " --set run_dir=" + (dir / "other").string() +
+                " --set train.max_steps=1").exit_code, 0);
+  r = run("--config " + config + " --set run_dir=" + (dir / "other").string() + " --resume " +
+          (dir / "run/checkpoints/step-00000032").string() + " 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("holds the checkpoints of another run"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "other/checkpoints/step-00000001/model.safetensors"));
   EXPECT_EQ(listing(), before);
   // Resuming the latest in place is the way to go on: allowed.
   r = run("--config " + config + " --set train.epochs=4 --resume " + (dir / "run").string());
@@ -179,6 +189,14 @@ TEST(TrainE2E, ADivergingRunStopsWithAnErrorBeforeCheckpointingNaN) {
   const auto steps = train::checkpoint_steps((dir / "run").string());
   for (const auto& [step, path] : steps) EXPECT_NO_THROW(train::read_checkpoint(path, true)) << path;
   EXPECT_LT(steps.empty() ? 0 : steps.back().first, 96);
+
+  // A LAPLEX layer refuses non-finite anchors inside its forward; the run
+  // says it diverged (it said "laplex: the target anchors t contain a NaN").
+  const Result laplex = run("--config " + config + " --set run_dir=" + (dir / "laplex").string() +
+                            " --set 'model={type: sequential, layers: [{type: laplex, in: 16, "
+                            "out: 4}]}' --set optimizer.lr=1e300 2>&1");
+  EXPECT_EQ(laplex.exit_code, 1) << laplex.output;
+  EXPECT_NE(laplex.output.find("the run diverged"), std::string::npos) << laplex.output;
 }
 
 TEST(TrainE2E, BadInputsExitTwoNamingTheProblemAndKeepCheckpoints) {
@@ -259,6 +277,24 @@ TEST(TrainE2E, BadInputsExitTwoNamingTheProblemAndKeepCheckpoints) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("trainer.position is float64, expected int64"), std::string::npos)
       << r.output;
+
+  // No parameters to train (it failed inside autograd, exit 1); sgd options
+  // checked by the optimizer name the config; empty flags are refused
+  // (--resume '' started a fresh run).
+  r = run("--config " + config + " --set 'model={type: sequential, layers: [{type: relu}]}' 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(config + ": model: it has no parameters to train"), std::string::npos)
+      << r.output;
+  r = run("--config " + config + " --set run_dir=" + (dir / "sgd").string() +
+          " --set optimizer.type=sgd --set optimizer.nesterov=true 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(config + ": optimizer: sgd: nesterov"), std::string::npos) << r.output;
+  r = run("--config " + config + " --set model.layers.2.in=31 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("model.layers[2] (linear): "), std::string::npos) << r.output;
+  r = run("--config " + config + " --resume '' 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--resume"), std::string::npos) << r.output;
 
   r = run("--config " + (dir / "missing.yaml").string());
   EXPECT_EQ(r.exit_code, 2);

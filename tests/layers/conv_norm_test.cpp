@@ -80,6 +80,15 @@ TEST(Conv2d, LayerShapesAndErrors) {
   EXPECT_THROW(build("type: conv2d\nin_channels: 1\nout_channels: 8\nkernel_size: 3\nstrides: 2\n"),
                UsageError);
   EXPECT_THROW(conv->forward(Tensor::zeros({2, 3, 28, 28})), Error);
+  // size + 2 padding overflowed int64 and passed the fit check: the layer
+  // "trained" on padding alone.
+  for (const char* yaml :
+       {"type: conv2d\nin_channels: 1\nout_channels: 2\nkernel_size: 3\npadding: 9223372036854775807\n",
+        "type: conv2d\nin_channels: 1\nout_channels: 2\nkernel_size: 3037000500\n",
+        "type: conv2d\nin_channels: 1\nout_channels: 4611686018427387904\nkernel_size: 3\n",
+        "type: maxpool2d\nkernel_size: 2\npadding: 4611686018427387904\n",
+        "type: avgpool2d\nkernel_size: 2\nstride: 9223372036854775807\n"})
+    EXPECT_THROW(build(yaml), UsageError) << yaml;
 }
 
 std::vector<double> direct_pool(const Tensor& x, const Window2d& win, bool take_max) {

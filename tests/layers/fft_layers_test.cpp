@@ -202,6 +202,8 @@ TEST(FftLayers, BuildFromYaml) {
 
   EXPECT_THROW(build("type: fft_circulant\nin: 0\nout: 3\n"), UsageError);
   EXPECT_THROW(build("type: fft_diag\nin: 4\nout: 3\nfactors: 0\n"), UsageError);
+  // Unbounded, it looped once per factor while the memory grew.
+  EXPECT_THROW(build("type: fft_diag\nin: 4\nout: 3\nfactors: 2147483647\n"), UsageError);
   EXPECT_THROW(build("type: fft_diag\nin: 4\n"), UsageError);
   EXPECT_THROW(build("type: fft_circulant\nin: 4\nout: 4\nrank: 2\n"), UsageError);
 }

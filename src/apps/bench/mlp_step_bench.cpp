@@ -41,7 +41,7 @@ int run(const MlpOptions& o) {
   };
   Tensor w1 = param({256, 784}, 0.035), b1 = param({256}, 0.01);
   Tensor w2 = param({10, 256}, 0.06), b2 = param({10}, 0.01);
-  optim::Sgd sgd({{{w1, b1, w2, b2}, 0.01, 0.0, "all"}}, {0.9, false});
+  optim::Sgd sgd({{{w1, b1, w2, b2}, 0.01, 0.0, "all", {}}}, {0.9, false});
   const Tensor x = randn({128, 784}, g, DType::f32, device);
   std::vector<std::int64_t> labels(128);
   for (int i = 0; i < 128; ++i) labels[i] = (i * 7) % 10;

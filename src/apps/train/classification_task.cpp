@@ -74,8 +74,11 @@ Shape ClassificationTask::example_shape() const {
 std::int64_t ClassificationTask::batches_per_epoch() const { return loader_->batches_per_epoch(); }
 
 void ClassificationTask::check_model_output(const Shape& output) const {
-  const std::int64_t width = output.empty() ? 0 : output.back();
-  if (output.size() != 2 || width < data_.classes)
+  if (output.size() != 2)
+    throw UsageError(config_.file + ": the model's output " + shape_str(output) +
+                     " is not (batch, classes) logits (a flatten layer missing?)");
+  const std::int64_t width = output.back();
+  if (width < data_.classes)
     throw UsageError(config_.file + ": the model's output " + shape_str(output) + " has " +
                      std::to_string(width) + " logits a row, the data's labels need " +
                      std::to_string(data_.classes) + " (labels 0.." +

@@ -29,9 +29,15 @@ std::unique_ptr<optim::Optimizer> build_optimizer(const TrainConfig& config, con
       throw UsageError(config.file + ": optimizer.groups: group '" + rule.name +
                        "' matches no parameter (names look like model.0.weight)");
   }
-  if (o.type == "sgd") return std::make_unique<optim::Sgd>(groups, optim::SgdOptions{o.momentum, o.nesterov});
-  return std::make_unique<optim::Adam>(
-      groups, optim::AdamOptions{o.beta1, o.beta2, o.eps, o.type == "adamw"});
+  // The optimizers check their options themselves; say where they came from.
+  try {
+    if (o.type == "sgd")
+      return std::make_unique<optim::Sgd>(groups, optim::SgdOptions{o.momentum, o.nesterov});
+    return std::make_unique<optim::Adam>(
+        groups, optim::AdamOptions{o.beta1, o.beta2, o.eps, o.type == "adamw"});
+  } catch (const UsageError& e) {
+    throw UsageError(config.file + ": optimizer: " + e.what());
+  }
 }
 
 }  // namespace laplex::train

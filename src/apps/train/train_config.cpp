@@ -153,7 +153,9 @@ LoopConfig parse_loop(ConfigNode node) {
   l.checkpoint_every = node.get_or<std::int64_t>("checkpoint_every", 0);
   const std::int64_t keep_last = node.get_or<std::int64_t>("keep_last", l.keep_last);
   l.label_smoothing = node.get_or<double>("label_smoothing", 0.0);
-  if (l.epochs < 1) node.fail("epochs", "must be >= 1");
+  // Steps are counted in int64 (epochs x batches an epoch): 2^31 epochs of
+  // 2^31 batches still fit.
+  if (l.epochs < 1 || l.epochs > (std::int64_t{1} << 31)) node.fail("epochs", "must be in [1, 2^31]");
   if (l.max_steps < 0) node.fail("max_steps", "must be >= 0 (0: no limit)");
   if (l.log_every < 1) node.fail("log_every", "must be >= 1");
   if (l.checkpoint_every < 0) node.fail("checkpoint_every", "must be >= 0 (0: every epoch)");
@@ -225,6 +227,8 @@ TrainConfig parse_train_config(const YAML::Node& document, const std::string& fi
   const std::string stem = std::filesystem::path(file).stem().string();
   c.run_dir = root.get_or<std::string>("run_dir", "runs/" + stem);
   c.device = root.get_or<std::string>("device", c.device);
+  if (c.run_dir.empty()) root.fail("run_dir", "must not be empty");
+  if (c.device.empty()) root.fail("device", "must not be empty (auto, cpu, cuda or cuda:N)");
   c.seed = static_cast<std::uint64_t>(root.get_or<std::int64_t>("seed", 0));
   c.task = root.get_choice("task", {"classification", "covariance"}, c.task);
   c.data = parse_data(root.child("data"));

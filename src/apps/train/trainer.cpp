@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "apps/train/checkpoint.h"
 #include "apps/train/metrics.h"
@@ -15,6 +16,7 @@
 #include "apps/train/stop_signal.h"
 #include "apps/train/task.h"
 #include "core/autograd/grad_mode.h"
+#include "core/finite_check.h"
 #include "core/ops/elementwise.h"
 #include "layers/summary.h"
 #include "optim/clip.h"
@@ -47,6 +49,14 @@ void stop_if_diverged(double loss, const std::string& what, std::int64_t step) {
               "checkpoints written before it are kept");
 }
 
+void stop_if_parameters_diverged(const Module& model, std::int64_t step) {
+  for (const auto& [name, parameter] : model.named_parameters("model"))
+    if (first_non_finite(parameter) >= 0)
+      throw Error("step " + std::to_string(step) + ": parameter " + name +
+                  " holds a NaN or an infinity: the run diverged (lower optimizer.lr, or set "
+                  "optimizer.clip_grad_norm); the checkpoints written before it are kept");
+}
+
 Checkpoint make_checkpoint(const TrainConfig& config, Module& model, optim::Optimizer& optimizer,
                            const Position& next) {
   Checkpoint c;
@@ -56,6 +66,7 @@ Checkpoint make_checkpoint(const TrainConfig& config, Module& model, optim::Opti
   for (auto& [name, t] : optimizer.state_dict()) c.train_state["optimizer." + name] = t;
   c.train_metadata["optimizer.type"] = config.optimizer.type;
   c.train_metadata["optimizer.parameters"] = optimizer_order(optimizer);
+  c.train_metadata["data.batch_size"] = std::to_string(config.data.batch_size);
   c.train_state["trainer.position"] =
       Tensor::from_vector<std::int64_t>({next.step, next.epoch, next.batch}, {3});
   return c;
@@ -67,6 +78,9 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   const Device device = usable_device(options.device.empty() ? config.device : options.device);
   const std::unique_ptr<Task> task = make_task(config, device);
   std::shared_ptr<Module> model = build_model(config);
+  if (model->parameters().empty())
+    throw UsageError(config.file + ": model: it has no parameters to train (layers such as relu, "
+                     "flatten or an empty list only)");
   // The summary's forward (on the CPU, where the model is built) is its
   // first look at the data's shape: a model built for other sizes, or with
   // fewer outputs than the labels need, fails here as a config error.
@@ -118,11 +132,31 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
                        std::to_string(p[0]) + ", epoch " + std::to_string(p[1]) + ", batch " +
                        std::to_string(p[2]) + ") is not a position of a run");
     position = {p[0], p[1], p[2]};
-    for (const auto& [step, path] : checkpoint_steps(config.run_dir))
+    // The position counts batches of the run's size: another size would
+    // see some examples of the epoch twice and others not at all.
+    const auto saved_batch = resumed.train_metadata.find("data.batch_size");
+    if (saved_batch != resumed.train_metadata.end() &&
+        saved_batch->second != std::to_string(config.data.batch_size))
+      throw UsageError(dir + "/train_state.safetensors: the run used data.batch_size " +
+                       saved_batch->second + ", this config " +
+                       std::to_string(config.data.batch_size) +
+                       ": resume with the same batch size (or start a new run)");
+    const auto run_steps = checkpoint_steps(config.run_dir);
+    bool resumed_is_in_run_dir = false;
+    for (const auto& [step, path] : run_steps) {
       if (step > position.step)
         throw UsageError("run_dir " + config.run_dir + " holds a later checkpoint (" + path +
                          ") than the one resumed (step " + std::to_string(position.step) +
                          "): resume its latest, or give the branch another run_dir");
+      std::error_code ec;
+      resumed_is_in_run_dir = resumed_is_in_run_dir || std::filesystem::equivalent(path, dir, ec);
+    }
+    // Pruning keeps the newest checkpoints of run_dir: continuing another
+    // run's checkpoint there would delete that run's own.
+    if (!run_steps.empty() && !resumed_is_in_run_dir)
+      throw UsageError("run_dir " + config.run_dir + " holds the checkpoints of another run (up to " +
+                       run_steps.back().second + "): resume " + dir +
+                       " into its own run_dir or a new one (--set run_dir=...)");
     log->info("resuming from {} at step {} (epoch {}, batch {})", dir, position.step,
               position.epoch, position.batch);
   }
@@ -153,7 +187,9 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
                      ", batch " + std::to_string(position.batch) + ") is not one of this run's, " +
                      "which has " + std::to_string(steps_per_epoch) +
                      " batches an epoch (were the data or batch_size changed?)");
-  std::int64_t total_steps = steps_per_epoch * config.loop.epochs;
+  std::int64_t total_steps = 0;
+  if (__builtin_mul_overflow(steps_per_epoch, config.loop.epochs, &total_steps))
+    total_steps = std::numeric_limits<std::int64_t>::max();
   if (config.loop.max_steps > 0) total_steps = std::min(total_steps, config.loop.max_steps);
   optim::Schedule schedule = config.schedule;
   if (schedule.total_steps <= 0)
@@ -194,7 +230,17 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       const TaskBatch batch = task->next_batch();
       optimizer->set_lr_factor(schedule.factor(position.step));
       optimizer->zero_grad();
-      const Tensor loss = task->loss(*model, batch, position.epoch);
+      Tensor loss;
+      try {
+        loss = task->loss(*model, batch, position.epoch);
+      } catch (const UsageError&) {
+        throw;
+      } catch (const Error&) {
+        // Ops that refuse non-finite inputs (LAPLEX anchors) fail here when
+        // the last update overflowed: that is the divergence, say so.
+        stop_if_parameters_diverged(*model, position.step);
+        throw;
+      }
       loss.backward();
       if (config.optimizer.clip_grad_norm > 0)
         optim::clip_grad_norm(model->parameters(), config.optimizer.clip_grad_norm);

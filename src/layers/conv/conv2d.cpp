@@ -151,11 +151,16 @@ const ModuleRegistration registration("conv2d", [](config::ConfigNode& node, Bui
   o.window.stride = node.get_or<std::int64_t>("stride", 1);
   o.window.padding = node.get_or<std::int64_t>("padding", 0);
   o.bias = node.get_or<bool>("bias", true);
-  if (o.in_channels < 1) node.fail("in_channels", "must be >= 1");
-  if (o.out_channels < 1) node.fail("out_channels", "must be >= 1");
-  if (o.window.kernel < 1) node.fail("kernel_size", "must be >= 1");
-  if (o.window.stride < 1) node.fail("stride", "must be >= 1");
-  if (o.window.padding < 0) node.fail("padding", "must be >= 0");
+  if (o.in_channels < 1 || o.in_channels > kMaxChannels)
+    node.fail("in_channels", "must be in [1, 2^20]");
+  if (o.out_channels < 1 || o.out_channels > kMaxChannels)
+    node.fail("out_channels", "must be in [1, 2^20]");
+  if (o.window.kernel < 1 || o.window.kernel > kMaxWindowSide)
+    node.fail("kernel_size", "must be in [1, 65536]");
+  if (o.window.stride < 1 || o.window.stride > kMaxWindowSide)
+    node.fail("stride", "must be in [1, 65536]");
+  if (o.window.padding < 0 || o.window.padding > kMaxWindowSide)
+    node.fail("padding", "must be in [0, 65536]");
   return std::make_shared<Conv2d>(o, derive_seed(context.seed, context.take_stream()));
 });
 }  // namespace

@@ -73,9 +73,9 @@ Window2d read_window(config::ConfigNode& node) {
   w.kernel = node.get<std::int64_t>("kernel_size");
   w.stride = node.get_or<std::int64_t>("stride", w.kernel);
   w.padding = node.get_or<std::int64_t>("padding", 0);
-  if (w.kernel < 1) node.fail("kernel_size", "must be >= 1");
-  if (w.stride < 1) node.fail("stride", "must be >= 1");
-  if (w.padding < 0 || 2 * w.padding > w.kernel)
+  if (w.kernel < 1 || w.kernel > kMaxWindowSide) node.fail("kernel_size", "must be in [1, 65536]");
+  if (w.stride < 1 || w.stride > kMaxWindowSide) node.fail("stride", "must be in [1, 65536]");
+  if (w.padding < 0 || w.padding > w.kernel / 2)
     node.fail("padding", "must be between 0 and kernel_size / 2");
   return w;
 }

@@ -9,6 +9,12 @@
 
 namespace laplex {
 
+// The largest kernel_size, stride, padding and channel count a config may
+// give: far beyond any image, and small enough that sizes computed from
+// them (size + 2 padding, channels x kernel^2) cannot overflow.
+inline constexpr std::int64_t kMaxWindowSide = 1 << 16;
+inline constexpr std::int64_t kMaxChannels = 1 << 20;
+
 struct Window2d {
   std::int64_t kernel = 1, stride = 1, padding = 0;
   // Output size of one spatial side of `size`; throws UsageError-free Error

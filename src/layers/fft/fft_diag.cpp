@@ -93,7 +93,8 @@ const ModuleRegistration registration(
       const auto factors = node.get_or<std::int64_t>("factors", 1);
       if (in < 1) node.fail("in", "expected a positive number of input features");
       if (out < 1) node.fail("out", "expected a positive number of output features");
-      if (factors < 1) node.fail("factors", "expected a positive number of factors");
+      // Each factor is a (length) spectrum and a pass of FFTs per call.
+      if (factors < 1 || factors > 1024) node.fail("factors", "must be in [1, 1024]");
       return std::make_shared<FftDiag>(in, out, bias, factors, context.seed,
                                        context.take_stream());
     });

@@ -1,5 +1,7 @@
 #include "layers/laplex/laplex_layer.h"
 
+#include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <vector>
 
@@ -73,7 +75,11 @@ LaplexLayer::LaplexLayer(const LaplexLayerOptions& o, std::uint64_t seed) : opti
   }
   std::vector<float> rho_values(o.heads), omega_values(o.heads, 0.0f);
   for (std::int64_t h = 0; h < o.heads; ++h) {
-    const double alpha = static_cast<double>(o.in) / (o.neighbourhood * std::pow(2.0, h));
+    // Floored where 2^h outgrows every reach: past about a thousand heads
+    // the quotient underflowed to 0 and rho started at -inf. At 1e-30 the
+    // kernel is flat across any anchors a float32 holds.
+    const double alpha =
+        std::max(static_cast<double>(o.in) / (o.neighbourhood * std::pow(2.0, h)), 1e-30);
     rho_values[h] = static_cast<float>(inverse_softplus(alpha));
     omega_values[h] = static_cast<float>(alpha);
   }

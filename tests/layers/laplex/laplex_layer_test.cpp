@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "core/autograd/grad_mode.h"
@@ -107,6 +108,21 @@ TEST(LaplexLayer, ShuffledAnchorsPermuteTheGridPerHead) {
 // Sizes whose element counts overflow (heads = 2^62 once allocated 0
 // bytes and crashed) and decays or gains that overflow float32 are config
 // errors naming their key.
+// Head h starts at alpha = in / (neighbourhood 2^h): past about a thousand
+// heads that underflowed to 0, rho started at -inf and the first steps ran
+// on NaN. The floor keeps every head's decay finite and positive.
+TEST(LaplexLayer, ManyHeadsStartWithFiniteDecays) {
+  const auto layer = build("{type: laplex, in: 8, out: 4, heads: 1100}");
+  const auto state = layer->state_dict();
+  const std::vector<float> rho = state.at("rho").to_vector<float>();
+  ASSERT_EQ(rho.size(), 1100u);
+  for (std::size_t h = 0; h < rho.size(); ++h) ASSERT_TRUE(std::isfinite(rho[h])) << h;
+  EXPECT_GT(rho[0], rho[40]);  // the scales still spread geometrically
+  NoGradGuard no_grad;
+  const auto y = layer->forward(Tensor::ones({2, 8})).to_vector<float>();
+  for (float v : y) EXPECT_TRUE(std::isfinite(v));
+}
+
 TEST(LaplexLayer, YamlSizesAndScalesOutOfRangeNameTheirKey) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {"{type: laplex, in: 8, out: 4, heads: 4611686018427387904}", "heads"},
