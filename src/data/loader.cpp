@@ -31,6 +31,13 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options)
 
 Loader::~Loader() { stop_workers(); }
 
+std::int64_t Loader::smallest_batch() const {
+  const std::int64_t size = dataset_->size(), batch = options_.batch_size;
+  if (size == 0 || (options_.drop_last && size < batch)) return 0;  // no batch at all
+  if (options_.drop_last || size % batch == 0) return batch;
+  return size % batch;
+}
+
 void Loader::start_epoch(std::int64_t epoch, std::int64_t first_batch) {
   if (first_batch < 0 || first_batch > batches_)
     throw UsageError("loader: cannot start epoch " + std::to_string(epoch) + " at batch " +

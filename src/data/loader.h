@@ -13,7 +13,7 @@
 //                  std::int64_t index;        global batch number in the epoch
 //                  std::int64_t global_size;  examples in the global batch, all ranks }
 //   Loader(std::shared_ptr<const Dataset>, LoaderOptions)
-//   std::int64_t batches_per_epoch() const
+//   std::int64_t batches_per_epoch() const, smallest_batch() const
 //   void start_epoch(epoch, first_batch = 0)    also restarts mid-epoch (resume)
 //   std::optional<Batch> next()                 nullopt at the end of the epoch
 //   std::int64_t epoch() const, position() const   batches handed out: resume point
@@ -74,6 +74,9 @@ class Loader {
   Loader& operator=(const Loader&) = delete;
 
   std::int64_t batches_per_epoch() const { return batches_; }
+  // Examples in the smallest global batch of an epoch: the last one, short
+  // unless drop_last or the size divides evenly (0 when there is no batch).
+  std::int64_t smallest_batch() const;
   void start_epoch(std::int64_t epoch, std::int64_t first_batch = 0);
   std::optional<Batch> next();
 

@@ -289,6 +289,16 @@ TEST(TrainE2E, BadInputsExitTwoNamingTheProblemAndKeepCheckpoints) {
           " --set optimizer.type=sgd --set optimizer.nesterov=true 2>&1");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find(config + ": optimizer: sgd: nesterov"), std::string::npos) << r.output;
+  // 1025 examples in batches of 32 leave a last batch of one, which a 1-D
+  // batch norm cannot normalise: it stopped the run an epoch in (exit 1).
+  r = run("--config " + config + " --set run_dir=" + (dir / "bn").string() +
+          " --set data.synthetic_train=1025 --set 'model={type: sequential, layers: [{type: "
+          "linear, in: 16, out: 8}, {type: batchnorm, features: 8}, {type: linear, in: 8, out: "
+          "4}]}' 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("the batchnorm model.1 needs at least 2 in training"), std::string::npos)
+      << r.output;
+  EXPECT_FALSE(fs::exists(dir / "bn"));
   r = run("--config " + config + " --set model.layers.2.in=31 2>&1");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("model.layers[2] (linear): "), std::string::npos) << r.output;

@@ -128,10 +128,15 @@ TEST(LoaderOrder, DropLastDropsOnlyTheShortBatch) {
   options.drop_last = false;
   const Seen kept = run_epoch(10, options, 0);
   EXPECT_EQ(kept.sizes, (std::vector<std::int64_t>{4, 4, 2}));
+  EXPECT_EQ(loader.smallest_batch(), 4);
+  EXPECT_EQ(Loader(std::make_shared<IndexDataset>(10), options).smallest_batch(), 2);
+  EXPECT_EQ(Loader(std::make_shared<IndexDataset>(9), options).smallest_batch(), 1);
+  EXPECT_EQ(Loader(std::make_shared<IndexDataset>(12), options).smallest_batch(), 4);
   EXPECT_TRUE(std::equal(dropped.labels.begin(), dropped.labels.end(), kept.labels.begin()));
   options.batch_size = 20;
   options.drop_last = true;
   EXPECT_EQ(run_epoch(10, options, 0).sizes, std::vector<std::int64_t>{});
+  EXPECT_EQ(Loader(std::make_shared<IndexDataset>(10), options).smallest_batch(), 0);
 }
 
 TEST(LoaderShard, RanksTogetherSeeTheOneRankBatchesInOrder) {

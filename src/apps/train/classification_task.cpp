@@ -73,6 +73,10 @@ Shape ClassificationTask::example_shape() const {
 
 std::int64_t ClassificationTask::batches_per_epoch() const { return loader_->batches_per_epoch(); }
 
+std::int64_t ClassificationTask::smallest_training_batch() const {
+  return loader_->smallest_batch();
+}
+
 void ClassificationTask::check_model_output(const Shape& output) const {
   if (output.size() != 2)
     throw UsageError(config_.file + ": the model's output " + shape_str(output) +

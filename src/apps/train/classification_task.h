@@ -18,6 +18,7 @@ class ClassificationTask : public Task {
   Shape sample_shape() const override;
   Shape example_shape() const override;
   std::int64_t batches_per_epoch() const override;
+  std::int64_t smallest_training_batch() const override;
   void check_model_output(const Shape& output) const override;
   void start_epoch(std::int64_t epoch, std::int64_t first_batch) override;
   TaskBatch next_batch() override;

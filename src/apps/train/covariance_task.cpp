@@ -62,6 +62,8 @@ Shape CovarianceTask::example_shape() const { return data_.train->example_shape(
 
 std::int64_t CovarianceTask::batches_per_epoch() const { return train_->batches_per_epoch(); }
 
+std::int64_t CovarianceTask::smallest_training_batch() const { return train_->smallest_batch(); }
+
 std::vector<std::string> CovarianceTask::initialise_model(Module& model) {
   std::vector<std::string> lines;
   // Wherever a laplex_ou sits (the whole model, or inside a sequential).

@@ -20,6 +20,7 @@ class CovarianceTask : public Task {
   Shape sample_shape() const override;
   Shape example_shape() const override;
   std::int64_t batches_per_epoch() const override;
+  std::int64_t smallest_training_batch() const override;
   std::vector<std::string> initialise_model(Module& model) override;
   void start_epoch(std::int64_t epoch, std::int64_t first_batch) override;
   TaskBatch next_batch() override;

@@ -37,6 +37,8 @@ class Task {
   // The shape of one example as the data holds it ((C, H, W) for images).
   virtual Shape example_shape() const = 0;
   virtual std::int64_t batches_per_epoch() const = 0;
+  // Examples in the smallest training batch of an epoch (the last, short one).
+  virtual std::int64_t smallest_training_batch() const = 0;
   // Called once before the first step of a fresh run, with the model still
   // on the CPU; not on resume, where the checkpoint already holds what it
   // did. Data-driven initialisation goes here (e.g. laplex_ou's anchor order

@@ -18,6 +18,7 @@
 #include "core/autograd/grad_mode.h"
 #include "core/finite_check.h"
 #include "core/ops/elementwise.h"
+#include "layers/norm/batchnorm.h"
 #include "layers/summary.h"
 #include "optim/clip.h"
 
@@ -47,6 +48,18 @@ void stop_if_diverged(double loss, const std::string& what, std::int64_t step) {
               (std::isnan(loss) ? "NaN" : "infinite") +
               ": the run diverged (lower optimizer.lr, or set optimizer.clip_grad_norm); the "
               "checkpoints written before it are kept");
+}
+
+// The path of the first 1-D batch norm in the module tree ("model.3"), or
+// empty: in training it normalises over the batch, so it cannot take a
+// batch of one example.
+std::string first_batchnorm_1d(const Module& module, const std::string& path) {
+  if (const auto* norm = dynamic_cast<const BatchNorm*>(&module); norm && norm->options().dims == 1)
+    return path;
+  for (const auto& [name, child] : module.children())
+    if (std::string found = first_batchnorm_1d(*child, path + "." + name); !found.empty())
+      return found;
+  return "";
 }
 
 void stop_if_parameters_diverged(const Module& model, std::int64_t step) {
@@ -94,6 +107,12 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
                      shape_str(task->sample_shape()) + "): " + e.what());
   }
   if (!summary_rows.empty()) task->check_model_output(summary_rows.back().output_shape);
+  // A short last batch of one example stopped the run there, an epoch in.
+  if (task->smallest_training_batch() == 1)
+    if (const std::string norm = first_batchnorm_1d(*model, "model"); !norm.empty())
+      throw UsageError(config.file + ": data.batch_size " + std::to_string(config.data.batch_size) +
+                       ": an epoch's last batch holds 1 example, and the batchnorm " + norm +
+                       " needs at least 2 in training: choose another batch_size");
   // Data and model errors first (a failed run leaves no empty run_dir
   // behind); then the run_dir, before anything is written into it.
   {

@@ -22,6 +22,7 @@ class BatchNorm : public Module {
   explicit BatchNorm(const BatchNormOptions& options);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "batchnorm"; }
+  const BatchNormOptions& options() const { return options_; }
 
   Tensor weight, bias, running_mean, running_var;
 
