@@ -1,9 +1,10 @@
 // load_classification_data: the datasets a classification config can name.
 #include "apps/train/classification_data.h"
 
-#include <cmath>
+#include <algorithm>
 #include <filesystem>
 
+#include "core/finite_check.h"
 #include "data/idx.h"
 #include "data/image_folder_dataset.h"
 #include "data/npy_dataset.h"
@@ -63,10 +64,8 @@ Split empty_like(const Split& like) {
 Split load_npy_split(const DataConfig& config, const std::string& split) {
   const std::string inputs = in_root(config, split + "_inputs.npy");
   Split out = read_all(data::NpyDataset(inputs, in_root(config, split + "_labels.npy")));
-  const float* v = out.inputs.data<float>();  // read_all gives float32 rows
-  for (std::int64_t k = 0; k < out.inputs.numel(); ++k)
-    if (!std::isfinite(v[k]))
-      throw UsageError(inputs + ": value " + std::to_string(k) + " is not a finite number");
+  if (const std::int64_t k = first_non_finite(out.inputs); k >= 0)
+    throw UsageError(inputs + ": value " + std::to_string(k) + " is not a finite number");
   return out;
 }
 

@@ -42,12 +42,14 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string& run_dir) {
 // that overflow): it stops with an error before its next checkpoint, so the
 // checkpoints on disk stay the last good ones and no score of NaN is
 // reported as a result.
+constexpr const char* kDiverged =
+    ": the run diverged (lower optimizer.lr, or set optimizer.clip_grad_norm); the checkpoints "
+    "written before it are kept";
+
 void stop_if_diverged(double loss, const std::string& what, std::int64_t step) {
   if (std::isfinite(loss)) return;
   throw Error("step " + std::to_string(step) + ": the " + what + " is " +
-              (std::isnan(loss) ? "NaN" : "infinite") +
-              ": the run diverged (lower optimizer.lr, or set optimizer.clip_grad_norm); the "
-              "checkpoints written before it are kept");
+              (std::isnan(loss) ? "NaN" : "infinite") + kDiverged);
 }
 
 // The path of the first 1-D batch norm in the module tree ("model.3"), or
@@ -66,8 +68,7 @@ void stop_if_parameters_diverged(const Module& model, std::int64_t step) {
   for (const auto& [name, parameter] : model.named_parameters("model"))
     if (first_non_finite(parameter) >= 0)
       throw Error("step " + std::to_string(step) + ": parameter " + name +
-                  " holds a NaN or an infinity: the run diverged (lower optimizer.lr, or set "
-                  "optimizer.clip_grad_norm); the checkpoints written before it are kept");
+                  " holds a NaN or an infinity" + kDiverged);
 }
 
 Checkpoint make_checkpoint(const TrainConfig& config, Module& model, optim::Optimizer& optimizer,
