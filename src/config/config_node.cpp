@@ -3,6 +3,9 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+
+#include "config/yaml_aliases.h"
 
 namespace laplex::config {
 
@@ -171,12 +174,17 @@ YAML::Node load_yaml_file(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw UsageError(path + ": cannot open config file");
   try {
+    std::ostringstream text;
+    text << in.rdbuf();
+    check_yaml_aliases(text.str(), path);
     // A second document (after ---) would be silently ignored by Load.
-    std::vector<YAML::Node> documents = YAML::LoadAll(in);
+    std::vector<YAML::Node> documents = YAML::LoadAll(text.str());
     if (documents.size() > 1)
       throw UsageError(path + ": holds " + std::to_string(documents.size()) +
                        " YAML documents (separated by ---); a config is one");
-    return documents.empty() ? YAML::Node() : documents.front();
+    if (documents.empty()) return YAML::Node();
+    expand_merge_keys(documents.front(), path);
+    return documents.front();
   } catch (const UsageError&) {
     throw;
   } catch (const YAML::ParserException& e) {

@@ -13,6 +13,7 @@
 #include "apps/train/model_builder.h"
 #include "apps/train/task.h"
 #include "apps/train/train_config.h"
+#include "config/yaml_aliases.h"
 #include "layers/summary.h"
 
 namespace laplex::eval {
@@ -35,6 +36,7 @@ LoadedCheckpoint load(const std::string& path) {
   if (text == c.checkpoint.model_metadata.end())
     throw UsageError(c.dir + "/model.safetensors: no 'config' in its metadata (not a laplex checkpoint)");
   try {
+    config::check_yaml_aliases(text->second, c.source);
     c.config = YAML::Load(text->second);
   } catch (const YAML::Exception&) {
     throw UsageError(c.source + ": the embedded config is not valid YAML");

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "config/config_node.h"
+#include "config/yaml_aliases.h"
 
 namespace laplex::train {
 
@@ -177,7 +178,9 @@ std::string apply_override(YAML::Node& root, const std::string& assignment) {
   const std::string key = assignment.substr(0, eq);
   YAML::Node value;
   try {
+    config::check_yaml_aliases(assignment.substr(eq + 1), "--set " + assignment, false);
     value = YAML::Load(assignment.substr(eq + 1));
+    config::expand_merge_keys(value, "--set " + assignment, false);
   } catch (const YAML::Exception& e) {
     throw UsageError("--set " + assignment + ": value is not valid YAML");
   }
