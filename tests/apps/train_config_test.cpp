@@ -112,6 +112,37 @@ TEST(TrainConfig, ImpossibleLoopScheduleAndOptimizerValuesNameTheirKey) {
   }
 }
 
+// Keys of another optimizer type or schedule kind were ignored: momentum
+// under adam trained without momentum, exit 0.
+TEST(TrainConfig, KeysOfAnotherOptimizerTypeOrScheduleKindAreRefused) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"optimizer.type=adam"},
+       "optimizer.momentum: applies to sgd only, not to type adam (remove it, or --set "
+       "optimizer.momentum=null)"},
+      {{"optimizer.betas=[0.9, 0.99]"}, "optimizer.betas: applies to adam and adamw only, not to type sgd"},
+      {{"optimizer.eps=1e-6"}, "optimizer.eps: applies to adam and adamw only"},
+      {{"optimizer.type=adamw", "optimizer.momentum=null", "optimizer.nesterov=false"},
+       "optimizer.nesterov: applies to sgd only, not to type adamw"},
+      {{"schedule={kind: cosine, gamma: 0.5}"}, "schedule.gamma: applies to step only, not to kind cosine"},
+      {{"schedule={kind: step, min_factor: 0.1}"}, "schedule.min_factor: applies to cosine only"},
+      {{"schedule={step_size: 10}"}, "schedule.step_size: applies to step only, not to kind constant"},
+      {{"schedule={kind: constant, total_steps: 10}"}, "schedule.total_steps: applies to cosine only"},
+      {{"optimizer.momentum=-0.5"}, "optimizer.momentum: must be a finite number >= 0"},
+  };
+  for (const auto& [assignments, expected] : cases) {
+    try {
+      parse(kConfig, assignments);
+      ADD_FAILURE() << assignments[0] << " was accepted";
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  }
+  // Null drops a key: the switch to adam goes through.
+  const TrainConfig c = parse(kConfig, {"optimizer.type=adam", "optimizer.momentum=null"});
+  EXPECT_EQ(c.optimizer.type, "adam");
+  EXPECT_EQ(parse(kConfig, {"schedule={kind: step, step_size: 3, gamma: 0.5}"}).schedule.step_size, 3);
+}
+
 TEST(TrainConfig, DuplicateAndNonScalarKeysAreErrorsWithTheirLine) {
   try {
     parse(std::string(kConfig) + "seed: 4\n");

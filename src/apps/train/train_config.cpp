@@ -1,5 +1,6 @@
 #include "apps/train/train_config.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -84,9 +85,35 @@ DataConfig parse_data(ConfigNode node) {
   return d;
 }
 
+// A key of another optimizer type or schedule kind is refused, not ignored:
+// `momentum: 0.9` under adam, or `gamma` under a cosine schedule, would
+// train without what the config asks for. A key set to null counts as
+// absent, so `--set optimizer.momentum=null` drops one that a config file
+// holds when another type is chosen on the command line.
+struct KeyOwner {
+  std::string key;
+  std::vector<std::string> kinds;  // the kinds it applies to
+};
+
+void refuse_keys_of_other_kinds(const ConfigNode& node, const std::string& kind_key,
+                                const std::string& kind, const std::vector<KeyOwner>& owners) {
+  for (const auto& [key, kinds] : owners) {
+    if (!node.has(key) || std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) continue;
+    std::string names;
+    for (const auto& k : kinds) names += (names.empty() ? "" : " and ") + k;
+    node.fail(key, "applies to " + names + " only, not to " + kind_key + " " + kind +
+                       " (remove it, or --set " + node.path() + "." + key + "=null)");
+  }
+}
+
 OptimizerConfig parse_optimizer(ConfigNode node) {
   OptimizerConfig o;
   o.type = node.get_choice("type", {"sgd", "adam", "adamw"}, o.type);
+  refuse_keys_of_other_kinds(node, "type", o.type,
+                             {{"momentum", {"sgd"}},
+                              {"nesterov", {"sgd"}},
+                              {"betas", {"adam", "adamw"}},
+                              {"eps", {"adam", "adamw"}}});
   o.lr = node.get_or<double>("lr", o.lr);
   o.weight_decay = node.get_or<double>("weight_decay", o.type == "adamw" ? 0.01 : 0.0);
   o.momentum = node.get_or<double>("momentum", o.momentum);
@@ -100,7 +127,8 @@ OptimizerConfig parse_optimizer(ConfigNode node) {
   if (!(o.lr >= 0 && std::isfinite(o.lr))) node.fail("lr", "must be a finite number >= 0");
   if (!(o.weight_decay >= 0 && std::isfinite(o.weight_decay)))
     node.fail("weight_decay", "must be a finite number >= 0");
-  if (!std::isfinite(o.momentum)) node.fail("momentum", "must be a finite number");
+  if (!(o.momentum >= 0 && std::isfinite(o.momentum)))
+    node.fail("momentum", "must be a finite number >= 0");
   if (!(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1))
     node.fail("betas", "both must be in [0, 1)");
   if (!(o.eps > 0 && std::isfinite(o.eps))) node.fail("eps", "must be a finite number > 0");
@@ -128,6 +156,11 @@ OptimizerConfig parse_optimizer(ConfigNode node) {
 optim::Schedule parse_schedule(ConfigNode node) {
   optim::Schedule s;
   s.kind = node.get_choice("kind", {"constant", "step", "cosine"}, s.kind);
+  refuse_keys_of_other_kinds(node, "kind", s.kind,
+                             {{"step_size", {"step"}},
+                              {"gamma", {"step"}},
+                              {"total_steps", {"cosine"}},
+                              {"min_factor", {"cosine"}}});
   s.warmup_steps = node.get_or<std::int64_t>("warmup_steps", 0);
   s.warmup_start = node.get_or<double>("warmup_start", 0.0);
   s.step_size = node.get_or<std::int64_t>("step_size", 1);
