@@ -50,7 +50,9 @@ layers:
   - {type: linear, in: 16, out: 8}
   - {type: laplex, in: 8, out: 2}
 )");
-  EXPECT_TRUE(explain_laplex_layers(*model, {1, 1, 4, 4}, fresh("none").string()).empty());
+  const auto none = fresh("none");
+  EXPECT_TRUE(explain_laplex_layers(*model, {1, 1, 4, 4}, none.string()).empty());
+  EXPECT_FALSE(std::filesystem::exists(none)) << "an empty --explain folder was made";
   auto single = build("{type: laplex, in: 16, out: 2}");
   EXPECT_TRUE(explain_laplex_layers(*single, {1, 16}, fresh("single").string()).empty());
 }

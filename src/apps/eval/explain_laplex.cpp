@@ -59,7 +59,7 @@ std::vector<std::string> explain_laplex_layers(Module& model, const Shape& sampl
                                                const std::string& out_dir) {
   NoGradGuard no_grad;
   model.eval();
-  make_picture_folder(out_dir);
+  check_picture_folder(out_dir);
   std::vector<std::string> written;
   // A single layer (no sequential) sees the input itself.
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> layers = model.children();
@@ -71,6 +71,8 @@ std::vector<std::string> explain_laplex_layers(Module& model, const Shape& sampl
       image = Shape(x.shape().begin() + 1, x.shape().end());
     if (auto* laplex = dynamic_cast<LaplexLayer*>(child.get());
         laplex && !image.empty() && numel(image) == laplex->options().in) {
+      // Made here, not up front: a model with nothing to draw leaves no empty folder.
+      make_picture_folder(out_dir);
       const auto files = explain_one(*laplex, "model." + index, image, out_dir);
       written.insert(written.end(), files.begin(), files.end());
     }

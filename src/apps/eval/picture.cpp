@@ -82,6 +82,16 @@ std::int64_t enlargement_for(std::int64_t height, std::int64_t width, std::int64
   return std::max<std::int64_t>(1, target / std::max<std::int64_t>(1, std::max(height, width)));
 }
 
+void check_picture_folder(const std::string& out_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path existing = out_dir;
+  while (!existing.empty() && !fs::exists(existing, ec)) existing = existing.parent_path();
+  if (!existing.empty() && !fs::is_directory(existing, ec))
+    throw UsageError(out_dir + ": cannot make the --explain folder there (" + existing.string() +
+                     " is a file)");
+}
+
 void make_picture_folder(const std::string& out_dir) {
   std::error_code ec;
   std::filesystem::create_directories(out_dir, ec);

@@ -30,6 +30,9 @@ data::Image enlarge(const data::Image& image, std::int64_t factor);
 // Creates the --explain folder (and its parents) where pictures go; a path
 // that is a file, or that cannot be created, is a UsageError naming it.
 void make_picture_folder(const std::string& out_dir);
+// The same check of a file in the way, without creating anything: for a
+// caller that makes the folder only once it has a picture to write.
+void check_picture_folder(const std::string& out_dir);
 
 // The enlargement that brings the longer side of an image to about `target` pixels (>= 1).
 std::int64_t enlargement_for(std::int64_t height, std::int64_t width, std::int64_t target = 224);
