@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include "core/ops/elementwise.h"
 #include "core/ops/reduce.h"
@@ -261,42 +262,45 @@ TEST(LaplexCuda, Float32AtMillionMatchesFloat64) {
 }
 
 #if LAPLEX_WITH_CUDA
-// The kernels' entry points on float64 device copies of p, every gradient
-// wanted, with the given launch tuning for the forward and the backward.
+// The kernels' entry points on device copies of p in T (float or double),
+// every gradient wanted, with the given launch tuning for the forward and
+// the backward.
+template <class T>
 LaplexResult run_laplex_cuda_kernels(const LaplexProblem& p,
                                      const cuda::LaplexCudaTuning& forward_tuning,
                                      const cuda::LaplexCudaTuning& backward_tuning) {
   const LaplexShape shape{p.batch, p.m, p.n, p.heads, p.phased};
-  auto upload = [](const std::vector<double>& values, const Shape& dims) {
+  const DType dtype = std::is_same_v<T, float> ? DType::f32 : DType::f64;
+  auto upload = [&](const std::vector<double>& values, const Shape& dims) {
     return values.empty() ? Tensor()
-                          : Tensor::from_vector(values, dims).to(Device::cuda());
+                          : Tensor::from_vector(values, dims).to(dtype).to(Device::cuda());
   };
   const Tensor t = upload(p.t, {p.heads, p.m}), s = upload(p.s, {p.heads, p.n});
   const Tensor u = upload(p.u, {p.heads * p.m}), v = upload(p.v, {p.heads * p.n});
   const Tensor rho = upload(p.rho, {p.heads}), omega = upload(p.omega, {p.heads});
   const Tensor phi = upload(p.phi, {p.heads});
   const Tensor x = upload(p.x, {p.batch * p.n}), gy = upload(p.gy, {p.batch * p.m});
-  auto ptr = [](const Tensor& a) { return a.defined() ? a.data<double>() : nullptr; };
-  LaplexParamPtrs<double> params{ptr(t), ptr(s), ptr(u), ptr(v), ptr(rho),
+  auto ptr = [](const Tensor& a) { return a.defined() ? a.data<T>() : nullptr; };
+  LaplexParamPtrs<T> params{ptr(t), ptr(s), ptr(u), ptr(v), ptr(rho),
                                  p.phased ? ptr(omega) : nullptr, p.phased ? ptr(phi) : nullptr};
   const cuda::LaplexCudaPlan plan = cuda::make_laplex_plan_cuda(shape, t, s);
-  auto output = [](std::int64_t count) {
-    return Tensor::full({std::max<std::int64_t>(count, 1)}, -7.0, DType::f64, Device::cuda());
+  auto output = [&](std::int64_t count) {
+    return Tensor::full({std::max<std::int64_t>(count, 1)}, -7.0, dtype, Device::cuda());
   };
   const Tensor y = output(p.batch * p.m), dx = output(p.batch * p.n);
   const Tensor dt = output(p.heads * p.m), ds = output(p.heads * p.n);
   const Tensor du = output(p.heads * p.m), dv = output(p.heads * p.n);
   const Tensor drho = output(p.heads), domega = output(p.heads), dphi = output(p.heads);
-  cuda::laplex_forward_cuda<double>(plan, shape, params, ptr(x), nullptr, ptr(y), 0,
+  cuda::laplex_forward_cuda<T>(plan, shape, params, ptr(x), nullptr, ptr(y), 0,
                                     forward_tuning);
-  const LaplexGradPtrs<double> grads{ptr(dx), ptr(dt), ptr(ds),
+  const LaplexGradPtrs<T> grads{ptr(dx), ptr(dt), ptr(ds),
                                      u.defined() ? ptr(du) : nullptr,
                                      v.defined() ? ptr(dv) : nullptr, ptr(drho),
                                      ptr(domega), ptr(dphi)};
-  cuda::laplex_backward_cuda<double>(plan, shape, params, ptr(x), ptr(gy), grads, 0,
+  cuda::laplex_backward_cuda<T>(plan, shape, params, ptr(x), ptr(gy), grads, 0,
                                      backward_tuning);
   auto values = [](const Tensor& a, std::int64_t count) {
-    std::vector<double> all = host_values(a);
+    std::vector<double> all = host_values(a.to(DType::f64));
     all.resize(static_cast<std::size_t>(count));
     return all;
   };
@@ -324,7 +328,7 @@ TEST(LaplexCuda, LaneSlicesMatchCpu) {
         const LaplexProblem p = random_laplex_problem(batch, 300, 250, 2, phased, true, 81, 30.0);
         cuda::LaplexCudaTuning tuning;
         tuning.lane_slice_rows = slice;
-        const LaplexResult got = run_laplex_cuda_kernels(p, tuning, tuning);
+        const LaplexResult got = run_laplex_cuda_kernels<double>(p, tuning, tuning);
         const LaplexResult want = run_laplex_cpu<double>(p);
         SCOPED_TRACE(std::string(phased ? "phased" : "unphased") + ", batch " +
                      std::to_string(batch) + ", slices of " + std::to_string(slice));
@@ -347,7 +351,7 @@ TEST(LaplexCuda, CarriesInSegmentsMatchCpu) {
         cuda::LaplexCudaTuning tuning;
         tuning.lane_slice_rows = 32;
         tuning.carries_segment_chunks = segment;
-        const LaplexResult got = run_laplex_cuda_kernels(p, tuning, tuning);
+        const LaplexResult got = run_laplex_cuda_kernels<double>(p, tuning, tuning);
         const LaplexResult want = run_laplex_cpu<double>(p);
         SCOPED_TRACE(std::string(phased ? "phased" : "unphased") + ", batch " +
                      std::to_string(batch) + ", segments of " + std::to_string(segment));
@@ -355,11 +359,36 @@ TEST(LaplexCuda, CarriesInSegmentsMatchCpu) {
       }
 }
 
+// Float32 through the row slices (the asynchronous copies move 4 bytes a
+// cell there, 8 in float64), and slices sized by a copy budget instead of
+// forced (a budget of about twelve rows of three copies: slices of 8-12
+// rows, the last one short, so its chunk totals reuse the first slice's
+// block), against the CPU kernels in float64.
+TEST(LaplexCuda, Float32AndBudgetedLaneSlicesMatchCpu) {
+  LAPLEX_REQUIRE_GPU();
+  for (bool phased : {false, true}) {
+    const LaplexProblem p = random_laplex_problem(70, 300, 250, 2, phased, true, 84, 30.0);
+    const LaplexResult want = run_laplex_cpu<double>(p);
+    for (std::int64_t slice : {10, 32}) {
+      cuda::LaplexCudaTuning tuning;
+      tuning.lane_slice_rows = slice;
+      expect_float32_accurate(std::string("CUDA lanes in slices of ") + std::to_string(slice) +
+                                  (phased ? ", phased" : ", unphased"),
+                              run_laplex_cuda_kernels<float>(p, tuning, tuning), want);
+    }
+    cuda::LaplexCudaTuning budgeted;
+    budgeted.lane_copy_budget_bytes = 12 * 3 * 300 * static_cast<std::int64_t>(sizeof(double));
+    SCOPED_TRACE(std::string(phased ? "phased" : "unphased") + ", slices from a budget");
+    expect_same(run_laplex_cuda_kernels<double>(p, budgeted, budgeted), want.y, want.grads, phased,
+                1e-10);
+  }
+}
+
 // No rows: y is empty and every parameter gradient is zero.
 TEST(LaplexCuda, KernelsOnAnEmptyBatchGiveZeroGradients) {
   LAPLEX_REQUIRE_GPU();
   const LaplexProblem p = random_laplex_problem(0, 30, 25, 2, true, true, 82);
-  const LaplexResult r = run_laplex_cuda_kernels(p, {}, {});
+  const LaplexResult r = run_laplex_cuda_kernels<double>(p, {}, {});
   for (const auto* values : {&r.grads.dt, &r.grads.ds, &r.grads.du, &r.grads.dv, &r.grads.drho,
                              &r.grads.domega, &r.grads.dphi}) {
     ASSERT_FALSE(values->empty());

@@ -333,6 +333,11 @@ struct Launch {
   bool lanes = false;
   std::int64_t chunks = 0, groups = 1, rows_per_group = 1;
   std::int64_t carries_segment = 0;  // LaplexCudaTuning::carries_segment_chunks
+  // Lanes: the rows the chunk totals are allocated for, those of the first
+  // (largest) slice, so a short last slice reuses the cached block instead
+  // of asking the allocator for a new one beside it (past the memory budget
+  // of laplex_lane_slices.h, where a failed cudaMalloc syncs the host).
+  std::int64_t totals_rows = 0;
 };
 
 // Lanes: chunks of kLaneChunk events times groups of 32 rows.
@@ -383,6 +388,7 @@ std::vector<RowSlice> row_slices(std::int64_t events, std::int64_t batch, std::i
     for (std::int64_t first = 0; first < batch; first += slice_rows) {
       const std::int64_t rows = std::min(slice_rows, batch - first);
       slices.push_back(RowSlice{first, rows, lane_launch(events, rows)});
+      slices.back().launch.totals_rows = slice_rows;
     }
   }
   for (RowSlice& slice : slices) slice.launch.carries_segment = tuning.carries_segment_chunks;
@@ -434,8 +440,10 @@ void run_lane_scan(ScanArgs<T> a, const Launch& launch, const Device& dev) {
   Tensor totals;
   if (launch.chunks > 1) {
     const std::int64_t slots = a.batch * launch.chunks;
-    totals = Tensor::empty({2 * slots * static_cast<std::int64_t>(sizeof(A) / sizeof(float))},
-                           DType::f32, dev);
+    const std::int64_t allocated_slots = std::max(launch.totals_rows, a.batch) * launch.chunks;
+    totals = Tensor::empty(
+        {2 * allocated_slots * static_cast<std::int64_t>(sizeof(A) / sizeof(float))}, DType::f32,
+        dev);
     a.totals_asc = totals.raw_data();
     a.totals_desc = static_cast<A*>(a.totals_asc) + slots;
     constexpr int kWarps = 4;
