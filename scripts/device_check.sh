@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (see device_pack.sh): the GPU test suite,
 # compute-sanitizer's memcheck on the LAPLEX and covariance GPU tests, and
-# the CUDA benchmarks of issues #3 and #6, each with a time limit, cut to
+# the CUDA benchmarks of issues #3 and #6, racecheck on the lane-slice and
+# carries tests, each with a time limit, cut to
 # what is left of 560 s so that one call fits the session's device budget
 # (run it with timeout_s 600; a step with no time left is skipped and says
 # so in machine.txt). Logs go to $OUT (at most 8
@@ -61,6 +62,15 @@ within 60 build/bin/laplex-bench covariance --device cuda --n 784 100000 3000000
 within 40 build/bin/laplex-bench covariance --device cuda --n 3000000 --batch 8 --anchors random \
   --models laplex_ou_composed --json >> "$OUT/bench_covariance.jsonl" 2>&1
 echo "covariance bench exit $?" | tee -a "$OUT/machine.txt"
+
+# Shared-memory races in the lane kernels' staged copies and the segmented
+# carries (the row slices, cp.async staging and scan of scans were first
+# compiled without a GPU), on their small tests only: racecheck is slow.
+if [[ ${SANITIZE:-1} != 0 ]]; then
+  within 60 "$sanitizer" --tool racecheck --error-exitcode 3 build/tests/laplex_gpu_tests \
+    --gtest_filter='LaplexCuda.*Slices*:LaplexCuda.Carries*' > "$OUT/racecheck.log" 2>&1
+  echo "racecheck exit $?" | tee -a "$OUT/machine.txt"
+fi
 
 # Where the forward and backward spend their time, kernel by kernel: what
 # the next optimisation of the CUDA path needs to know.
