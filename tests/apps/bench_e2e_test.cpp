@@ -78,6 +78,37 @@ TEST(BenchE2E, LaplexRowsTimeTheOperatorNextToItsPeers) {
   }
 }
 
+// One row per model, timed; a row that cannot fit in memory is skipped with
+// a note before anything its size is allocated, and the run goes on (at
+// n = 10^8 the diagonal model's step took all 24 GiB of the development
+// machine and the out-of-memory killer ended the run, rows measured before
+// it lost). PPCA of rank 64 at 2^31 - 1 dimensions needs terabytes.
+TEST(BenchE2E, CovarianceRowsTimeEachModelAndSkipRowsThatCannotFit) {
+  auto r = testing::run_command(kBench +
+                                " covariance --n 784 --batch 4 --repeats 2 --models laplex_ou_fused"
+                                " diagonal ppca full --json 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto rows = json_rows(r.output);
+  ASSERT_EQ(rows.size(), 4u) << r.output;
+  EXPECT_EQ(rows[2]["model"], "ppca_k64");
+  for (const auto& row : rows) {
+    EXPECT_EQ(row["n"], 784);
+    EXPECT_EQ(row["batch"], 4);
+    EXPECT_GT(row["params"].get<double>(), 0.0) << row.dump();
+    for (const char* column : {"ms", "step_ms"})
+      EXPECT_GT(row[column].get<double>(), 0.0) << column << " in " << row.dump();
+  }
+  r = testing::run_command(kBench + " covariance --n 2147483647 --batch 8 --models ppca --json 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  rows = json_rows(r.output);
+  ASSERT_EQ(rows.size(), 1u) << r.output;
+  EXPECT_EQ(rows[0]["note"].get<std::string>().rfind("skipped: needs ~", 0), 0u) << r.output;
+  EXPECT_FALSE(rows[0].contains("ms")) << r.output;
+  EXPECT_NE(r.output.find("laplex-bench covariance: ppca at n = 2147483647, batch 8 skipped"),
+            std::string::npos)
+      << r.output;
+}
+
 TEST(BenchE2E, LaplexRejectsBadFlagsWithOneLine) {
   const auto a = testing::run_command(kBench + " laplex --n 1024 --anchors shuffled 2>&1");
   EXPECT_EQ(a.exit_code, 2);

@@ -10,7 +10,9 @@
 // handed every free page back, so that memory the step reuses from the heap
 // counts too), on CUDA the caching allocator's peak of bytes in use. Timing
 // runs with the default allocator settings.
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -77,8 +79,54 @@ std::shared_ptr<DensityModel> make_model(const std::string& name, std::int64_t n
                    " (laplex_ou_fused, laplex_ou_composed, diagonal, ppca, full)");
 }
 
+// The step timed: the NLL of x summed, backward to every parameter.
+void nll_step(DensityModel& model, const Tensor& x) {
+  for (Tensor p : model.parameters()) p.zero_grad();
+  sum(model.nll(x)).backward();
+}
+
+// On the CPU a row that would not fit in memory is skipped, not started: the
+// kernel's out-of-memory killer ends the whole run, rows measured before
+// included (diagonal at n = 10^8, batch 8 took all of a 24 GiB machine).
+// What a row needs is extrapolated from one step at kCalibrationDims: the
+// step's peak above what was resident, x, and four copies of the
+// parameters (values, gradients, Adam's two moments), all linear in n.
+constexpr std::int64_t kCalibrationDims = std::int64_t{1} << 18;
+
+// Bytes per dimension; without /proc the step's own peak is left out.
+double calibrated_bytes_per_dim(const CovarianceBenchOptions& o, const std::string& name) {
+  auto model = make_model(name, kCalibrationDims, o.rank, o.anchors);
+  Generator generator(7);
+  const Tensor x = rand({o.batch, kCalibrationDims}, generator, DType::f32);
+  nll_step(*model, x);  // the first step also sorts the anchors
+  const std::int64_t peak = peak_rss_above_current([&] { nll_step(*model, x); });
+  const double resident =
+      4.0 * static_cast<double>(x.numel()) + 16.0 * static_cast<double>(model->parameter_count());
+  return (static_cast<double>(std::max<std::int64_t>(peak, 0)) + resident) /
+         static_cast<double>(kCalibrationDims);
+}
+
+// A note for a CPU row that does not fit in 90% of MemAvailable (and one
+// line on stderr), else empty. `per_dim` caches the calibration by model.
+std::string skip_note(const CovarianceBenchOptions& o, const std::string& name, std::int64_t n,
+                      std::map<std::string, double>& per_dim) {
+  if (n <= kCalibrationDims || name == "full") return "";
+  const double available = available_memory_bytes();
+  if (available <= 0) return "";
+  if (!per_dim.count(name)) per_dim[name] = calibrated_bytes_per_dim(o, name);
+  const double need = per_dim[name] * static_cast<double>(n);
+  if (need <= 0.9 * available) return "";
+  constexpr double kGiB = double(1 << 30);
+  char note[160];
+  std::snprintf(note, sizeof note, "skipped: needs ~%.1f GiB, MemAvailable %.1f GiB", need / kGiB,
+                available / kGiB);
+  std::fprintf(stderr, "laplex-bench covariance: %s at n = %lld, batch %lld %s\n", name.c_str(),
+               static_cast<long long>(n), static_cast<long long>(o.batch), note);
+  return note;
+}
+
 nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name, std::int64_t n,
-                       Device device) {
+                       Device device, std::map<std::string, double>& per_dim) {
   nlohmann::json row{
       {"model", name == "ppca" ? "ppca_k" + std::to_string(std::min(o.rank, n)) : name},
       {"n", n},
@@ -93,6 +141,13 @@ nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name,
     return row;
   }
   if (name.rfind("laplex_ou", 0) == 0) row["anchors"] = o.anchors;
+  if (device.is_cpu()) {
+    const std::string skipped = skip_note(o, name, n, per_dim);
+    if (!skipped.empty()) {
+      row["note"] = skipped;
+      return row;
+    }
+  }
   auto model = make_model(name, n, o.rank, o.anchors);
   model->to(device);
   Generator generator(7);
@@ -102,10 +157,7 @@ nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name,
 #if LAPLEX_WITH_CUDA
   if (device.is_cuda()) sync = [index = device.index] { cuda::synchronize(index); };
 #endif
-  auto step = [&] {
-    for (Tensor p : model->parameters()) p.zero_grad();
-    sum(model->nll(x)).backward();
-  };
+  auto step = [&] { nll_step(*model, x); };
   step();  // warm-up: the first step also sorts the anchors
   if (sync) sync();
   // Peak of one steady-state step above what is resident before it.
@@ -155,11 +207,12 @@ int run(const CovarianceBenchOptions& o) {
   if (o.anchors != "raster" && o.anchors != "serpentine" && o.anchors != "random")
     throw UsageError("--anchors: expected raster, serpentine or random, got '" + o.anchors + "'");
   std::vector<nlohmann::json> rows;
+  std::map<std::string, double> per_dim;
   for (const std::int64_t n : o.n) {
     if (n < 1 || n > kDensityMaxDims)
       throw UsageError("--n: sizes must be in [1, " + std::to_string(kDensityMaxDims) + "]");
     for (const auto& name : o.models) {
-      rows.push_back(measure(o, name, n, device));
+      rows.push_back(measure(o, name, n, device, per_dim));
       if (o.json) print_rows({rows.back()}, {}, true);
       std::fflush(stdout);
     }

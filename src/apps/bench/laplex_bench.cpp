@@ -14,6 +14,7 @@
 #include <random>
 
 #include "apps/bench/bench.h"
+#include "apps/bench/peak_memory.h"
 #include "core/error.h"
 #include "core/device.h"
 #include "layers/laplex/laplex_cpu.h"
@@ -204,18 +205,6 @@ nlohmann::json measure_cuda(const LaplexBenchOptions& o, const LaplexShape& shap
 #endif
 }
 
-// MemAvailable of /proc/meminfo in bytes; 0 when it cannot be read.
-double available_bytes() {
-  std::FILE* f = std::fopen("/proc/meminfo", "r");
-  if (!f) return 0;
-  char line[256];
-  double kib = 0;
-  while (std::fgets(line, sizeof line, f))
-    if (std::sscanf(line, "MemAvailable: %lf kB", &kib) == 1) break;
-  std::fclose(f);
-  return kib * 1024;
-}
-
 // Peak bytes of one CPU row: x, y, g, dx and the FFT peer's buffers, plus
 // what the kernels allocate for a forward and backward.
 double cpu_row_bytes(const LaplexShape& shape) {
@@ -230,7 +219,7 @@ double cpu_row_bytes(const LaplexShape& shape) {
 // of MemAvailable (halving); 0 when not even batch 1 fits. One line on
 // stderr says what was changed or skipped and why.
 std::int64_t fitting_batch(LaplexShape shape) {
-  const double budget = 0.9 * available_bytes();
+  const double budget = 0.9 * available_memory_bytes();
   if (budget <= 0) return shape.batch;
   const std::int64_t asked = shape.batch;
   const double asked_bytes = cpu_row_bytes(shape);

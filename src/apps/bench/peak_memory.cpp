@@ -45,4 +45,17 @@ std::int64_t peak_rss_above_current(const std::function<void()>& work) {
   return before < 0 || peak < 0 ? -1 : peak - before;
 }
 
+double available_memory_bytes() {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string line;
+  while (std::getline(meminfo, line))
+    if (line.rfind("MemAvailable:", 0) == 0) {
+      std::istringstream in(line.substr(13));
+      double kib = 0;
+      in >> kib;
+      return kib * 1024;
+    }
+  return 0;
+}
+
 }  // namespace laplex::bench

@@ -11,4 +11,9 @@ namespace laplex::bench {
 // Bytes, or -1 when the kernel refuses the reset or has no /proc.
 std::int64_t peak_rss_above_current(const std::function<void()>& work);
 
+// MemAvailable of /proc/meminfo in bytes: what a benchmark row may take
+// before the kernel's out-of-memory killer ends the whole run; 0 when it
+// cannot be read.
+double available_memory_bytes();
+
 }  // namespace laplex::bench
