@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "core/printable.h"
+
 namespace laplex {
 
 namespace {
@@ -36,6 +38,17 @@ bool parse_safetensors_dtype(const std::string& name, DType& out) {
 constexpr std::size_t kHeaderAlign = 8;
 // A sane cap against garbage length fields (the reference caps at 100 MB).
 constexpr std::uint64_t kMaxHeader = 100u << 20;
+
+// nlohmann's message ends with "; last read: '<the token so far>'", which
+// for a broken metadata string is the whole string; its position and
+// reason are what help.
+std::string json_error(const std::string& what) {
+  std::string reason = what.substr(0, what.find("; last read"));
+  if (const auto bracket = reason.find("] ");
+      reason.rfind("[json.", 0) == 0 && bracket != std::string::npos)
+    reason.erase(0, bracket + 2);
+  return printable(reason, 200);
+}
 
 }  // namespace
 
@@ -95,12 +108,17 @@ SafetensorsFile read_safetensors(const std::string& path) {
          std::to_string(file_size) + " bytes (truncated?)");
   std::string text(length, '\0');
   if (!in.read(text.data(), static_cast<std::streamsize>(length))) fail("cannot read the header");
+  // nlohmann ends its input at a NUL byte, so a header that grew over the
+  // data ("{...}\0<tensor bytes>") would parse, and every tensor be read
+  // from the wrong offset.
+  if (const auto nul = text.find('\0'); nul != std::string::npos)
+    fail("header holds a NUL byte (at byte " + std::to_string(8 + nul) + ")");
 
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    fail(std::string("header is not JSON (") + e.what() + ")");
+    fail("header is not JSON (" + json_error(e.what()) + ")");
   }
   if (!header.is_object()) fail("header is not a JSON object");
 
@@ -116,7 +134,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
     if (it.key() == "__metadata__") {
       if (!it.value().is_object()) fail("__metadata__ is not an object");
       for (auto m = it.value().begin(); m != it.value().end(); ++m) {
-        if (!m.value().is_string()) fail("__metadata__." + m.key() + " is not a string");
+        if (!m.value().is_string()) fail("__metadata__." + printable(m.key()) + " is not a string");
         file.metadata[m.key()] = m.value().get<std::string>();
       }
       continue;
@@ -127,26 +145,30 @@ SafetensorsFile read_safetensors(const std::string& path) {
     if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") ||
         !v.contains("data_offsets") || !v["dtype"].is_string() || !v["shape"].is_array() ||
         !v["data_offsets"].is_array() || v["data_offsets"].size() != 2)
-      fail("entry '" + e.name + "' lacks dtype, shape or data_offsets");
+      fail("entry '" + printable(e.name) + "' lacks dtype, shape or data_offsets");
     if (!parse_safetensors_dtype(v["dtype"].get<std::string>(), e.dtype))
-      fail("entry '" + e.name + "' has unsupported dtype " + v["dtype"].get<std::string>());
-    // Every size below 2^63 bytes, so no product overflows.
-    std::uint64_t bytes = dtype_size(e.dtype);
+      fail("entry '" + printable(e.name) + "' has unsupported dtype " +
+           printable(v["dtype"].get<std::string>()));
+    // Every size below 2^63 bytes, so no product overflows. The bound skips
+    // zero dims: (0, 2^62, 4) holds nothing, but its strides would still
+    // overflow int64.
+    std::uint64_t bytes = dtype_size(e.dtype), bound = bytes;
     for (const auto& d : v["shape"]) {
-      if (!d.is_number_unsigned()) fail("entry '" + e.name + "' has a bad shape");
+      if (!d.is_number_unsigned()) fail("entry '" + printable(e.name) + "' has a bad shape");
       const auto size = d.get<std::uint64_t>();
-      if (size > (std::uint64_t{1} << 62) ||
-          (size > 0 && bytes > (std::uint64_t{1} << 62) / size))
-        fail("entry '" + e.name + "' has a shape of more than 2^62 bytes");
+      if (size > (std::uint64_t{1} << 62) || (size > 0 && bound > (std::uint64_t{1} << 62) / size))
+        fail("entry '" + printable(e.name) + "' has a shape of more than 2^62 bytes");
       bytes *= size;
+      bound *= std::max<std::uint64_t>(size, 1);
       e.shape.push_back(static_cast<std::int64_t>(size));
     }
     if (!v["data_offsets"][0].is_number_unsigned() || !v["data_offsets"][1].is_number_unsigned())
-      fail("entry '" + e.name + "' has bad data_offsets");
+      fail("entry '" + printable(e.name) + "' has bad data_offsets");
     e.begin = v["data_offsets"][0].get<std::uint64_t>();
     e.end = v["data_offsets"][1].get<std::uint64_t>();
     if (e.end < e.begin || e.end - e.begin != bytes)
-      fail("entry '" + e.name + "' has data_offsets that do not match its shape and dtype");
+      fail("entry '" + printable(e.name) +
+           "' has data_offsets that do not match its shape and dtype");
     entries.push_back(std::move(e));
   }
   // The tensors must tile the data section exactly: no gaps, no overlaps.
@@ -154,7 +176,8 @@ SafetensorsFile read_safetensors(const std::string& path) {
             [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
   std::uint64_t expected = 0;
   for (const auto& e : entries) {
-    if (e.begin != expected) fail("tensor data of '" + e.name + "' overlaps or leaves a gap");
+    if (e.begin != expected)
+      fail("tensor data of '" + printable(e.name) + "' overlaps or leaves a gap");
     expected = e.end;
   }
   const std::uint64_t data_size = file_size - 8 - length;
@@ -166,7 +189,7 @@ SafetensorsFile read_safetensors(const std::string& path) {
     Tensor t = Tensor::empty(e.shape, e.dtype);
     in.seekg(static_cast<std::streamoff>(data_start + e.begin));
     in.read(static_cast<char*>(t.raw_data()), static_cast<std::streamsize>(e.end - e.begin));
-    if (!in) fail("could not read the data of '" + e.name + "'");
+    if (!in) fail("could not read the data of '" + printable(e.name) + "'");
     file.tensors.emplace(e.name, t);
   }
   return file;

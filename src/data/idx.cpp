@@ -44,6 +44,16 @@ class GzReader {
     return total;
   }
 
+  // After a read came up short: gzread reports a stream cut anywhere,
+  // even inside its 8-byte CRC and length trailer, as a plain end of file
+  // (Z_BUF_ERROR), so all the data can arrive without the CRC checked.
+  void check_complete() {
+    int error = Z_OK;
+    gzerror(file_, &error);
+    if (error == Z_BUF_ERROR)
+      throw UsageError(path_ + ": truncated gzip data (the stream ends early)");
+  }
+
  private:
   std::string path_;
   gzFile file_;
@@ -69,12 +79,16 @@ Tensor read_idx_ubyte(const std::string& path) {
                      ", expected 0x00000801..0x00000804)");
   }
   if (reader.read(4 * rank, bytes) < 4 * rank) throw UsageError(path + ": truncated IDX header");
+  // The bound skips zero dims: (0, 2^32-1, 2^32-1) holds nothing, but the
+  // strides of a tensor of that shape would still overflow int64.
   Shape shape;
-  std::uint64_t count = 1;
+  std::uint64_t count = 1, bound = 1;
   for (std::uint32_t d = 0; d < rank; ++d) {
     shape.push_back(big_endian(bytes.data() + 4 + 4 * d));
-    if (__builtin_mul_overflow(count, static_cast<std::uint64_t>(shape.back()), &count) ||
-        count > (std::uint64_t{1} << 62))
+    const auto dim = static_cast<std::uint64_t>(shape.back());
+    count *= dim;
+    if (__builtin_mul_overflow(bound, std::max<std::uint64_t>(dim, 1), &bound) ||
+        bound > (std::uint64_t{1} << 62))
       throw UsageError(path + ": IDX dimensions describe more than 2^62 bytes");
   }
   const std::uint64_t header = 4 + 4 * rank;
@@ -87,6 +101,7 @@ Tensor read_idx_ubyte(const std::string& path) {
   if (reader.read(1, extra) > 0)
     throw UsageError(path + ": trailing data: more than the " + std::to_string(count) +
                      " bytes of data for shape " + shape_str(shape));
+  reader.check_complete();
   Tensor out = Tensor::empty(shape, DType::i32);
   std::int32_t* p = out.data<std::int32_t>();
   for (std::uint64_t i = 0; i < count; ++i) p[i] = bytes[header + i];

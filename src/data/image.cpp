@@ -6,7 +6,9 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/printable.h"
 #include "data/atomic_file.h"
+#include "data/image_preflight.h"
 
 // stb is compiled here, with internal linkage so it cannot clash with another
 // copy elsewhere in a program. Its own code is not held to our warnings.
@@ -74,16 +76,20 @@ Image read_image(const std::string& path, int channels) {
   if (channels < 0 || channels == 2 || channels > 4)
     throw Error("read_image: channels must be 0 (as stored), 1, 3 or 4, not " +
                 std::to_string(channels));
-  const auto bytes = read_bytes(path);
+  auto bytes = read_bytes(path);
   if (bytes.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
     throw UsageError(path + ": image file too large");
+  if (jpeg_huffman_overflow(bytes))
+    throw UsageError(path + ": not a readable JPEG image (a Huffman table of more than 256 codes)");
+  drop_empty_idat(bytes);
   int width = 0, height = 0, stored = 0;
   stbi_uc* pixels = stbi_load_from_memory(bytes.data(), static_cast<int>(bytes.size()), &width,
                                           &height, &stored, channels);
   if (!pixels) {
+    // stb names an unknown PNG chunk by its four bytes, which may be any.
     const char* reason = stbi_failure_reason();
     throw UsageError(path + ": not a readable PNG/JPEG image (" +
-                     (reason ? reason : "unknown error") + ")");
+                     printable(reason ? reason : "unknown error") + ")");
   }
   Image image;
   image.height = height;

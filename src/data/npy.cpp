@@ -1,5 +1,6 @@
 #include "data/npy.h"
 
+#include <algorithm>
 #include <bit>
 #include <cctype>
 #include <cstring>
@@ -9,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/printable.h"
 #include "data/atomic_file.h"
 
 namespace laplex::data {
@@ -51,7 +53,8 @@ class HeaderParser {
         header.shape = tuple();
         seen_shape = true;
       } else {
-        fail("the keys 'descr', 'fortran_order' and 'shape' once each, found key '" + key + "'");
+        fail("the keys 'descr', 'fortran_order' and 'shape' once each, found key '" +
+             printable(key, 120) + "'");
       }
       if (!accept(',')) {
         expect('}');
@@ -67,11 +70,8 @@ class HeaderParser {
 
  private:
   [[noreturn]] void fail(const std::string& expected) const {
-    std::string shown = text_.substr(0, 120);
-    for (char& c : shown)
-      if (!std::isprint(static_cast<unsigned char>(c))) c = '?';
     throw UsageError(path_ + ": bad .npy header: expected " + expected + " at offset " +
-                     std::to_string(pos_) + " of \"" + shown + "\"");
+                     std::to_string(pos_) + " of \"" + printable(text_, 120) + "\"");
   }
   void skip_space() {
     while (pos_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[pos_]))) ++pos_;
@@ -159,8 +159,8 @@ Descr parse_descr(const std::string& path, const std::string& descr) {
         (order == '|' || order == '<' || order == '>' || order == '='))
       return {DType::i32, 1, type == "i1"};
     if (order == '>')
-      throw UsageError(path + ": big-endian dtype '" + descr + "'; expected " + expected +
-                       " (convert with a.astype(a.dtype.newbyteorder('<')))");
+      throw UsageError(path + ": big-endian dtype '" + printable(descr, 120) + "'; expected " +
+                       expected + " (convert with a.astype(a.dtype.newbyteorder('<')))");
     if (order == '<' || order == '=') {
       if (type == "f4") return {DType::f32, 4, true};
       if (type == "f8") return {DType::f64, 8, true};
@@ -168,16 +168,20 @@ Descr parse_descr(const std::string& path, const std::string& descr) {
       if (type == "i8") return {DType::i64, 8, true};
     }
   }
-  throw UsageError(path + ": unsupported dtype '" + descr + "'; expected " + expected);
+  throw UsageError(path + ": unsupported dtype '" + printable(descr, 120) + "'; expected " +
+                   expected);
 }
 
+// The bound skips zero dims: (0, 2^62, 4) holds nothing, but the strides of
+// a tensor of that shape would still overflow int64.
 std::uint64_t element_count(const std::string& path, const Shape& shape, std::size_t bytes) {
-  std::uint64_t count = 1;
+  std::uint64_t count = 1, bound = 1;
   const std::uint64_t limit = std::numeric_limits<std::int64_t>::max() / bytes;
   for (std::int64_t dim : shape) {
-    if (dim != 0 && count > limit / static_cast<std::uint64_t>(dim))
+    if (dim != 0 && bound > limit / static_cast<std::uint64_t>(dim))
       throw UsageError(path + ": shape " + shape_str(shape) + " is too large");
     count *= static_cast<std::uint64_t>(dim);
+    bound *= std::max<std::uint64_t>(static_cast<std::uint64_t>(dim), 1);
   }
   return count;
 }

@@ -118,5 +118,23 @@ TEST(Checkpoint, NonFiniteTensorsAreUsageErrorsNamingFileAndTensor) {
   fs::remove_all(run);
 }
 
+// A name holds whatever bytes a damaged or foreign header gives it; quoted
+// raw, a newline in it split the message over two lines.
+TEST(Checkpoint, NonFiniteTensorWithANewlineInItsNameIsReportedOnOneLine) {
+  const fs::path run = fs::temp_directory_path() / "laplex_checkpoint_newline_name";
+  fs::remove_all(run);
+  Checkpoint bad = sample(1.0f);
+  bad.model["model.1\nbias"] = Tensor::from_vector<float>({NAN}, {1});
+  const std::string dir = write_checkpoint(run.string(), 1, bad, 0);
+  try {
+    read_checkpoint(dir, false);
+    ADD_FAILURE() << "a NaN was read";
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), dir + "/model.safetensors: tensor 'model.1?bias' holds a NaN "
+                                           "or an infinity (element 0)");
+  }
+  fs::remove_all(run);
+}
+
 }  // namespace
 }  // namespace laplex::train

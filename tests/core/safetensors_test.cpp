@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 namespace laplex {
 namespace {
@@ -80,6 +82,72 @@ TEST(Safetensors, DirectoriesAndShapesPastTheInt64RangeAreUsageErrors) {
       ADD_FAILURE() << shape << " was accepted";
     } catch (const UsageError& e) {
       EXPECT_NE(std::string(e.what()).find("'t'"), std::string::npos) << e.what();
+    }
+  }
+  std::filesystem::remove(path);
+}
+
+// Found by mutation fuzzing under UBSan: a dim of 0 made the byte count 0,
+// so (0, 2^62, 4) passed the size check and its strides overflowed int64.
+TEST(Safetensors, ZeroSizedShapesWithDimsPastTheInt64RangeAreUsageErrors) {
+  const std::string path = temp_path("zero_huge_shape.safetensors");
+  write_header_only(
+      path,
+      R"({"t": {"dtype": "F32", "shape": [0, 4611686018427387904, 4], "data_offsets": [0, 0]}})",
+      0);
+  try {
+    read_safetensors(path);
+    ADD_FAILURE() << "accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("2^62 bytes"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
+}
+
+// Found by mutation fuzzing: a header length 8 too large, in a file 8 bytes
+// longer, read as valid (nlohmann stops at the NUL that follows the JSON)
+// with every tensor taken from 8 bytes further on.
+TEST(Safetensors, AHeaderRunningIntoTheDataIsAUsageError) {
+  const std::string path = temp_path("header_into_data.safetensors");
+  write_safetensors(path, {{"w", Tensor::zeros({4})}});
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  bytes[0] = static_cast<char>(bytes[0] + 8);
+  bytes += std::string(8, '\0');
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  try {
+    read_safetensors(path);
+    ADD_FAILURE() << "accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("NUL byte"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
+}
+
+// Found by mutation fuzzing: nlohmann's parse error quoted the whole broken
+// token (a config string of any length and any bytes), and a tensor name
+// may hold a newline.
+TEST(Safetensors, DamagedHeadersGiveOneShortPrintableLine) {
+  const std::string path = temp_path("damaged_header.safetensors");
+  const std::string bad_metadata = R"({"__metadata__": {"config": ")" + std::string(20000, 'a') +
+                                   std::string("\x01\xff") + R"("}})";
+  const std::string newline_name =
+      R"({"a
+b": {"dtype": "F16", "shape": [1], "data_offsets": [0, 2]}})";
+  for (const std::string& json : {bad_metadata, newline_name}) {
+    write_header_only(path, json, 0);
+    try {
+      read_safetensors(path);
+      ADD_FAILURE() << "accepted";
+    } catch (const UsageError& e) {
+      const std::string message = e.what();
+      EXPECT_NE(message.find(path), std::string::npos) << message;
+      EXPECT_LT(message.size(), 400u) << message;
+      EXPECT_TRUE(std::all_of(message.begin(), message.end(), [](char c) { return c >= 0x20; }))
+          << message;
     }
   }
   std::filesystem::remove(path);

@@ -52,6 +52,25 @@ TEST(Idx, MalformedFilesAreUsageErrorsNamingThem) {
   expect_usage_error(dir / "long", "trailing data");
   write_bytes(dir / "wrap", idx_file_bytes({1u << 22, 1u << 21, 1u << 21}, "x"));
   expect_usage_error(dir / "wrap", "2^62");
+  // Found by mutation fuzzing under UBSan: a dim of 0 made the byte count 0,
+  // and the strides of (0, 2^32-1, 2^32-1) overflowed int64.
+  write_bytes(dir / "empty_wrap", idx_file_bytes({0, 0xFFFFFFFFu, 0xFFFFFFFFu}, ""));
+  expect_usage_error(dir / "empty_wrap", "2^62");
+}
+
+// Found by mutation fuzzing: gzread reads a stream cut inside its CRC and
+// length trailer as a plain end of file, so the file read as complete.
+TEST(Idx, AGzipStreamCutInItsTrailerIsTruncated) {
+  const auto dir = testing::fresh_temp_dir("idx_gzip_cut");
+  const std::string path = (dir / "cut.gz").string();
+  gzFile out = gzopen(path.c_str(), "wb9");
+  ASSERT_NE(out, nullptr);
+  const std::string file = idx_file_bytes({4}, "abcd");
+  gzwrite(out, file.data(), static_cast<unsigned>(file.size()));
+  gzclose(out);
+  EXPECT_EQ(read_idx_ubyte(path).numel(), 4);
+  std::filesystem::resize_file(path, std::filesystem::file_size(path) - 3);
+  expect_usage_error(path, "truncated gzip data");
 }
 
 TEST(Idx, AGzipStreamLongerThanItsHeaderDeclaresIsTrailingData) {

@@ -1,12 +1,14 @@
 #include "data/image.h"
 
 #include <gtest/gtest.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "core/error.h"
 
@@ -95,6 +97,63 @@ TEST(ImageIo, MissingAndCorruptFilesAreUsageErrorsNamingTheFile) {
   expect_usage_error_naming(cut);
   fs::remove(junk);
   fs::remove(cut);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// `bytes` (a PNG) with a chunk of `type` and no data put in front of the
+// first chunk of type `before`; its CRC is right, though stb never checks.
+std::string with_empty_chunk(std::string bytes, const std::string& type,
+                             const std::string& before) {
+  const std::size_t at = bytes.find(before) - 4;
+  const auto crc = crc32(0, reinterpret_cast<const Bytef*>(type.data()), 4);
+  std::string chunk = std::string(4, '\0') + type;
+  for (int shift = 24; shift >= 0; shift -= 8) chunk += static_cast<char>((crc >> shift) & 0xFF);
+  return bytes.insert(at, chunk);
+}
+
+// Found by mutation fuzzing under UBSan: stb_image 2.27 copies a
+// zero-length first IDAT chunk (valid PNG) from a null pointer.
+TEST(ImageIo, PngWithAnEmptyFirstIdatChunkDecodes) {
+  const std::string path = temp_path("empty_idat.png");
+  const Image image = gradient(5, 7, 3);
+  write_png(path, image);
+  const std::string bytes = with_empty_chunk(read_file(path), "IDAT", "IDAT");
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  EXPECT_EQ(read_image(path).pixels, image.pixels);
+  fs::remove(path);
+}
+
+// Found by mutation fuzzing: stb names an unknown critical chunk by its four
+// bytes, which a damaged file may make a newline.
+TEST(ImageIo, UnknownChunkNamesStayOnOneLine) {
+  const std::string path = temp_path("newline_chunk.png");
+  write_png(path, gradient(5, 7, 3));
+  const std::string bytes = with_empty_chunk(read_file(path), "A\nBC", "IDAT");
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  expect_usage_error_naming(path);
+  fs::remove(path);
+}
+
+// Found by mutation fuzzing under UBSan: stb_image 2.27 builds a Huffman
+// table of as many codes as a DHT segment counts, past its 256 entries.
+TEST(ImageIo, JpegHuffmanTableOfMoreThan256CodesIsAUsageError) {
+  const std::string path = temp_path("big_huffman.jpg");
+  std::string bytes = "\xFF\xD8\xFF\xC4";
+  bytes += std::string("\x01\x14\x00", 3);      // length 276, DC table 0
+  bytes += std::string(14, '\0') + "\x02\xFF";  // 257 codes
+  bytes += std::string(257, '\0') + "\xFF\xD9";
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  expect_usage_error_naming(path);
+  try {
+    read_image(path);
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("Huffman table"), std::string::npos) << e.what();
+  }
+  fs::remove(path);
 }
 
 TEST(ImageIo, ReadsADebianJpegPhotograph) {

@@ -203,5 +203,30 @@ TEST(NpyIo, MalformedFilesAreOneLineUsageErrorsNamingTheFile) {
   fs::remove_all(dir);
 }
 
+// Found by mutation fuzzing: a byte flipped to a newline inside a key or
+// the descr was quoted as it was, splitting the message over two lines.
+TEST(NpyIo, ControlBytesInKeysAndDtypesAreNotQuotedRaw) {
+  const fs::path dir = temp_dir("control_bytes");
+  const std::string f4x2(8, '\0');
+  write_bytes(dir / "key.npy",
+              npy_file("{'de\ncr': '<f4', 'fortran_order': False, 'shape': (2,), }", f4x2));
+  expect_usage_error(dir / "key.npy", "found key 'de?cr'");
+  write_bytes(dir / "descr.npy",
+              npy_file("{'descr': '\nf4', 'fortran_order': False, 'shape': (2,), }", f4x2));
+  expect_usage_error(dir / "descr.npy", "unsupported dtype '?f4'");
+  fs::remove_all(dir);
+}
+
+// Found by mutation fuzzing under UBSan: a dim of 0 made the element count
+// 0, so (0, 2^62, 4) passed the size check and its strides overflowed int64.
+TEST(NpyIo, EmptyShapesWithDimsPastTheInt64RangeAreUsageErrors) {
+  const fs::path dir = temp_dir("zero_huge");
+  write_bytes(dir / "a.npy", npy_file("{'descr': '<f4', 'fortran_order': False, 'shape': (0, "
+                                      "4611686018427387904, 4), }",
+                                      ""));
+  expect_usage_error(dir / "a.npy", "too large");
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace laplex::data

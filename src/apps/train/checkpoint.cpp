@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/finite_check.h"
+#include "core/printable.h"
 #include "core/safetensors.h"
 
 namespace laplex::train {
@@ -182,12 +183,13 @@ namespace {
 
 // A run stops at its first non-finite loss before it checkpoints, so a NaN
 // or infinity in a checkpoint means a damaged or foreign file: reported
-// here rather than evaluated to NaN scores or trained on.
+// here rather than evaluated to NaN scores or trained on. The name comes
+// from the file's header and may hold any byte.
 void check_finite(const std::map<std::string, Tensor>& tensors, const std::string& file) {
   for (const auto& [name, tensor] : tensors)
     if (const std::int64_t at = first_non_finite(tensor); at >= 0)
-      throw UsageError(file + ": tensor '" + name + "' holds a NaN or an infinity (element " +
-                       std::to_string(at) + ")");
+      throw UsageError(file + ": tensor '" + printable(name) +
+                       "' holds a NaN or an infinity (element " + std::to_string(at) + ")");
 }
 
 }  // namespace
