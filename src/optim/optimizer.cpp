@@ -1,5 +1,6 @@
 #include "optim/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/finite_check.h"
@@ -102,6 +103,15 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
                            std::to_string(at) + "); second moments are >= 0");
       slots_[i][s] = it->second.to(params[i].dtype()).to(params[i].device()).clone();
     }
+    // A parameter's slots are made together by its first update, so a state
+    // holds all of them or none: with one missing the update would read an
+    // undefined tensor (Adam without exp_avg_sq) or start the others afresh.
+    const auto loaded = std::count_if(slots_[i].begin(), slots_[i].end(),
+                                      [](const Tensor& t) { return t.defined(); });
+    for (std::size_t s = 0; s < names.size() && loaded > 0; ++s)
+      if (!slots_[i][s].defined())
+        throw UsageError("optimizer state: missing '" + prefix + names[s] +
+                         "' (the state holds the other slots of that parameter)");
   }
   if (auto it = state.find("lr_factor"); it != state.end()) {
     const double factor = it->second.numel() == 1 ? it->second.item() : -1.0;

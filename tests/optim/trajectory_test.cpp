@@ -182,6 +182,36 @@ TEST_P(Trajectory, ImpossibleSavedMomentsAreUsageErrorsNamingThem) {
   }
 }
 
+// A parameter's moments are saved together; one missing (a damaged or
+// hand-edited train_state) crashed Adam's next update on an undefined
+// tensor. A state without any slot of a parameter (its first update not
+// taken yet) is still fine.
+TEST(OptimizerState, AStateMissingOneSlotOfAParameterIsAUsageErrorNamingIt) {
+  for (const std::string kind : {"adam", "adamw"}) {
+    Problem problem = make_problem();
+    auto a = make(kind, problem);
+    for (std::int64_t k = 0; k < 3; ++k) step(*a, problem, k);
+    for (const char* name : {"param.1.exp_avg_sq", "param.1.exp_avg"}) {
+      auto state = a->state_dict();
+      ASSERT_EQ(state.erase(name), 1u) << name;
+      auto b = make(kind, problem);
+      try {
+        b->load_state_dict(state);
+        ADD_FAILURE() << kind << ": a state without " << name << " was accepted";
+      } catch (const UsageError& e) {
+        EXPECT_NE(std::string(e.what()).find("missing '" + std::string(name) + "'"),
+                  std::string::npos)
+            << e.what();
+      }
+    }
+    auto state = a->state_dict();
+    state.erase("param.1.exp_avg");
+    state.erase("param.1.exp_avg_sq");
+    auto b = make(kind, problem);
+    EXPECT_NO_THROW(b->load_state_dict(state)) << kind;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Torch, Trajectory,
                          ::testing::Values("sgd_momentum", "sgd_nesterov", "adam", "adamw"));
 
