@@ -8,17 +8,21 @@
 
 namespace laplex {
 
+bool Device::is_name(const std::string& text) {
+  if (text == "cpu" || text == "auto" || text == "cuda") return true;
+  if (text.rfind("cuda:", 0) != 0) return false;
+  const std::string digits = text.substr(5);
+  return !digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos &&
+         digits.size() < 6;
+}
+
 Device Device::parse(const std::string& text) {
+  if (!is_name(text))
+    throw UsageError("unknown device '" + text + "' (expected auto, cpu, cuda or cuda:N)");
   if (text == "cpu") return cpu();
   if (text == "auto") return cuda_available() ? cuda(0) : cpu();
   if (text == "cuda") return cuda(0);
-  if (text.rfind("cuda:", 0) == 0) {
-    const std::string digits = text.substr(5);
-    if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string::npos &&
-        digits.size() < 6)
-      return cuda(std::stoi(digits));
-  }
-  throw UsageError("unknown device '" + text + "' (expected auto, cpu, cuda or cuda:N)");
+  return cuda(std::stoi(text.substr(5)));
 }
 
 std::string Device::str() const {

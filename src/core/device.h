@@ -14,6 +14,9 @@ struct Device {
   // "cpu", "cuda", "cuda:N", or "auto" (cuda:0 when a GPU is present);
   // throws UsageError otherwise.
   static Device parse(const std::string& text);
+  // Whether parse() takes `text`, checked without looking for a GPU: for
+  // validating a config before anything runs.
+  static bool is_name(const std::string& text);
 
   bool is_cpu() const { return kind == Kind::cpu; }
   bool is_cuda() const { return kind == Kind::cuda; }

@@ -86,6 +86,7 @@ TEST(TrainConfig, ImpossibleLoopScheduleAndOptimizerValuesNameTheirKey) {
       {"train.epochs=4611686018427387904", "train.epochs"},
       {"run_dir=''", "run_dir"},
       {"device=''", "device"},
+      {"device=cPu", "device: 'cPu' is not a device (auto, cpu, cuda or cuda:N)"},
       {"schedule.step_size=0", "schedule.step_size"},
       {"schedule.warmup_steps=-5", "schedule.warmup_steps"},
       {"schedule.total_steps=-3", "schedule.total_steps"},

@@ -5,6 +5,8 @@
 #include <filesystem>
 
 #include "config/config_node.h"
+#include "core/device.h"
+#include "core/printable.h"
 #include "config/yaml_aliases.h"
 
 namespace laplex::train {
@@ -264,7 +266,8 @@ TrainConfig parse_train_config(const YAML::Node& document, const std::string& fi
   c.run_dir = root.get_or<std::string>("run_dir", "runs/" + stem);
   c.device = root.get_or<std::string>("device", c.device);
   if (c.run_dir.empty()) root.fail("run_dir", "must not be empty");
-  if (c.device.empty()) root.fail("device", "must not be empty (auto, cpu, cuda or cuda:N)");
+  if (!Device::is_name(c.device))
+    root.fail("device", "'" + printable(c.device) + "' is not a device (auto, cpu, cuda or cuda:N)");
   c.seed = static_cast<std::uint64_t>(root.get_or<std::int64_t>("seed", 0));
   c.task = root.get_choice("task", {"classification", "covariance"}, c.task);
   c.data = parse_data(root.child("data"));
