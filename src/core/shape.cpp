@@ -12,12 +12,15 @@ std::int64_t numel(const Shape& shape) {
   return n;
 }
 
+// A shape with a zero dim has no elements, so numel() passes it whatever its
+// other dims; (0, 2^62, 4) still has a stride past 2^63.
 Strides contiguous_strides(const Shape& shape) {
   Strides strides(shape.size());
   std::int64_t step = 1;
   for (std::size_t i = shape.size(); i-- > 0;) {
     strides[i] = step;
-    step *= shape[i];
+    if (i > 0 && __builtin_mul_overflow(step, shape[i], &step))
+      throw Error("shape " + shape_str(shape) + " has a stride past 2^63");
   }
   return strides;
 }

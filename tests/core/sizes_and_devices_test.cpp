@@ -18,6 +18,10 @@ TEST(TensorSize, ShapesOfMoreThan2To63ElementsOrBytesThrowInsteadOfWrapping) {
   EXPECT_THROW(numel({std::int64_t{1} << 32, std::int64_t{1} << 32}), Error);
   EXPECT_EQ(numel({std::int64_t{1} << 31, std::int64_t{1} << 31}), std::int64_t{1} << 62);
   EXPECT_EQ(numel({}), 1);
+  // No elements, but strides past 2^63 (found by fuzzing the file readers).
+  EXPECT_THROW(Tensor::empty({0, std::int64_t{1} << 62, 4}), Error);
+  EXPECT_EQ(contiguous_strides({0, std::int64_t{1} << 31, 4}),
+            (Strides{std::int64_t{1} << 33, 4, 1}));
 }
 
 TEST(UsableDevice, NamesACudaDeviceTheMachineLacks) {
