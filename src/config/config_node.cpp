@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "config/yaml_aliases.h"
+#include "core/printable.h"
 
 namespace laplex::config {
 
@@ -19,6 +20,21 @@ std::string type_label() {
   else if constexpr (std::is_same_v<T, std::string>) return "a string";
   else return "a list";
 }
+
+// yaml-cpp tags a quoted scalar "!" and a plain one "?". A quoted "0.1" is
+// text by YAML's rules, and PyYAML and other tools read it as a string:
+// taking it as a number here would make one config mean two things.
+bool is_quoted_scalar(const YAML::Node& node) { return node.IsScalar() && node.Tag() == "!"; }
+
+// What one item of a list of T is: "an integer" for std::vector<std::int64_t>.
+template <class T>
+struct ItemOf {
+  using type = T;
+};
+template <class T>
+struct ItemOf<std::vector<T>> {
+  using type = T;
+};
 
 int line_of(const YAML::Node& node) {
   const auto mark = node.Mark();
@@ -86,8 +102,20 @@ template <class T>
 T ConfigNode::get(const std::string& key) {
   used_->insert(key);
   if (!has(key)) fail(key, "missing (expected " + type_label<T>() + ")");
+  const YAML::Node value = node_[key];
+  if constexpr (!std::is_same_v<T, std::string> && !std::is_same_v<T, std::vector<std::string>>) {
+    if (is_quoted_scalar(value))
+      fail(key, "expected " + type_label<T>() + ", not the quoted text \"" +
+                    printable(value.Scalar()) + "\" (write it without quotes)");
+    if (value.IsSequence())
+      for (std::size_t i = 0; i < value.size(); ++i)
+        if (is_quoted_scalar(value[i]))
+          fail(key, "item " + std::to_string(i) + " is the quoted text \"" +
+                        printable(value[i].Scalar()) + "\"; expected " + type_label<typename ItemOf<T>::type>() +
+                        " (write it without quotes)");
+  }
   try {
-    return node_[key].as<T>();
+    return value.as<T>();
   } catch (const YAML::Exception&) {
     fail(key, "expected " + type_label<T>());
   }

@@ -74,6 +74,36 @@ TEST(TrainConfig, ErrorsNameKeyAndLine) {
   EXPECT_THROW(parse(kConfig, {"train.epochs=0"}), UsageError);
 }
 
+// A quoted "0.1" is a string to YAML (and to PyYAML reading the same
+// file); a number key refuses it, naming the key and line, while string
+// keys still take quoted text that looks like a number.
+TEST(TrainConfig, QuotedNumbersAreRefusedWhereANumberIsExpected) {
+  std::string text = kConfig;
+  text.replace(text.find("lr: 0.1"), 7, "lr: \"0.1\"");
+  try {
+    parse(text);
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "configs/example.yaml:11: optimizer.lr: expected a number, not the quoted text "
+              "\"0.1\" (write it without quotes)");
+  }
+  EXPECT_THROW(parse(kConfig, {"train.epochs='3'"}), UsageError);
+  EXPECT_THROW(parse(kConfig, {"seed=\"3\""}), UsageError);
+  EXPECT_EQ(parse(kConfig, {"train.epochs=3"}).loop.epochs, 3);
+  try {
+    parse(kConfig, {"optimizer.type=adam", "optimizer.momentum=null", "optimizer.betas=[0.9, '0.99']"});
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("optimizer.betas: item 1 is the quoted text \"0.99\"; "
+                                         "expected a number"),
+              std::string::npos)
+        << e.what();
+  }
+  const TrainConfig c = parse(kConfig, {"run_dir='123'"});
+  EXPECT_EQ(c.run_dir, "123");
+}
+
 // Values that would divide by zero, count backwards or be silently ignored
 // are config errors naming their key (a zero log_every or step_size once
 // killed the trainer with SIGFPE).
