@@ -1,6 +1,7 @@
 #include "apps/train/checkpoint.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <filesystem>
@@ -133,6 +134,30 @@ TEST(Checkpoint, NonFiniteTensorWithANewlineInItsNameIsReportedOnOneLine) {
     EXPECT_EQ(std::string(e.what()), dir + "/model.safetensors: tensor 'model.1?bias' holds a NaN "
                                            "or an infinity (element 0)");
   }
+  fs::remove_all(run);
+}
+
+// A FIFO named train.log made the run block forever in its first log line
+// (opening it for writing waits for a reader).
+TEST(Checkpoint, ARunFileThatIsNotARegularFileIsAUsageError) {
+  const fs::path run = fs::temp_directory_path() / "laplex_checkpoint_fifo";
+  fs::remove_all(run);
+  fs::create_directories(run);
+  ASSERT_EQ(mkfifo((run / "train.log").c_str(), 0600), 0);
+  try {
+    check_run_dir(run.string(), true);
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_EQ(std::string(e.what()), (run / "train.log").string() +
+                                         ": is not a regular file (a pipe or device?), expected "
+                                         "the run's file (it is appended to)");
+  }
+  fs::remove(run / "train.log");
+  fs::create_directories(run / "metrics.jsonl");
+  EXPECT_THROW(check_run_dir(run.string(), true), UsageError);
+  fs::remove_all(run / "metrics.jsonl");
+  std::ofstream(run / "train.log") << "an earlier run's log\n";
+  EXPECT_NO_THROW(check_run_dir(run.string(), true));
   fs::remove_all(run);
 }
 

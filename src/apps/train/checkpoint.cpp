@@ -145,10 +145,17 @@ void check_run_dir(const std::string& run_dir, bool fresh) {
                      " must be free for checkpoints)");
   if (fs::is_directory(checkpoints / "latest", ec))
     throw UsageError((checkpoints / "latest").string() + ": is a directory, expected a file");
-  for (const char* file : {"train.log", "metrics.jsonl"})
-    if (fs::is_directory(fs::path(run_dir) / file, ec))
-      throw UsageError((fs::path(run_dir) / file).string() +
-                       ": is a directory, expected the run's file (it is appended to)");
+  // A FIFO or device there would block the run or swallow its log.
+  for (const char* file : {"train.log", "metrics.jsonl"}) {
+    const fs::path path = fs::path(run_dir) / file;
+    const fs::file_status status = fs::status(path, ec);
+    if (fs::is_directory(status))
+      throw UsageError(path.string() + ": is a directory, expected the run's file (it is appended to)");
+    if (fs::exists(status) && !fs::is_regular_file(status))
+      throw UsageError(path.string() +
+                       ": is not a regular file (a pipe or device?), expected the run's file "
+                       "(it is appended to)");
+  }
   const auto steps = checkpoint_steps(run_dir);
   if (fresh && !steps.empty())
     throw UsageError("run_dir " + run_dir + " already holds checkpoints (up to " +
