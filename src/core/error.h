@@ -20,6 +20,14 @@ class UsageError : public Error {
   using Error::Error;
 };
 
+// A device (a GPU) had no memory left for an allocation. The same work may
+// fit when made smaller, so callers that size work themselves (benchmarks)
+// catch this one and retry or skip; elsewhere it is an Error like any other.
+class OutOfMemory : public Error {
+ public:
+  using Error::Error;
+};
+
 // Throws Error(message) when condition is false. The message is built by the
 // caller only on failure when passed as a lambda; plain strings are fine for
 // checks off the hot path.

@@ -125,13 +125,18 @@ std::string skip_note(const CovarianceBenchOptions& o, const std::string& name, 
   return note;
 }
 
-nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name, std::int64_t n,
-                       Device device, std::map<std::string, double>& per_dim) {
-  nlohmann::json row{
+nlohmann::json row_header(const CovarianceBenchOptions& o, const std::string& name, std::int64_t n,
+                          Device device) {
+  return nlohmann::json{
       {"model", name == "ppca" ? "ppca_k" + std::to_string(std::min(o.rank, n)) : name},
       {"n", n},
       {"batch", o.batch},
       {"device", device.str()}};
+}
+
+nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name, std::int64_t n,
+                       Device device, std::map<std::string, double>& per_dim) {
+  nlohmann::json row = row_header(o, name, n, device);
   if (name == "full" && n > kFullGaussianMaxDims) {
     row["note"] = "n > max_dims";
     return row;
@@ -212,7 +217,20 @@ int run(const CovarianceBenchOptions& o) {
     if (n < 1 || n > kDensityMaxDims)
       throw UsageError("--n: sizes must be in [1, " + std::to_string(kDensityMaxDims) + "]");
     for (const auto& name : o.models) {
-      rows.push_back(measure(o, name, n, device, per_dim));
+      // GPU rows are not sized up front as CPU rows are: one that runs out
+      // of device memory is noted and the run goes on to the next.
+      try {
+        rows.push_back(measure(o, name, n, device, per_dim));
+      } catch (const OutOfMemory& e) {
+#if LAPLEX_WITH_CUDA
+        if (device.is_cuda()) cuda::release_cached(device.index);
+#endif
+        rows.push_back(row_header(o, name, n, device));
+        rows.back()["note"] = "skipped: out of device memory";
+        std::fprintf(stderr, "laplex-bench covariance: %s at n = %lld, batch %lld skipped: %s\n",
+                     name.c_str(), static_cast<long long>(n), static_cast<long long>(o.batch),
+                     e.what());
+      }
       if (o.json) print_rows({rows.back()}, {}, true);
       std::fflush(stdout);
     }

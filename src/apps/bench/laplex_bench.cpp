@@ -20,6 +20,7 @@
 #include "layers/laplex/laplex_cpu.h"
 #if LAPLEX_WITH_CUDA
 #include "apps/bench/cuda/laplex_bench_cuda.h"
+#include "core/cuda/cuda_allocator.h"
 #endif
 
 namespace laplex::bench {
@@ -184,21 +185,41 @@ nlohmann::json laplex_row(const LaplexBenchOptions& o, const LaplexShape& shape,
           {"bwd_over_fwd", t.fwdbwd / t.fwd}};
 }
 
-nlohmann::json measure_cuda(const LaplexBenchOptions& o, const LaplexShape& shape,
+// A GPU row that runs out of device memory is measured again with the
+// batch halved (x and g keep their first rows), as CPU rows are sized before
+// they start; one line on stderr says so. Null when batch 1 does not fit.
+nlohmann::json measure_cuda(const LaplexBenchOptions& o, LaplexShape shape,
                             const LaplexParamPtrs<float>& params, const std::vector<float>& x,
                             const std::vector<float>& gy) {
 #if LAPLEX_WITH_CUDA
   const Device device = usable_device(o.device);
-  const CudaLaplexTimings c =
-      time_laplex_cuda(shape, params, x, gy, o.repeats, o.dense_limit_gib, device.index);
-  nlohmann::json row = laplex_row(o, shape, device.str(),
-                                  {c.sort_ms, c.fwd_ms, c.fwdbwd_ms, c.fft_ms,
-                                   c.dense_ms < 0 ? nlohmann::json(nullptr)
-                                                  : nlohmann::json(c.dense_ms)});
-  row["copy_gb_per_s"] = c.copy_gb_per_s;
-  row["copy_fraction"] = row["gb_per_s"].get<double>() / c.copy_gb_per_s;
-  row["peak_bytes_per_n"] = c.peak_bytes / static_cast<double>(shape.n);
-  return row;
+  for (;;) {
+    try {
+      const CudaLaplexTimings c = time_laplex_cuda(shape, params, x.data(), gy.data(), o.repeats,
+                                                   o.dense_limit_gib, device.index);
+      nlohmann::json row = laplex_row(o, shape, device.str(),
+                                      {c.sort_ms, c.fwd_ms, c.fwdbwd_ms, c.fft_ms,
+                                       c.dense_ms < 0 ? nlohmann::json(nullptr)
+                                                      : nlohmann::json(c.dense_ms)});
+      row["copy_gb_per_s"] = c.copy_gb_per_s;
+      row["copy_fraction"] = row["gb_per_s"].get<double>() / c.copy_gb_per_s;
+      row["peak_bytes_per_n"] = c.peak_bytes / static_cast<double>(shape.n);
+      return row;
+    } catch (const OutOfMemory& e) {
+      cuda::release_cached(device.index);
+      if (shape.batch == 1) {
+        std::fprintf(stderr, "laplex-bench: n = %lld skipped: batch 1 does not fit (%s)\n",
+                     static_cast<long long>(shape.n), e.what());
+        return nullptr;
+      }
+      std::fprintf(stderr,
+                   "laplex-bench: n = %lld: batch %lld does not fit in %s memory; measuring "
+                   "batch %lld\n",
+                   static_cast<long long>(shape.n), static_cast<long long>(shape.batch),
+                   device.str().c_str(), static_cast<long long>(shape.batch / 2));
+      shape.batch /= 2;
+    }
+  }
 #else
   (void)shape, (void)params, (void)x, (void)gy;
   throw UsageError("--device " + o.device + ": this build has no CUDA support");

@@ -78,9 +78,14 @@ void* allocate(std::size_t bytes, int device) {
     free_all_locked(p, device);
     status = cudaMalloc(&ptr, size);
   }
+  if (status == cudaErrorMemoryAllocation) {
+    cudaGetLastError();
+    throw OutOfMemory("cuda:" + std::to_string(device) + ": out of memory allocating " +
+                      std::to_string(bytes) + " bytes (" + cudaGetErrorString(status) + ")");
+  }
   if (status != cudaSuccess)
-    throw Error("cuda:" + std::to_string(device) + ": out of memory allocating " +
-                std::to_string(bytes) + " bytes (" + cudaGetErrorString(status) + ")");
+    throw Error("cuda:" + std::to_string(device) + ": cudaMalloc of " + std::to_string(bytes) +
+                " bytes failed (" + cudaGetErrorString(status) + ")");
   p.stats.in_use += size;
   p.stats.peak_in_use = std::max(p.stats.peak_in_use, p.stats.in_use);
   p.live.emplace(ptr, size);

@@ -24,40 +24,52 @@ Tensor upload(const float* values, std::int64_t count, int device) {
 }
 
 void check_cufft(cufftResult status, const char* what) {
+  if (status == CUFFT_ALLOC_FAILED)
+    throw OutOfMemory(std::string("laplex-bench: ") + what + ": out of GPU memory");
   if (status != CUFFT_SUCCESS)
     throw Error(std::string("laplex-bench: ") + what + " failed (cuFFT status " +
                 std::to_string(static_cast<int>(status)) + ")");
 }
+
+// Destroys its plan however fft_ms ends: a plan that cannot get its work
+// area throws OutOfMemory, and the row is measured again with a smaller batch.
+class CufftPlan {
+ public:
+  CufftPlan() { check_cufft(cufftCreate(&handle_), "cufftCreate"); }
+  ~CufftPlan() { cufftDestroy(handle_); }
+  CufftPlan(const CufftPlan&) = delete;
+  CufftPlan& operator=(const CufftPlan&) = delete;
+  cufftHandle get() const { return handle_; }
+
+ private:
+  cufftHandle handle_ = 0;
+};
 
 // r2c then c2r of length n for every row; the plans are made before timing.
 double fft_ms(std::int64_t n, std::int64_t batch, int repeats, int device) {
   const std::int64_t bins = n / 2 + 1;
   const Tensor real = Tensor::zeros({batch * n}, DType::f32, Device::cuda(device));
   const Tensor spectrum = Tensor::empty({batch * bins * 2}, DType::f32, Device::cuda(device));
-  cufftHandle forward = 0, inverse = 0;
+  const CufftPlan forward, inverse;
   long long length = n;
   std::size_t work = 0;
-  check_cufft(cufftCreate(&forward), "cufftCreate");
-  check_cufft(cufftCreate(&inverse), "cufftCreate");
-  check_cufft(cufftMakePlanMany64(forward, 1, &length, nullptr, 1, n, nullptr, 1, bins, CUFFT_R2C,
-                                  batch, &work),
+  check_cufft(cufftMakePlanMany64(forward.get(), 1, &length, nullptr, 1, n, nullptr, 1, bins,
+                                  CUFFT_R2C, batch, &work),
               "cufftMakePlanMany64 (r2c)");
-  check_cufft(cufftMakePlanMany64(inverse, 1, &length, nullptr, 1, bins, nullptr, 1, n, CUFFT_C2R,
-                                  batch, &work),
+  check_cufft(cufftMakePlanMany64(inverse.get(), 1, &length, nullptr, 1, bins, nullptr, 1, n,
+                                  CUFFT_C2R, batch, &work),
               "cufftMakePlanMany64 (c2r)");
   cudaStream_t st = cuda::stream(device);
-  cufftSetStream(forward, st);
-  cufftSetStream(inverse, st);
+  cufftSetStream(forward.get(), st);
+  cufftSetStream(inverse.get(), st);
   auto* in = static_cast<float*>(real.raw_data());
   auto* mid = static_cast<cufftComplex*>(spectrum.raw_data());
   const double ms = median_ms(
       [&] {
-        check_cufft(cufftExecR2C(forward, in, mid), "cufftExecR2C");
-        check_cufft(cufftExecC2R(inverse, mid, in), "cufftExecC2R");
+        check_cufft(cufftExecR2C(forward.get(), in, mid), "cufftExecR2C");
+        check_cufft(cufftExecC2R(inverse.get(), mid, in), "cufftExecC2R");
       },
       repeats, 1, [&] { cuda::synchronize(device); });
-  cufftDestroy(forward);
-  cufftDestroy(inverse);
   return ms;
 }
 
@@ -65,8 +77,13 @@ double dense_ms(const LaplexShape& shape, const Tensor& x, double limit_gib, int
                 int device) {
   const double bytes = 4.0 * static_cast<double>(shape.m) * static_cast<double>(shape.n);
   if (bytes > limit_gib * (1 << 30)) return -1;
-  const Tensor w = Tensor::full({shape.m * shape.n}, 0.001, DType::f32, Device::cuda(device));
-  const Tensor y = Tensor::empty({shape.batch * shape.m}, DType::f32, Device::cuda(device));
+  Tensor w, y;
+  try {
+    w = Tensor::full({shape.m * shape.n}, 0.001, DType::f32, Device::cuda(device));
+    y = Tensor::empty({shape.batch * shape.m}, DType::f32, Device::cuda(device));
+  } catch (const OutOfMemory&) {
+    return -1;  // the stored matrix does not fit next to the row's other buffers
+  }
   const float one = 1, zero = 0;
   // Row-major Y (B, m) = X (B, n) W^T is column-major Y^T = W X^T.
   return median_ms(
@@ -99,8 +116,7 @@ double copy_gb_per_s(int device) {
 }  // namespace
 
 CudaLaplexTimings time_laplex_cuda(const LaplexShape& shape, const LaplexParamPtrs<float>& params,
-                                   const std::vector<float>& x_host,
-                                   const std::vector<float>& gy_host, int repeats,
+                                   const float* x_host, const float* gy_host, int repeats,
                                    double dense_limit_gib, int device) {
   CudaLaplexTimings out;
   auto sync = [&] { cuda::synchronize(device); };
@@ -114,8 +130,8 @@ CudaLaplexTimings time_laplex_cuda(const LaplexShape& shape, const LaplexParamPt
     const Tensor rho = upload(params.rho, shape.heads, device);
     const Tensor omega = upload(params.omega, shape.heads, device);
     const Tensor phi = upload(params.phi, shape.heads, device);
-    const Tensor x = upload(x_host.data(), static_cast<std::int64_t>(x_host.size()), device);
-    const Tensor gy = upload(gy_host.data(), static_cast<std::int64_t>(gy_host.size()), device);
+    const Tensor x = upload(x_host, shape.batch * shape.n, device);
+    const Tensor gy = upload(gy_host, shape.batch * shape.m, device);
     const Tensor ts = reshape(t, {shape.heads, shape.m}), ss = reshape(s, {shape.heads, shape.n});
     auto ptr = [](const Tensor& a) { return a.defined() ? static_cast<float*>(a.raw_data()) : nullptr; };
     const LaplexParamPtrs<float> dp{ptr(t), ptr(s), ptr(u), ptr(v), ptr(rho),

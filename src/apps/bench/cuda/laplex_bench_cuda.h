@@ -2,8 +2,6 @@
 // The GPU half of `laplex-bench laplex --device cuda`: the CUDA LAPLEX plan,
 // forward and forward + backward next to a cuFFT real FFT + inverse of every
 // batch row and a cuBLAS sgemm with the stored matrix, in one run.
-#include <vector>
-
 #include "layers/laplex/laplex_shape.h"
 
 namespace laplex::bench {
@@ -19,8 +17,9 @@ struct CudaLaplexTimings {
 };
 
 // Host inputs (x (B, n), gy (B, m), parameters) go to `device` first.
+// Throws OutOfMemory when the row does not fit in the device's memory.
 CudaLaplexTimings time_laplex_cuda(const LaplexShape& shape, const LaplexParamPtrs<float>& params,
-                                   const std::vector<float>& x, const std::vector<float>& gy,
-                                   int repeats, double dense_limit_gib, int device);
+                                   const float* x, const float* gy, int repeats,
+                                   double dense_limit_gib, int device);
 
 }  // namespace laplex::bench
