@@ -309,9 +309,12 @@ Decays<T> make_decays(const LaplexPlan<T>& plan, const LaplexShape& shape,
       auto one = [&](std::int64_t k) {
         const T magnitude = std::exp(-c.alpha * gap[k]);
         T r = magnitude, i = T(0);
+        // An underflowed decay is an exact 0 without the rotation: over a
+        // gap too large for T (inf) cos is NaN, and 0 * NaN is NaN.
         if constexpr (kPhased) {
-          r = magnitude * std::cos(c.omega * gap[k]);
-          i = magnitude * std::sin(c.omega * gap[k]);
+          const T angle = magnitude == T(0) ? T(0) : c.omega * gap[k];
+          r = magnitude * std::cos(angle);
+          i = magnitude * std::sin(angle);
           im[k] = i;
         }
         re[k] = r;

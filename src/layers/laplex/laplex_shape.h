@@ -64,9 +64,11 @@ inline void check_laplex_shape(const LaplexShape& shape) {
         "laplex: sizes must be non-negative and heads >= 1 (batch " +
             std::to_string(shape.batch) + ", m " + std::to_string(shape.m) + ", n " +
             std::to_string(shape.n) + ", heads " + std::to_string(shape.heads) + ")");
-  // Event codes keep the index in 31 bits.
+  // Event codes keep the index in 31 bits, on the CPU and on the GPU (where
+  // the code 2^32 - 1 marks padding, so m = 2^31 would lose its last row).
   check(shape.m < (std::int64_t{1} << 31) && shape.n < (std::int64_t{1} << 31),
-        "laplex: m and n must be below 2^31 on the CPU");
+        "laplex: m and n must be below 2^31 (got m " + std::to_string(shape.m) + ", n " +
+            std::to_string(shape.n) + ")");
 }
 
 }  // namespace laplex

@@ -163,6 +163,36 @@ TEST(LaplexCuda, FarAnchorsAndHugeGapsStayFinite) {
   }
 }
 
+// Anchors spread over [-3e38, 3e38] in float32: the distances a chunk or a
+// carry sums pass the float range (inf), and one gap is inf itself. Each
+// cross term underflows to 0; the exact ties still couple. The lane path
+// (batch 16, two chunks of events) and the event-parallel one (batch 2,
+// thousands of events) against the CPU in float32.
+TEST(LaplexCuda, AnchorsSpanningTheFloatRangeGiveTheCpuResult) {
+  LAPLEX_REQUIRE_GPU();
+  for (bool phased : {false, true})
+    for (const auto& [batch, side] : {std::pair<std::int64_t, std::int64_t>{16, 64}, {2, 1500}})
+      for (bool two_ends : {false, true}) {
+        LaplexProblem p = random_laplex_problem(batch, side, side, 1, phased, true, 33);
+        for (std::int64_t k = 0; k < side; ++k) {
+          // Evenly spread (gaps near 1e37, their sums inf), or every anchor
+          // at one of the two ends (the one gap between them inf).
+          p.t[k] = two_ends ? (k % 2 ? 3e38 : -3e38)
+                            : -3e38 + 6e38 * static_cast<double>(k) / static_cast<double>(side - 1);
+          p.s[side - 1 - k] = p.t[k];
+        }
+        SCOPED_TRACE(std::string(phased ? "phased" : "unphased") + ", batch " +
+                     std::to_string(batch) + (two_ends ? ", two ends" : ", spread"));
+        const LaplexResult want = run_laplex_cpu<float>(p);
+        const LaplexResult got = run_laplex_cuda(p, DType::f32);
+        for (const auto* values : {&got.y, &got.grads.dx, &got.grads.dt, &got.grads.ds,
+                                   &got.grads.du, &got.grads.dv, &got.grads.drho,
+                                   &got.grads.domega, &got.grads.dphi})
+          for (double v : *values) ASSERT_TRUE(std::isfinite(v));
+        expect_same(got, want.y, want.grads, phased, 1e-5);
+      }
+}
+
 TEST(LaplexCuda, AnyAnchorOrder) {
   LAPLEX_REQUIRE_GPU();
   const LaplexProblem base = random_laplex_problem(3, 9, 11, 2, true, true, 41);

@@ -166,8 +166,9 @@ __global__ void lane_totals_kernel(ScanArgs<T> a, std::int64_t groups, int warps
       asc_val = scan::add(asc_val, scan::scale(add[j], wt.to_last[k]));
       desc_val = scan::add(desc_val, scan::scale(add[j], wt.from_first[k]));
       if constexpr (kMoments) {
-        asc_mom = scan::add(asc_mom, scan::scale(add[j] * (last - ev.pos[k]), wt.to_last[k]));
-        desc_mom = scan::add(desc_mom, scan::scale(add[j] * (ev.pos[k] - first), wt.from_first[k]));
+        asc_mom = scan::add(asc_mom, scan::scale(add[j], scan::gap_times(last - ev.pos[k], wt.to_last[k])));
+        desc_mom = scan::add(desc_mom,
+                             scan::scale(add[j], scan::gap_times(ev.pos[k] - first, wt.from_first[k])));
       }
     }
   }
@@ -264,7 +265,7 @@ __global__ void lane_apply_kernel(ScanArgs<T> a, std::int64_t groups, int warps_
     const T add = valid && lane_adds<kMode>(ev.code[k]) ? ev.gain[k] * s_add[cell] : T(0);
     s_add[cell] = add;
     const C e = ev.e[k];
-    if constexpr (kMoments) mom = scan::add(scan::mul(e, mom), scan::mul(scan::scale(ev.gap[k], e), val));
+    if constexpr (kMoments) mom = scan::add(scan::mul(e, mom), scan::mul(scan::gap_times(ev.gap[k], e), val));
     val = scan::add_real(scan::mul(e, val), add);
     s_left[cell] = val;
     if constexpr (kMoments) s_left_mom[cell] = mom;
@@ -280,7 +281,7 @@ __global__ void lane_apply_kernel(ScanArgs<T> a, std::int64_t groups, int warps_
   for (int k = kLaneChunk - 1; k >= 0; --k) {
     const int cell = k * kLanePitch + lane;
     const C e = scan::conj(ev.e[k + 1]);
-    if constexpr (kMoments) mom = scan::add(scan::mul(e, mom), scan::mul(scan::scale(ev.gap[k + 1], e), val));
+    if constexpr (kMoments) mom = scan::add(scan::mul(e, mom), scan::mul(scan::gap_times(ev.gap[k + 1], e), val));
     val = scan::add_real(scan::mul(e, val), s_add[cell]);
     const std::uint32_t code = ev.code[k];
     T first_sum = 0, second_sum = 0;

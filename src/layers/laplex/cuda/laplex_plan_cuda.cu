@@ -66,6 +66,7 @@ void sort_head(const T* t, const T* s, std::int64_t m, std::int64_t n, scan::Key
 }  // namespace
 
 LaplexCudaPlan make_laplex_plan_cuda(const LaplexShape& shape, const Tensor& t, const Tensor& s) {
+  check_laplex_shape(shape);
   LaplexCudaPlan plan;
   plan.m = shape.m;
   plan.n = shape.n;

@@ -86,9 +86,12 @@ __device__ __forceinline__ T exp_of(T a) {
 
 // exp(-(alpha - i w) D) = exp(-alpha D) (cos(w D) + i sin(w D)): the decay of
 // an ascending step with rate lam (w = omega) or conj(lam) (w = -omega).
+// An underflowed magnitude gives an exact 0 without the rotation: over a gap
+// too large for T (inf), sincos would give NaN and 0 * NaN is NaN.
 template <class C, class T>
 __device__ __forceinline__ C decay(T alpha, T w, T d) {
   const T magnitude = exp_of(-alpha * d);
+  if (magnitude == T(0)) return zero_state<C, T>();
   if constexpr (kIsComplex<C>) {
     T s, c;
     if constexpr (sizeof(T) == 4)
@@ -99,6 +102,19 @@ __device__ __forceinline__ C decay(T alpha, T w, T d) {
   } else {
     return magnitude;
   }
+}
+
+template <class T>
+__device__ __forceinline__ bool is_zero(T a) { return a == T(0); }
+template <class T>
+__device__ __forceinline__ bool is_zero(Complex<T> a) { return a.re == T(0) && a.im == T(0); }
+
+// D e, the weight of the state in a moment step (mu' = e mu + (D e) sigma):
+// 0 where the decay underflowed, so a gap or a sum of gaps too large for T
+// (inf) gives 0, not 0 * inf.
+template <class T, class C>
+__device__ __forceinline__ C gap_times(T gap, C e) {
+  return is_zero(e) ? zero_state<C, T>() : scale(gap, e);
 }
 
 template <class T, class C, bool kMoments>
@@ -123,7 +139,7 @@ __device__ __forceinline__ Agg<T, C, kMoments> combine(const Agg<T, C, kMoments>
   out.val = add(mul(b.e, a.val), b.val);
   if constexpr (kMoments) {
     out.gap = a.gap + b.gap;
-    out.mom = add(add(mul(b.e, a.mom), mul(scale(b.gap, b.e), a.val)), b.mom);
+    out.mom = add(add(mul(b.e, a.mom), mul(gap_times(b.gap, b.e), a.val)), b.mom);
   } else {
     out.gap = T(0);
     out.mom = a.mom;

@@ -184,7 +184,7 @@ __global__ void __launch_bounds__(kThreads) scan_chunks_kernel(ScanArgs<T> a) {
     {
       C val = scan::zero_state<C, T>(), mom = scan::zero_state<C, T>();
       for (int i = 0; i < I; ++i) {
-        if constexpr (kMoments) mom = scan::add(scan::mul(e_asc[i], mom), scan::mul(scan::scale(gap[i], e_asc[i]), val));
+        if constexpr (kMoments) mom = scan::add(scan::mul(e_asc[i], mom), scan::mul(scan::gap_times(gap[i], e_asc[i]), val));
         val = scan::add_real(scan::mul(e_asc[i], val), add[i]);
       }
       mine_asc.val = val;
@@ -193,7 +193,7 @@ __global__ void __launch_bounds__(kThreads) scan_chunks_kernel(ScanArgs<T> a) {
       mom = scan::zero_state<C, T>();
       for (int i = I - 1; i >= 0; --i) {
         const C e = scan::conj(e_asc[i + 1]);
-        if constexpr (kMoments) mom = scan::add(scan::mul(e, mom), scan::mul(scan::scale(gap[i + 1], e), val));
+        if constexpr (kMoments) mom = scan::add(scan::mul(e, mom), scan::mul(scan::gap_times(gap[i + 1], e), val));
         val = scan::add_real(scan::mul(e, val), add[i]);
       }
       mine_desc.val = val;
@@ -217,7 +217,7 @@ __global__ void __launch_bounds__(kThreads) scan_chunks_kernel(ScanArgs<T> a) {
       C left[I], left_moment[I];
       C val = carry_asc.val, mom = carry_asc.mom;
       for (int i = 0; i < I; ++i) {
-        if constexpr (kMoments) mom = scan::add(scan::mul(e_asc[i], mom), scan::mul(scan::scale(gap[i], e_asc[i]), val));
+        if constexpr (kMoments) mom = scan::add(scan::mul(e_asc[i], mom), scan::mul(scan::gap_times(gap[i], e_asc[i]), val));
         val = scan::add_real(scan::mul(e_asc[i], val), add[i]);
         left[i] = val;
         if constexpr (kMoments) left_moment[i] = mom;
@@ -226,7 +226,7 @@ __global__ void __launch_bounds__(kThreads) scan_chunks_kernel(ScanArgs<T> a) {
       mom = carry_desc.mom;
       for (int i = I - 1; i >= 0; --i) {
         const C e = scan::conj(e_asc[i + 1]);
-        if constexpr (kMoments) mom = scan::add(scan::mul(e, mom), scan::mul(scan::scale(gap[i + 1], e), val));
+        if constexpr (kMoments) mom = scan::add(scan::mul(e, mom), scan::mul(scan::gap_times(gap[i + 1], e), val));
         val = scan::add_real(scan::mul(e, val), add[i]);
         if (!is_reader(i)) continue;
         // Ascending state `left`, descending `val` (forward, target grad:
