@@ -386,7 +386,8 @@ const BenchRegistration registration(
                    "n = 2^10 .. 2^26 on cpu, .. 2^30 on cuda (capped by --max-n). On cpu a row "
                    "whose estimated memory (column mem_gib) exceeds 90% of MemAvailable runs "
                    "with the batch halved until it fits (the batch column says which; a note "
-                   "goes to stderr), or is skipped when batch 1 does not fit");
+                   "goes to stderr), or is skipped when batch 1 does not fit; on cuda a row "
+                   "that runs out of device memory is measured again with the batch halved");
       // A sweep sets n itself; --max-n means nothing without one.
       sweep->excludes(n);
       cmd.add_option("--max-n", o->max_n, "largest n of a sweep (>= 1024)")->needs(sweep);
