@@ -113,8 +113,10 @@ TEST(Conv2dCpuKernels, StridedInputFloat32AndAMismatchedWeight) {
 }
 
 TEST(Pool2dCpuKernels, OutputsAndGradientsMatchTheComposedReference) {
-  for (const Window2d win : {Window2d{2, 2, 0}, Window2d{3, 2, 1}, Window2d{3, 1, 1},
-                             Window2d{2, 1, 1}, Window2d{5, 3, 2}}) {
+  // 2x2 and 3x3 stride = kernel take the tiled max-pool path (9 x 8: the
+  // last rows and columns lie in no window).
+  for (const Window2d win : {Window2d{2, 2, 0}, Window2d{3, 3, 0}, Window2d{3, 2, 1},
+                             Window2d{3, 1, 1}, Window2d{2, 1, 1}, Window2d{5, 3, 2}}) {
     SCOPED_TRACE("kernel " + std::to_string(win.kernel) + " stride " + std::to_string(win.stride) +
                  " padding " + std::to_string(win.padding));
     for (const bool take_max : {true, false}) {
@@ -143,6 +145,28 @@ TEST(Pool2dCpuKernels, TiesSendTheGradientToTheFirstMaximum) {
   Tensor x = Tensor::ones({1, 1, 2, 4}, DType::f64).set_requires_grad(true);
   sum(max_pool2d(x, Window2d{2, 2, 0})).backward();
   EXPECT_EQ(x.grad().to_vector<double>(), (std::vector<double>{1, 0, 1, 0, 0, 0, 0, 0}));
+}
+
+// A NaN in a window is its maximum (PyTorch's MaxPool2d), and the gradient
+// goes to it, on the tiled path (2x2, 3x3) and the general one (3x3 stride 2).
+TEST(Pool2dCpuKernels, ANaNIsTheMaximumOfItsWindowAndTakesItsGradient) {
+  for (const Window2d win : {Window2d{2, 2, 0}, Window2d{3, 3, 0}, Window2d{3, 2, 0}}) {
+    SCOPED_TRACE("kernel " + std::to_string(win.kernel) + " stride " + std::to_string(win.stride));
+    for (const DType dtype : {DType::f32, DType::f64}) {
+      std::vector<double> values(36);
+      for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i % 7);
+      values[7] = NAN;  // row 1, column 1: inside the first window of each
+      Tensor x = Tensor::from_vector(values, {1, 1, 6, 6}).to(dtype).set_requires_grad(true);
+      const Tensor y = max_pool2d(x, win);
+      EXPECT_TRUE(std::isnan(y.to(DType::f64).to_vector<double>()[0]));
+      sum(y).backward();
+      const std::vector<double> grad = x.grad().to(DType::f64).to_vector<double>();
+      EXPECT_EQ(grad[7], 1.0);
+      EXPECT_EQ(grad[0], 0.0);
+      EXPECT_EQ(grad[1], 0.0);
+      EXPECT_EQ(grad[6], 0.0);
+    }
+  }
 }
 
 // Batch norm from engine ops, the formula of batchnorm.h.
