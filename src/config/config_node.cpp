@@ -74,6 +74,14 @@ const std::string* ConfigNode::override_of(const std::string& label) const {
   return found;
 }
 
+const std::string* ConfigNode::override_inside(const std::string& label) const {
+  for (const auto& [key, argument] : *overrides_)
+    if (key.size() > label.size() && key.compare(0, label.size(), label) == 0 &&
+        (key[label.size()] == '.' || key[label.size()] == '['))
+      return &argument;
+  return nullptr;
+}
+
 std::string ConfigNode::located(int line, const std::string& label) const {
   if (const std::string* argument = override_of(label)) return *argument + ": " + label;
   return file_ + (line > 0 ? ":" + std::to_string(line) : "") + ": " +
@@ -191,7 +199,14 @@ void ConfigNode::finish() const {
     const std::string& key = entry.first.Scalar();
     const std::string name = path_.empty() ? key : path_ + "." + key;
     if (!seen.insert(key).second) throw UsageError(located(line, name) + ": duplicate key");
-    if (!used_->count(key)) throw UsageError(located(line, name) + ": unknown key");
+    if (!used_->count(key)) {
+      // A key that only an override wrote ("--set foo.bar=1" makes foo)
+      // has no line in the file: cite the argument.
+      const std::string* argument = override_of(name);
+      if (!argument) argument = override_inside(name);
+      throw UsageError((argument ? *argument + ": " + name : located(line, name)) +
+                       ": unknown key");
+    }
   }
 }
 

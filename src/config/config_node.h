@@ -65,6 +65,8 @@ class ConfigNode {
   // The argument that gave `label` (or the mapping or list holding
   // it) its value; null when the file did.
   const std::string* override_of(const std::string& label) const;
+  // An argument that set a key inside `label` ("--set foo.bar=1" for "foo").
+  const std::string* override_inside(const std::string& label) const;
   std::string located(int line, const std::string& label) const;
 };
 

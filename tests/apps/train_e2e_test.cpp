@@ -316,5 +316,40 @@ TEST(TrainE2E, BadInputsExitTwoNamingTheProblemAndKeepCheckpoints) {
             "step-00000096");
 }
 
+// A run that fails on what it was given leaves no run_dir and prints one
+// line: a bad --resume made run_dir and its train.log, and logged a line
+// before the error. Sizes that cannot be allocated, and a negative seed,
+// are config errors (exit 2), not an exit 1 out of memory.
+TEST(TrainE2E, FailuresOnInputLeaveNoRunDirAndPrintOneLine) {
+  const fs::path dir = fresh_dir("one_line");
+  const std::string config = write_config(dir);
+  fs::create_directories(dir / "empty");
+  std::ofstream(dir / "plain_file") << "not a checkpoint\n";
+  for (const fs::path& resume : {dir / "empty", dir / "missing", dir / "plain_file"}) {
+    const Result r = run("--config " + config + " --set run_dir=" + (dir / "fresh").string() +
+                         " --resume " + resume.string() + " 2>&1");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_FALSE(fs::exists(dir / "fresh")) << r.output;
+  }
+  Result r = run("--config " + config + " --set model.layers.0.out=1099511627776" +
+                 " --set model.layers.2.in=1099511627776 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(config + ": model: its parameters do not fit in this machine's memory"),
+            std::string::npos)
+      << r.output;
+  r = run("--config " + config + " --set data.synthetic_train=100000000000 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("data: the data set does not fit"), std::string::npos) << r.output;
+  r = run("--config " + config + " --set seed=-5 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("seed: must be >= 0"), std::string::npos) << r.output;
+  // An unknown top-level key made by --set names the argument, not the file.
+  r = run("--config " + config + " --set foo.bar=1 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--set foo.bar=1: foo: unknown key"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "run")) << r.output;
+}
+
 }  // namespace
 }  // namespace laplex

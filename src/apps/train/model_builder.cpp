@@ -1,5 +1,7 @@
 #include "apps/train/model_builder.h"
 
+#include <new>
+
 #include "layers/registry.h"
 #include "optim/adam.h"
 #include "optim/param_groups.h"
@@ -11,7 +13,17 @@ std::shared_ptr<Module> build_model_from_yaml(const YAML::Node& model, std::uint
                                               const std::string& source,
                                               const config::ConfigOverrides& overrides) {
   BuildContext context{seed};
-  return build_module(config::ConfigNode(model, source, "model", overrides), context);
+  // Layer sizes are checked one by one, not against the machine: a model
+  // too large to allocate is a config error too, not a crash or exit 1.
+  try {
+    return build_module(config::ConfigNode(model, source, "model", overrides), context);
+  } catch (const std::bad_alloc&) {
+    throw UsageError(source + ": model: its parameters do not fit in this machine's memory");
+  } catch (const UsageError&) {
+    throw;
+  } catch (const Error& e) {
+    throw UsageError(source + ": model: " + e.what());
+  }
 }
 
 std::shared_ptr<Module> build_model(const TrainConfig& config) {

@@ -268,7 +268,9 @@ TrainConfig parse_train_config(const YAML::Node& document, const std::string& fi
   if (c.run_dir.empty()) root.fail("run_dir", "must not be empty");
   if (!Device::is_name(c.device))
     root.fail("device", "'" + printable(c.device) + "' is not a device (auto, cpu, cuda or cuda:N)");
-  c.seed = static_cast<std::uint64_t>(root.get_or<std::int64_t>("seed", 0));
+  const std::int64_t seed = root.get_or<std::int64_t>("seed", 0);
+  if (seed < 0) root.fail("seed", "must be >= 0");
+  c.seed = static_cast<std::uint64_t>(seed);
   c.task = root.get_choice("task", {"classification", "covariance"}, c.task);
   c.data = parse_data(root.child("data"));
   if (!root.has("model")) root.fail("model", "missing (expected the model's layers)");

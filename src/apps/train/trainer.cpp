@@ -7,6 +7,7 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
+#include <new>
 
 #include "apps/train/checkpoint.h"
 #include "apps/train/metrics.h"
@@ -90,7 +91,12 @@ Checkpoint make_checkpoint(const TrainConfig& config, Module& model, optim::Opti
 
 TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   const Device device = usable_device(options.device.empty() ? config.device : options.device);
-  const std::unique_ptr<Task> task = make_task(config, device);
+  std::unique_ptr<Task> task;
+  try {
+    task = make_task(config, device);
+  } catch (const std::bad_alloc&) {
+    throw UsageError(config.file + ": data: the data set does not fit in this machine's memory");
+  }
   std::shared_ptr<Module> model = build_model(config);
   if (model->parameters().empty())
     throw UsageError(config.file + ": model: it has no parameters to train (layers such as relu, "
@@ -114,19 +120,11 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       throw UsageError(config.file + ": data.batch_size " + std::to_string(config.data.batch_size) +
                        ": an epoch's last batch holds 1 example, and the batchnorm " + norm +
                        " needs at least 2 in training: choose another batch_size");
-  // Data and model errors first (a failed run leaves no empty run_dir
-  // behind); then the run_dir, before anything is written into it.
-  {
-    std::error_code ec;
-    std::filesystem::create_directories(config.run_dir, ec);
-    if (ec || !std::filesystem::is_directory(config.run_dir))
-      throw UsageError(config.file + ": run_dir " + config.run_dir +
-                       ": cannot create the run directory" + (ec ? ": " + ec.message() : ""));
-  }
+  // Every check of the config, the data, the model and the checkpoint
+  // resumed comes before the run_dir is made or written: a run that fails
+  // on its input leaves no run_dir or log behind, and says so in one line.
   check_run_dir(config.run_dir, options.resume.empty());
-  remove_stale_temporaries(config.run_dir);
-  auto log = make_logger(config.run_dir);
-  log->info("task {}; data: {}", config.task, task->describe_data());
+  std::vector<std::string> notes;  // logged once the run's log exists
 
   Position position;
   Checkpoint resumed;
@@ -177,13 +175,14 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       throw UsageError("run_dir " + config.run_dir + " holds the checkpoints of another run (up to " +
                        run_steps.back().second + "): resume " + dir +
                        " into its own run_dir or a new one (--set run_dir=...)");
-    log->info("resuming from {} at step {} (epoch {}, batch {})", dir, position.step,
-              position.epoch, position.batch);
+    notes.push_back("resuming from " + dir + " at step " + std::to_string(position.step) +
+                    " (epoch " + std::to_string(position.epoch) + ", batch " +
+                    std::to_string(position.batch) + ")");
   }
   if (options.resume.empty())
-    for (const std::string& line : task->initialise_model(*model)) log->info("{}", line);
+    for (const std::string& line : task->initialise_model(*model)) notes.push_back(line);
   model->to(device);
-  log->info("model on {}:\n{}", device.str(), format_summary(summary_rows));
+  notes.push_back("model on " + device.str() + ":\n" + format_summary(summary_rows));
 
   auto optimizer = build_optimizer(config, *model);
   if (!resumed.train_state.empty()) {
@@ -215,6 +214,18 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   if (schedule.total_steps <= 0)
     schedule.total_steps = std::max<std::int64_t>(1, total_steps - schedule.warmup_steps);
   schedule.validate();
+
+  {
+    std::error_code ec;
+    std::filesystem::create_directories(config.run_dir, ec);
+    if (ec || !std::filesystem::is_directory(config.run_dir))
+      throw UsageError(config.file + ": run_dir " + config.run_dir +
+                       ": cannot create the run directory" + (ec ? ": " + ec.message() : ""));
+  }
+  remove_stale_temporaries(config.run_dir);
+  auto log = make_logger(config.run_dir);
+  log->info("task {}; data: {}", config.task, task->describe_data());
+  for (const std::string& note : notes) log->info("{}", note);
 
   MetricsWriter metrics(config.run_dir + "/metrics.jsonl");
   install_stop_handlers();
