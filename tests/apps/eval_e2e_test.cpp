@@ -435,6 +435,45 @@ train: {epochs: 1}
     EXPECT_GT(image.width, 8) << name;
     EXPECT_EQ(image.channels, 3) << name;
   }
+
+  // All or nothing: a directory where one picture goes fails the command
+  // before any picture is moved in (s.png and row0, row1 were written),
+  // and --outputs given with it is not written either (it was, exit 2).
+  const fs::path again = dir / "again";
+  fs::create_directories(again / "model.1.row1.png");
+  Generator inputs_rng(17);
+  data::write_npy((dir / "x.npy").string(), rand({4, 1, 8, 8}, inputs_rng));
+  const std::string explain_again = kEval + " --checkpoint " + (dir / "run").string() +
+                                    " --explain " + again.string();
+  auto bad = testing::run_command(explain_again + " --inputs " + (dir / "x.npy").string() +
+                                  " --outputs " + (dir / "y.npy").string() + " 2>&1");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("model.1.row1.png: is a directory"), std::string::npos) << bad.output;
+  EXPECT_FALSE(fs::exists(dir / "y.npy"));
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().filename().string().find("explain-tmp") != std::string::npos)
+      left.push_back(entry.path().string());
+  EXPECT_TRUE(left.empty()) << left.front();
+  std::vector<std::string> inside;
+  for (const auto& entry : fs::directory_iterator(again)) inside.push_back(entry.path().string());
+  EXPECT_EQ(inside, std::vector<std::string>{(again / "model.1.row1.png").string()});
+  // Into an existing folder the pictures replace their old versions.
+  fs::remove(again / "model.1.row1.png");
+  const auto good = testing::run_command(explain_again + " --inputs " + (dir / "x.npy").string() +
+                                         " --outputs " + (dir / "y.npy").string());
+  ASSERT_EQ(good.exit_code, 0) << good.output;
+  EXPECT_TRUE(fs::exists(again / "model.1.rows.png"));
+  EXPECT_EQ(data::read_npy((dir / "y.npy").string()).shape(), (Shape{4, 3}));
+  // A 1-D array is not rows: it gave one row of outputs for 64 values.
+  data::write_npy((dir / "flat.npy").string(), rand({64}, inputs_rng));
+  bad = testing::run_command(kEval + " --checkpoint " + (dir / "run").string() + " --inputs " +
+                             (dir / "flat.npy").string() + " --outputs " +
+                             (dir / "flat_out.npy").string() + " 2>&1");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("flat.npy: expected an array of at least one row"), std::string::npos)
+      << bad.output;
+  EXPECT_FALSE(fs::exists(dir / "flat_out.npy"));
 }
 
 }  // namespace

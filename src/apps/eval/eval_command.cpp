@@ -2,12 +2,14 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "apps/eval/evaluation.h"
 #include "apps/eval/explain_density.h"
 #include "apps/eval/explain_laplex.h"
 #include "apps/eval/model_outputs.h"
+#include "apps/eval/picture_staging.h"
 #include "apps/train/checkpoint.h"
 #include "apps/train/classification_data.h"
 #include "apps/train/model_builder.h"
@@ -126,8 +128,9 @@ int run_eval(const EvalOptions& options) {
   const std::string task_name = task_of(c);
   auto model = model_of(c);
 
-  if (!options.inputs.empty()) {
-    check_outputs_path(options.outputs, options.inputs, c.dir);
+  // With --explain as well, the outputs are written after the pictures are
+  // made and before they are moved in: a failure in either writes neither.
+  auto write_outputs = [&] {
     // Only the model section is needed: no data set is read.
     const Device device = usable_device(options.device.empty() ? "auto" : options.device);
     model->to(device);
@@ -136,8 +139,16 @@ int run_eval(const EvalOptions& options) {
     print({{"checkpoint", c.dir}, {"inputs", options.inputs}, {"outputs", options.outputs},
            {"rows", rows}},
           options.json, "wrote " + std::to_string(rows) + " rows to " + options.outputs + "\n");
-    if (options.explain_dir.empty()) return 0;
+  };
+  if (!options.inputs.empty()) {
+    check_outputs_path(options.outputs, options.inputs, c.dir);
+    if (options.explain_dir.empty()) {
+      write_outputs();
+      return 0;
+    }
   }
+  std::unique_ptr<PictureStaging> staging;
+  if (!options.explain_dir.empty()) staging = std::make_unique<PictureStaging>(options.explain_dir);
 
   YAML::Node document = YAML::Clone(c.config);
   config::ConfigOverrides overrides;
@@ -152,7 +163,10 @@ int run_eval(const EvalOptions& options) {
                      "reads no folder");
   const Device device = usable_device(options.device.empty() ? config.device : options.device);
   const std::string header = "checkpoint " + c.dir + "\n";
-  auto print_pictures = [&](const std::vector<std::string>& files) {
+  auto finish_pictures = [&](const std::vector<std::string>& staged) {
+    staging->check_targets(staged);
+    if (!options.inputs.empty()) write_outputs();
+    const std::vector<std::string> files = staging->commit(staged);
     std::string text;
     for (const auto& f : files) text += f + "\n";
     if (files.empty()) text = "no picture: the model has no LAPLEX layer that sees an image\n";
@@ -164,8 +178,8 @@ int run_eval(const EvalOptions& options) {
     const auto rows = checked_summary(*model, task->sample_shape(), config.data);
     if (!options.explain_dir.empty()) {
       model->to(Device::cpu());
-      print_pictures(explain_density_model(*model, task->example_shape(), config.seed,
-                                           options.explain_dir));
+      finish_pictures(explain_density_model(*model, task->example_shape(), config.seed,
+                                            staging->folder()));
       return 0;
     }
     model->to(device);
@@ -187,7 +201,7 @@ int run_eval(const EvalOptions& options) {
   std::vector<SummaryRow> rows = checked_summary(*model, sample, config.data);
   if (!options.explain_dir.empty()) {
     model->to(Device::cpu());
-    print_pictures(explain_laplex_layers(*model, sample, options.explain_dir));
+    finish_pictures(explain_laplex_layers(*model, sample, staging->folder()));
     return 0;
   }
   model->to(device);

@@ -12,9 +12,13 @@ std::int64_t write_model_outputs(Module& model, const std::string& task,
                                  std::int64_t batch_size, Device device) {
   const bool density = task == "covariance";
   Tensor x = data::read_npy(inputs_path);
-  if (x.dim() < 1 || x.size(0) < 1)
-    throw UsageError(inputs_path + ": expected an array of at least one row (N, ...), got shape " +
-                     shape_str(x.shape()));
+  // A 1-D array would be N scalar rows: layers that take one vector as a
+  // batch of one read it as a single example, and N rows came out as one.
+  if (x.dim() < 2 || x.size(0) < 1)
+    throw UsageError(inputs_path + ": expected an array of at least one row (N, features...), " +
+                     "got shape " + shape_str(x.shape()) +
+                     (x.dim() == 1 ? " (one example is shape (1, " + std::to_string(x.size(0)) + "))"
+                                   : std::string()));
   if (x.dtype() != DType::f32 && !(density && x.dtype() == DType::f64))
     throw UsageError(inputs_path + ": expected float32 values" +
                      std::string(density ? " (or float64)" : "") + ", got " +
