@@ -149,6 +149,31 @@ TEST(BenchE2E, EveryBenchRejectsOutOfRangeCountsWithOneLine) {
   }
 }
 
+// Runs laplex-bench and expects a usage error: exit 2, nothing on stdout
+// (no half-written table), one line on stderr that contains `expected`.
+// (run_command sends the group's stderr to its pipe; the braces keep each
+// redirection inside to the program.)
+void expect_usage_error(const std::string& arguments, const std::string& expected) {
+  const auto out = testing::run_command("{ " + kBench + " " + arguments + " 2>/dev/null; }");
+  EXPECT_EQ(out.exit_code, 2) << arguments << ": " << out.output;
+  EXPECT_EQ(out.output, "") << arguments;
+  const auto err = testing::run_command("{ " + kBench + " " + arguments + " 2>&1 >/dev/null; }");
+  EXPECT_NE(err.output.find(expected), std::string::npos) << arguments << ": " << err.output;
+  EXPECT_EQ(std::count(err.output.begin(), err.output.end(), '\n'), 1) << arguments << ": " << err.output;
+}
+
+// Every size is checked before the first row: n = 60000 started to
+// allocate 43 GB, 10^5 ended in "out of memory" (exit 1) and 2^40 in a
+// shape error that did not name --sizes. 2^31 - 1 needs exabytes.
+TEST(BenchE2E, MatmulRefusesSizesThatCannotRunBeforeAnyRow) {
+  expect_usage_error("matmul --sizes 64,2147483647 --repeats 1",
+                     "--sizes: n = 2147483647 needs ~");
+  expect_usage_error("matmul --sizes 2147483647 --repeats 1", "MemAvailable");
+  expect_usage_error("matmul --sizes 64,1099511627776 --repeats 1",
+                     "--sizes: expected sizes in [1, 2147483647], got 1099511627776");
+  expect_usage_error("matmul --sizes 0", "--sizes: expected sizes in [1, 2147483647], got 0");
+}
+
 // --lanes fixes the forward's chunks; the row says which it used.
 TEST(BenchE2E, LaplexLanesAreReported) {
   for (int lanes : {8, 32}) {
