@@ -174,6 +174,32 @@ TEST(BenchE2E, MatmulRefusesSizesThatCannotRunBeforeAnyRow) {
   expect_usage_error("matmul --sizes 0", "--sizes: expected sizes in [1, 2147483647], got 0");
 }
 
+// List flags take separate values and comma-separated ones; an empty item
+// is an error (CLI11's delimiter dropped them: "--sizes 1,,2" and "8," ran
+// without a word), and every item is checked before the first row prints
+// (covariance --json printed the rows for 784 and then refused 0).
+TEST(BenchE2E, ListFlagsRefuseEmptyItemsAndBadItemsBeforeAnyRow) {
+  expect_usage_error("matmul --sizes 1,,2", "--sizes: empty item");
+  expect_usage_error("matmul --sizes 8,", "--sizes: empty item");
+  expect_usage_error("matmul --sizes 8,abc", "--sizes: expected integers, got 'abc'");
+  expect_usage_error("covariance --n 784,,1000", "--n: empty item");
+  expect_usage_error("covariance --n 784 --models diagonal,", "--models: empty item");
+  expect_usage_error("order-search --n ,784", "--n: empty item");
+  expect_usage_error("order-search --n 784 --searches sparse,,exact", "--searches: empty item");
+  expect_usage_error("covariance --n 784 0 --batch 2 --models diagonal --json",
+                     "--n: sizes must be in [1, 2147483647], got 0");
+  expect_usage_error("covariance --n 784 --batch 2 --models diagonal,bogus --json",
+                     "--models: unknown model bogus");
+  expect_usage_error("order-search --n 784 2 --rows 4 --json", "--n: sizes must be >= 4, got 2");
+  const auto r = testing::run_command(kBench + " matmul --sizes 32,48 64 --repeats 1 --json 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = json_rows(r.output);
+  ASSERT_EQ(rows.size(), 3u) << r.output;
+  EXPECT_EQ(rows[0]["m"], 32);
+  EXPECT_EQ(rows[1]["m"], 48);
+  EXPECT_EQ(rows[2]["m"], 64);
+}
+
 // --lanes fixes the forward's chunks; the row says which it used.
 TEST(BenchE2E, LaplexLanesAreReported) {
   for (int lanes : {8, 32}) {

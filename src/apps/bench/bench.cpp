@@ -1,10 +1,12 @@
 #include "apps/bench/bench.h"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 
 namespace laplex::bench {
 
@@ -25,6 +27,55 @@ std::vector<RegisteredBench> registered_benches() {
   std::vector<RegisteredBench> out;
   for (auto& [name, bench] : table()) out.push_back(bench);
   return out;
+}
+
+namespace {
+
+std::vector<std::string> split_items(const std::string& flag, const std::vector<std::string>& values) {
+  std::vector<std::string> items;
+  for (const std::string& value : values) {
+    std::size_t begin = 0;
+    for (;;) {
+      const std::size_t comma = value.find(',', begin);
+      const std::string item = value.substr(begin, comma == std::string::npos ? comma : comma - begin);
+      if (item.empty()) throw CLI::ValidationError(flag, "empty item in '" + value + "'");
+      items.push_back(item);
+      if (comma == std::string::npos) break;
+      begin = comma + 1;
+    }
+  }
+  return items;
+}
+
+std::int64_t integer_item(const std::string& flag, const std::string& item) {
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), value);
+  if (error == std::errc::result_out_of_range)
+    throw CLI::ValidationError(flag, item + " is out of range");
+  if (error != std::errc() || end != item.data() + item.size())
+    throw CLI::ValidationError(flag, "expected integers, got '" + item + "'");
+  return value;
+}
+
+}  // namespace
+
+CLI::Option* add_list_option(CLI::App& command, const std::string& flag,
+                             std::vector<std::string>& items, const std::string& help) {
+  return command.add_option_function<std::vector<std::string>>(
+      flag, [flag, &items](const std::vector<std::string>& values) { items = split_items(flag, values); },
+      help);
+}
+
+CLI::Option* add_list_option(CLI::App& command, const std::string& flag,
+                             std::vector<std::int64_t>& items, const std::string& help) {
+  return command.add_option_function<std::vector<std::string>>(
+      flag,
+      [flag, &items](const std::vector<std::string>& values) {
+        std::vector<std::int64_t> parsed;
+        for (const std::string& item : split_items(flag, values)) parsed.push_back(integer_item(flag, item));
+        items = parsed;
+      },
+      help)->type_name("INT");
 }
 
 double median_ms(const std::function<void()>& fn, int repeats, int warmup,

@@ -15,6 +15,16 @@ namespace laplex::bench {
 // threads than the machine can start crashes its runtime.
 inline constexpr int kMaxBenchThreads = 1024;
 
+// List options take separate values, comma-separated ones or both
+// ("--n 784 8192", "--n 784,8192"). They are split here, not by CLI11's
+// delimiter, which drops empty items: "--sizes 1,,2" ran two sizes without
+// a word. An empty item or a value that is not an integer is a parse error
+// naming the flag (exit 2). The defaults stay when the flag is not given.
+CLI::Option* add_list_option(CLI::App& command, const std::string& flag,
+                             std::vector<std::string>& items, const std::string& help);
+CLI::Option* add_list_option(CLI::App& command, const std::string& flag,
+                             std::vector<std::int64_t>& items, const std::string& help);
+
 // Adds its options to `command` and returns the function that runs it.
 using BenchSetup = std::function<std::function<int()>(CLI::App& command)>;
 

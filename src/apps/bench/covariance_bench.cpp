@@ -204,18 +204,31 @@ nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name,
   return row;
 }
 
-int run(const CovarianceBenchOptions& o) {
-  const Device device = usable_device(o.device);
+// Every flag is checked before the first row: rows print as they are
+// measured (--json), and a bad value after them left a half-written run.
+void check_options(const CovarianceBenchOptions& o) {
   if (o.batch < 1 || o.batch > (std::int64_t{1} << 31))
     throw UsageError("--batch: must be in [1, 2^31]");
   if (o.repeats < 1) throw UsageError("--repeats: must be >= 1");
   if (o.anchors != "raster" && o.anchors != "serpentine" && o.anchors != "random")
     throw UsageError("--anchors: expected raster, serpentine or random, got '" + o.anchors + "'");
+  for (const std::int64_t n : o.n)
+    if (n < 1 || n > kDensityMaxDims)
+      throw UsageError("--n: sizes must be in [1, " + std::to_string(kDensityMaxDims) + "], got " +
+                       std::to_string(n));
+  for (const auto& name : o.models)
+    if (name != "laplex_ou_fused" && name != "laplex_ou_composed" && name != "diagonal" &&
+        name != "ppca" && name != "full")
+      throw UsageError("--models: unknown model " + name +
+                       " (laplex_ou_fused, laplex_ou_composed, diagonal, ppca, full)");
+}
+
+int run(const CovarianceBenchOptions& o) {
+  const Device device = usable_device(o.device);
+  check_options(o);
   std::vector<nlohmann::json> rows;
   std::map<std::string, double> per_dim;
   for (const std::int64_t n : o.n) {
-    if (n < 1 || n > kDensityMaxDims)
-      throw UsageError("--n: sizes must be in [1, " + std::to_string(kDensityMaxDims) + "]");
     for (const auto& name : o.models) {
       // GPU rows are not sized up front as CPU rows are: one that runs out
       // of device memory is noted and the run goes on to the next.
@@ -248,13 +261,14 @@ const BenchRegistration registration(
     "density models: NLL + gradient (and + Adam) time and peak memory per dimension",
     [](CLI::App& cmd) -> std::function<int()> {
       auto o = std::make_shared<CovarianceBenchOptions>();
-      cmd.add_option("--n", o->n, "dimensions (several allowed; default 784 100000 3000000)");
+      add_list_option(cmd, "--n", o->n,
+                      "dimensions (several allowed, or comma-separated; default 784 100000 3000000)");
       cmd.add_option("--batch", o->batch, "rows per step (default 8)");
       cmd.add_option("--rank", o->rank, "PPCA rank (default 64; at most n, column model)")
           ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 31));
       cmd.add_option("--device", o->device, "cpu, cuda or cuda:N");
-      cmd.add_option("--models", o->models,
-                     "subset of laplex_ou_fused laplex_ou_composed diagonal ppca full");
+      add_list_option(cmd, "--models", o->models,
+                      "subset of laplex_ou_fused laplex_ou_composed diagonal ppca full");
       cmd.add_option("--repeats", o->repeats, "timed steps (median reported)");
       cmd.add_option("--anchors", o->anchors,
                      "laplex_ou start order: raster (default; gathers in index order), "

@@ -107,7 +107,7 @@ const BenchRegistration registration(
     "matmul", "square matmul through the engine vs a direct sgemm call",
     [](CLI::App& cmd) -> std::function<int()> {
       auto o = std::make_shared<MatmulOptions>();
-      cmd.add_option("--sizes", o->sizes, "matrix sizes n (n x n x n)")->delimiter(',');
+      add_list_option(cmd, "--sizes", o->sizes, "matrix sizes n (n x n x n), comma-separated");
       cmd.add_option("--device", o->device, "cpu, cuda or cuda:N");
       cmd.add_option("--repeats", o->repeats, "timed repetitions (median reported)")
           ->check(CLI::Range(1, 1 << 20));

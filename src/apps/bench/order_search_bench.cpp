@@ -126,17 +126,25 @@ nlohmann::json measure(const OrderSearchBenchOptions& o, const std::string& sear
   return row;
 }
 
-int run(const OrderSearchBenchOptions& o) {
+// Every flag is checked before the first row: rows print as they are
+// measured (--json), and a bad value after them left a half-written run.
+void check_options(const OrderSearchBenchOptions& o) {
   if (o.rows < 2) throw UsageError("--rows: must be >= 2");
   if (o.repeats < 1) throw UsageError("--repeats: must be >= 1");
   for (const auto& s : o.searches)
     if (s != "exact" && s != "sparse") throw UsageError("--searches: unknown search " + s + " (exact, sparse)");
-  std::vector<nlohmann::json> rows;
   for (const std::int64_t n : o.n) {
-    if (n < 4) throw UsageError("--n: sizes must be >= 4");
+    if (n < 4) throw UsageError("--n: sizes must be >= 4, got " + std::to_string(n));
     if (n > kOuOrderSearchMaxValues / o.rows)
       throw UsageError("--n: " + std::to_string(n) + " x --rows " + std::to_string(o.rows) +
                        " values exceed the search's limit of " + std::to_string(kOuOrderSearchMaxValues));
+  }
+}
+
+int run(const OrderSearchBenchOptions& o) {
+  check_options(o);
+  std::vector<nlohmann::json> rows;
+  for (const std::int64_t n : o.n) {
     const Grid g = grid_of(n);
     const Tensor x = smooth_field(o.rows, g, 11);
     for (const auto& search : o.searches) {
@@ -156,9 +164,11 @@ const BenchRegistration registration(
     "order-search", "laplex_ou anchor order search from a random order: time, path cost, grid links, memory",
     [](CLI::App& cmd) -> std::function<int()> {
       auto o = std::make_shared<OrderSearchBenchOptions>();
-      cmd.add_option("--n", o->n, "pixels (several allowed; default 784 8192 100000 3000000)");
+      add_list_option(cmd, "--n", o->n,
+                      "pixels (several allowed, or comma-separated; default 784 8192 100000 3000000)");
       cmd.add_option("--rows", o->rows, "images the search reads (default 64)");
-      cmd.add_option("--searches", o->searches, "subset of exact sparse (exact only up to 8192)");
+      add_list_option(cmd, "--searches", o->searches,
+                      "subset of exact sparse (exact only up to 8192)");
       cmd.add_option("--repeats", o->repeats, "timed searches (median reported; default 1)");
       cmd.add_flag("--json", o->json, "JSON Lines output");
       return [o] { return run(*o); };
