@@ -109,6 +109,29 @@ TEST(BenchE2E, CovarianceRowsTimeEachModelAndSkipRowsThatCannotFit) {
       << r.output;
 }
 
+// Rows up to the calibration's 2^18 dimensions, and the full model, are
+// sized too, from x and the parameters: --n 1000 --batch 5000000 (20 GB of
+// x) was attempted. A row whose x cannot fit is skipped before the
+// calibration, which holds batch x 2^18 floats itself (at batch 2^31 it
+// ended the run with "out of memory", exit 1). x here is 8 TB and more.
+TEST(BenchE2E, CovarianceSkipsRowsWhoseInputsCannotFitBeforeCalibrating) {
+  const auto r = testing::run_command(
+      kBench + " covariance --n 1000 300000 --batch 2147483648 --models diagonal,full --json 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = json_rows(r.output);
+  ASSERT_EQ(rows.size(), 4u) << r.output;
+  for (int i : {0, 1, 2}) {
+    EXPECT_EQ(rows[i]["note"].get<std::string>().rfind("skipped: needs ~", 0), 0u) << r.output;
+    EXPECT_FALSE(rows[i].contains("ms")) << r.output;
+  }
+  EXPECT_EQ(rows[3]["note"], "n > max_dims") << r.output;
+  for (const char* line : {"diagonal at n = 1000, batch 2147483648 skipped: needs ~",
+                           "full at n = 1000, batch 2147483648 skipped: needs ~",
+                           "diagonal at n = 300000, batch 2147483648 skipped: needs ~"})
+    EXPECT_NE(r.output.find(std::string("laplex-bench covariance: ") + line), std::string::npos)
+        << r.output;
+}
+
 TEST(BenchE2E, LaplexRejectsBadFlagsWithOneLine) {
   const auto a = testing::run_command(kBench + " laplex --n 1024 --anchors shuffled 2>&1");
   EXPECT_EQ(a.exit_code, 2);
