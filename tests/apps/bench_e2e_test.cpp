@@ -223,6 +223,17 @@ TEST(BenchE2E, ListFlagsRefuseEmptyItemsAndBadItemsBeforeAnyRow) {
   EXPECT_EQ(rows[2]["m"], 64);
 }
 
+// Sizes that cannot fit are refused from the flags before anything is
+// allocated, naming the flag: conv at batch 2^20 reached several GiB and
+// ended in "out of memory" (exit 1); order-search at 2^29 pixels grew past
+// 8.5 GB. Both need terabytes or hundreds of GiB.
+TEST(BenchE2E, ConvAndOrderSearchRefuseSizesThatCannotFit) {
+  expect_usage_error("conv --batch 1048576 --repeats 1 --no-peer", "--batch: 1048576 images need ~");
+  expect_usage_error("order-search --n 536870912 --rows 2 --searches sparse",
+                     "--n: 536870912 pixels at --rows 2 need ~");
+  expect_usage_error("order-search --n 784 536870912 --rows 2 --json", "MemAvailable");
+}
+
 // --lanes fixes the forward's chunks; the row says which it used.
 TEST(BenchE2E, LaplexLanesAreReported) {
   for (int lanes : {8, 32}) {
