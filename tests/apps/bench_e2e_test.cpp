@@ -6,12 +6,15 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "helpers/process.h"
+#include "helpers/temp_dir.h"
 
 namespace laplex {
 namespace {
@@ -232,6 +235,37 @@ TEST(BenchE2E, ConvAndOrderSearchRefuseSizesThatCannotFit) {
   expect_usage_error("order-search --n 536870912 --rows 2 --searches sparse",
                      "--n: 536870912 pixels at --rows 2 need ~");
   expect_usage_error("order-search --n 784 536870912 --rows 2 --json", "MemAvailable");
+}
+
+// --python is a program, run without a shell: 'touch ...; true' ran the
+// touch, a path with spaces broke, and '' is a usage error. The stand-in
+// peer answers only when it is given the peer script as its argument.
+TEST(BenchE2E, PythonPeerRunsWithoutAShell) {
+  const auto dir = testing::fresh_temp_dir("bench_python_peer") / "with space";
+  std::filesystem::create_directories(dir);
+  const auto injected = dir / "injected";
+  const auto r = testing::run_command(kBench + " mlp-step --steps 1 --python 'touch \"" +
+                                      injected.string() + "\"; true' 2>&1");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(injected)) << r.output;
+  EXPECT_NE(r.output.find("PyTorch peer bench_mlp_torch.py unavailable"), std::string::npos)
+      << r.output;
+
+  const auto python = dir / "fake python";
+  std::ofstream(python) << "#!/bin/sh\n"
+                           "case \"$1\" in *bench_mlp_torch.py) ;; *) exit 1 ;; esac\n"
+                           "echo '{\"ms_per_step\": 2.5, \"torch\": \"stand-in\"}'\n";
+  std::filesystem::permissions(python, std::filesystem::perms::owner_all);
+  const auto p = testing::run_command(kBench + " mlp-step --steps 1 --json --python '" +
+                                      python.string() + "' 2>&1");
+  ASSERT_EQ(p.exit_code, 0) << p.output;
+  const auto rows = json_rows(p.output);
+  ASSERT_EQ(rows.size(), 1u) << p.output;
+  EXPECT_EQ(rows[0]["torch_ms"], 2.5) << p.output;
+  EXPECT_EQ(rows[0]["torch_version"], "stand-in") << p.output;
+
+  expect_usage_error("mlp-step --python ''", "--python");
+  expect_usage_error("conv --python '' --batch 2", "--python");
 }
 
 // --lanes fixes the forward's chunks; the row says which it used.

@@ -1,6 +1,12 @@
 #include "apps/bench/bench.h"
 
 #include <algorithm>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -154,9 +160,9 @@ std::string peer_script(const std::string& file) {
 nlohmann::json run_python_peer(const std::string& python, const std::string& file,
                                const std::vector<std::string>& args) {
   const std::string script = peer_script(file);
-  std::string command = python + " " + script;
-  for (const std::string& arg : args) command += " " + arg;
-  const std::string out = script.empty() ? "" : run_command(command + " 2>/dev/null");
+  std::vector<std::string> argv{python, script};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const std::string out = script.empty() ? "" : run_program(argv);
   if (!out.empty()) {
     try {
       return nlohmann::json::parse(out);
@@ -168,13 +174,36 @@ nlohmann::json run_python_peer(const std::string& python, const std::string& fil
   return nullptr;
 }
 
-std::string run_command(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return "";
+// popen ran the command line through a shell: --python 'touch x; true'
+// ran the touch, and a path with spaces broke. posix_spawnp takes the
+// argument vector as it is.
+std::string run_program(const std::vector<std::string>& argv) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return "";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
   std::string out;
   char buffer[4096];
-  while (fgets(buffer, sizeof buffer, pipe)) out += buffer;
-  return pclose(pipe) == 0 ? out : "";
+  for (;;) {
+    const ssize_t got = read(pipe_fds[0], buffer, sizeof buffer);
+    if (got > 0) out.append(buffer, static_cast<std::size_t>(got));
+    else if (got == 0 || errno != EINTR) break;
+  }
+  close(pipe_fds[0]);
+  if (spawned != 0) return "";
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? out : "";
 }
 
 }  // namespace laplex::bench

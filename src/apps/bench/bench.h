@@ -65,7 +65,9 @@ std::string peer_script(const std::string& file);
 nlohmann::json run_python_peer(const std::string& python, const std::string& file,
                                const std::vector<std::string>& args);
 
-// Runs a command and returns its standard output; empty when it failed.
-std::string run_command(const std::string& command);
+// Runs argv[0] (searched in PATH when it has no slash) with these
+// arguments, without a shell, its stderr discarded; returns its standard
+// output, empty when it could not start or did not exit 0.
+std::string run_program(const std::vector<std::string>& argv);
 
 }  // namespace laplex::bench
