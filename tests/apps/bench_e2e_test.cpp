@@ -268,6 +268,25 @@ TEST(BenchE2E, PythonPeerRunsWithoutAShell) {
   expect_usage_error("conv --python '' --batch 2", "--python");
 }
 
+// -h/--help anywhere prints the help of the benchmark it follows (CLI11
+// checked the other values first: "laplex --n abc --help" was exit 2), and
+// an option before any benchmark is named ("A subcommand is required").
+TEST(BenchE2E, HelpWinsAnywhereAndUnknownTopLevelOptionsAreNamed) {
+  const std::vector<std::pair<std::string, std::string>> helps = {
+      {"laplex --n abc --help", "Usage: laplex-bench laplex"},
+      {"matmul --repeats 0 --help", "Usage: laplex-bench matmul"},
+      {"covariance --n 1,,2 -h", "Usage: laplex-bench covariance"},
+      {"--help", "Subcommands:"},
+  };
+  for (const auto& [arguments, expected] : helps) {
+    const auto r = testing::run_command(kBench + " " + arguments + " 2>&1");
+    EXPECT_EQ(r.exit_code, 0) << arguments << ": " << r.output;
+    EXPECT_NE(r.output.find(expected), std::string::npos) << arguments << ": " << r.output;
+  }
+  expect_usage_error("--foo", "unknown option '--foo'");
+  expect_usage_error("--version", "unknown option '--version'");
+}
+
 // --lanes fixes the forward's chunks; the row says which it used.
 TEST(BenchE2E, LaplexLanesAreReported) {
   for (int lanes : {8, 32}) {
