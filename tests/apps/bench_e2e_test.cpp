@@ -287,6 +287,25 @@ TEST(BenchE2E, HelpWinsAnywhereAndUnknownTopLevelOptionsAreNamed) {
   expect_usage_error("--version", "unknown option '--version'");
 }
 
+// One explicit --n that does not fit even at batch 1 is a usage error (it
+// printed a skip note and an empty table, exit 0); a sweep still skips
+// such sizes and goes on. 2^20 heads of 2^32 events need petabytes, at
+// batch 2^31 past 2^64 bytes (the estimate saturates instead of wrapping).
+TEST(BenchE2E, LaplexSingleSizeThatCannotFitIsAnErrorASweepSkipsIt) {
+  expect_usage_error("laplex --n 2147483647 --batch 1 --heads 1048576",
+                     "--n: 2147483647 cannot run: even batch 1 needs ~");
+  expect_usage_error("laplex --n 2147483647 --batch 2147483648 --heads 1048576",
+                     "--n: 2147483647 cannot run: even batch 1 needs ~");
+  const auto r = testing::run_command(
+      kBench + " laplex --sweep --max-n 2048 --m 2147483647 --heads 1048576 --batch 1 --json 2>&1");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(json_rows(r.output).empty()) << r.output;
+  for (const char* n : {"1024", "2048"})
+    EXPECT_NE(r.output.find(std::string("laplex-bench: n = ") + n + " skipped: even batch 1 needs ~"),
+              std::string::npos)
+        << r.output;
+}
+
 // --lanes fixes the forward's chunks; the row says which it used.
 TEST(BenchE2E, LaplexLanesAreReported) {
   for (int lanes : {8, 32}) {
