@@ -1,10 +1,18 @@
 #include "apps/bench/bench.h"
 
 #include <algorithm>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <memory>
 
 namespace laplex::bench {
 
@@ -25,6 +33,55 @@ std::vector<RegisteredBench> registered_benches() {
   std::vector<RegisteredBench> out;
   for (auto& [name, bench] : table()) out.push_back(bench);
   return out;
+}
+
+namespace {
+
+std::vector<std::string> split_items(const std::string& flag, const std::vector<std::string>& values) {
+  std::vector<std::string> items;
+  for (const std::string& value : values) {
+    std::size_t begin = 0;
+    for (;;) {
+      const std::size_t comma = value.find(',', begin);
+      const std::string item = value.substr(begin, comma == std::string::npos ? comma : comma - begin);
+      if (item.empty()) throw CLI::ValidationError(flag, "empty item in '" + value + "'");
+      items.push_back(item);
+      if (comma == std::string::npos) break;
+      begin = comma + 1;
+    }
+  }
+  return items;
+}
+
+std::int64_t integer_item(const std::string& flag, const std::string& item) {
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(item.data(), item.data() + item.size(), value);
+  if (error == std::errc::result_out_of_range)
+    throw CLI::ValidationError(flag, item + " is out of range");
+  if (error != std::errc() || end != item.data() + item.size())
+    throw CLI::ValidationError(flag, "expected integers, got '" + item + "'");
+  return value;
+}
+
+}  // namespace
+
+CLI::Option* add_list_option(CLI::App& command, const std::string& flag,
+                             std::vector<std::string>& items, const std::string& help) {
+  return command.add_option_function<std::vector<std::string>>(
+      flag, [flag, &items](const std::vector<std::string>& values) { items = split_items(flag, values); },
+      help);
+}
+
+CLI::Option* add_list_option(CLI::App& command, const std::string& flag,
+                             std::vector<std::int64_t>& items, const std::string& help) {
+  return command.add_option_function<std::vector<std::string>>(
+      flag,
+      [flag, &items](const std::vector<std::string>& values) {
+        std::vector<std::int64_t> parsed;
+        for (const std::string& item : split_items(flag, values)) parsed.push_back(integer_item(flag, item));
+        items = parsed;
+      },
+      help)->type_name("INT");
 }
 
 double median_ms(const std::function<void()>& fn, int repeats, int warmup,
@@ -103,9 +160,9 @@ std::string peer_script(const std::string& file) {
 nlohmann::json run_python_peer(const std::string& python, const std::string& file,
                                const std::vector<std::string>& args) {
   const std::string script = peer_script(file);
-  std::string command = python + " " + script;
-  for (const std::string& arg : args) command += " " + arg;
-  const std::string out = script.empty() ? "" : run_command(command + " 2>/dev/null");
+  std::vector<std::string> argv{python, script};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const std::string out = script.empty() ? "" : run_program(argv);
   if (!out.empty()) {
     try {
       return nlohmann::json::parse(out);
@@ -117,13 +174,36 @@ nlohmann::json run_python_peer(const std::string& python, const std::string& fil
   return nullptr;
 }
 
-std::string run_command(const std::string& command) {
-  FILE* pipe = popen(command.c_str(), "r");
-  if (!pipe) return "";
+// popen ran the command line through a shell: --python 'touch x; true'
+// ran the touch, and a path with spaces broke. posix_spawnp takes the
+// argument vector as it is.
+std::string run_program(const std::vector<std::string>& argv) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return "";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  close(pipe_fds[1]);
   std::string out;
   char buffer[4096];
-  while (fgets(buffer, sizeof buffer, pipe)) out += buffer;
-  return pclose(pipe) == 0 ? out : "";
+  for (;;) {
+    const ssize_t got = read(pipe_fds[0], buffer, sizeof buffer);
+    if (got > 0) out.append(buffer, static_cast<std::size_t>(got));
+    else if (got == 0 || errno != EINTR) break;
+  }
+  close(pipe_fds[0]);
+  if (spawned != 0) return "";
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? out : "";
 }
 
 }  // namespace laplex::bench

@@ -15,6 +15,16 @@ namespace laplex::bench {
 // threads than the machine can start crashes its runtime.
 inline constexpr int kMaxBenchThreads = 1024;
 
+// List options take separate values, comma-separated ones or both
+// ("--n 784 8192", "--n 784,8192"). They are split here, not by CLI11's
+// delimiter, which drops empty items: "--sizes 1,,2" ran two sizes without
+// a word. An empty item or a value that is not an integer is a parse error
+// naming the flag (exit 2). The defaults stay when the flag is not given.
+CLI::Option* add_list_option(CLI::App& command, const std::string& flag,
+                             std::vector<std::string>& items, const std::string& help);
+CLI::Option* add_list_option(CLI::App& command, const std::string& flag,
+                             std::vector<std::int64_t>& items, const std::string& help);
+
 // Adds its options to `command` and returns the function that runs it.
 using BenchSetup = std::function<std::function<int()>(CLI::App& command)>;
 
@@ -55,7 +65,9 @@ std::string peer_script(const std::string& file);
 nlohmann::json run_python_peer(const std::string& python, const std::string& file,
                                const std::vector<std::string>& args);
 
-// Runs a command and returns its standard output; empty when it failed.
-std::string run_command(const std::string& command);
+// Runs argv[0] (searched in PATH when it has no slash) with these
+// arguments, without a shell, its stderr discarded; returns its standard
+// output, empty when it could not start or did not exit 0.
+std::string run_program(const std::vector<std::string>& argv);
 
 }  // namespace laplex::bench

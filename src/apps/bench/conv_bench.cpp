@@ -8,6 +8,8 @@
 #include <map>
 
 #include "apps/bench/bench.h"
+#include "apps/cli.h"
+#include "apps/bench/peak_memory.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/loss.h"
 #include "core/ops/matmul.h"
@@ -40,6 +42,22 @@ struct Case {
   std::function<void()> step;
 };
 
+// Peak bytes per image of a CPU run: the inputs with their gradients
+// (64 k floats) and the CNN step's activations, gradients and im2col
+// buffers (about 370 k) come to 1.7 MB; peak RSS grew by 0.9-1.3 MB per
+// image from batch 64 to 2048 (--no-peer). The PyTorch peer runs in its
+// own process at the same batch while the inputs are resident. Rounded up.
+constexpr double kBytesPerImage = double(2 << 20);
+
+// On the CPU a batch that cannot fit is refused before anything is
+// allocated: --batch 1048576 reached several GiB and ended in "out of
+// memory" (exit 1).
+void check_batch_fits(std::int64_t batch) {
+  const double need = kBytesPerImage * static_cast<double>(batch);
+  if (!fits_in_memory(need))
+    throw UsageError("--batch: " + std::to_string(batch) + " images need " + memory_need_text(need));
+}
+
 Tensor input(const Shape& shape, Generator& g, const Device& device, bool grad) {
   Tensor t = randn(shape, g, DType::f32, device);
   t.set_requires_grad(grad);
@@ -48,6 +66,7 @@ Tensor input(const Shape& shape, Generator& g, const Device& device, bool grad) 
 
 int run(const ConvOptions& o) {
   const Device device = usable_device(o.device);
+  if (device.is_cpu()) check_batch_fits(o.batch);
   if (o.threads > 0) omp_set_num_threads(o.threads);
   const int threads = omp_get_max_threads();
   const std::int64_t b = o.batch;
@@ -124,13 +143,15 @@ const BenchRegistration registration(
       cmd.add_option("--device", o->device, "cpu, cuda or cuda:N");
       // Batch norm needs two values per channel; a thread count past what
       // the machine can start kills OpenMP's runtime, so both are bounded.
-      cmd.add_option("--batch", o->batch, "images per batch (>= 2)")
+      cmd.add_option("--batch", o->batch, "images per batch (>= 2; on cpu ~2 MiB each must fit in 90% of MemAvailable)")
           ->check(CLI::Range(std::int64_t{2}, std::int64_t{1} << 20));
       cmd.add_option("--repeats", o->repeats, "timed repetitions (median reported)")
           ->check(CLI::Range(1, 1 << 20));
       cmd.add_option("--threads", o->threads, "CPU threads for both (0: default)")
           ->check(CLI::Range(0, kMaxBenchThreads));
-      cmd.add_option("--python", o->python, "python with torch, for the peer");
+      cmd.add_option("--python", o->python,
+                     "python with torch, for the peer (run as is, without a shell)")
+          ->check(apps::non_empty());
       cmd.add_flag("!--no-peer", o->peer, "skip the PyTorch peer");
       cmd.add_flag("--json", o->json, "JSON Lines output");
       return [o] { return run(*o); };

@@ -106,22 +106,58 @@ double calibrated_bytes_per_dim(const CovarianceBenchOptions& o, const std::stri
          static_cast<double>(kCalibrationDims);
 }
 
+// The parameters a model holds, from its shapes (mu and scales; ppca's
+// n x k loadings; full's n x n factor), without allocating them.
+double parameter_count(const std::string& name, std::int64_t dims, std::int64_t rank) {
+  const double n = static_cast<double>(dims);
+  if (name == "diagonal") return 2 * n;
+  if (name == "ppca") return n * (static_cast<double>(std::min(rank, dims)) + 2);
+  if (name == "full") return n * n + n;
+  return 3 * n + 1;  // laplex_ou: mu, t, d and rho
+}
+
+// What a row holds before its first step: x and four copies of the
+// parameters (values, gradients, Adam's two moments). Checked from the
+// flags before anything is allocated: a row whose plain inputs cannot fit
+// is never started, nor calibrated (the calibration holds batch x 2^18
+// floats of x: at batch 2^31 it ended the run with "out of memory").
+double plain_bytes(const CovarianceBenchOptions& o, const std::string& name, std::int64_t n) {
+  return 4.0 * static_cast<double>(o.batch) * static_cast<double>(n) +
+         16.0 * parameter_count(name, n, o.rank);
+}
+
+// The rows no calibration sizes (n <= kCalibrationDims, and full) add what
+// a step allocates: 64 bytes per value of x (8 for the fused kernel) and
+// 128 per parameter, rounded up from peak_B_per_dim at n = 4096 and 2^17,
+// batch 8 to 512 (27-56 bytes per value, the fused kernel under 2; up to
+// 116 per parameter, laplex_ou_composed). Without them --n 1000 --batch
+// 5000000 fit as 18.6 GiB of x and its step took about 130 GiB more.
+double uncalibrated_bytes(const CovarianceBenchOptions& o, const std::string& name,
+                          std::int64_t n) {
+  const double per_value = name == "laplex_ou_fused" ? 8.0 : 64.0;
+  return plain_bytes(o, name, n) +
+         per_value * static_cast<double>(o.batch) * static_cast<double>(n) +
+         128.0 * parameter_count(name, n, o.rank);
+}
+
 // A note for a CPU row that does not fit in 90% of MemAvailable (and one
-// line on stderr), else empty. `per_dim` caches the calibration by model.
+// line on stderr), else empty. Above kCalibrationDims a row whose plain
+// inputs fit is extrapolated from the calibration (which holds less);
+// the rest are sized from the flags. `per_dim` caches the calibration by
+// model.
 std::string skip_note(const CovarianceBenchOptions& o, const std::string& name, std::int64_t n,
                       std::map<std::string, double>& per_dim) {
-  if (n <= kCalibrationDims || name == "full") return "";
-  const double available = available_memory_bytes();
-  if (available <= 0) return "";
-  if (!per_dim.count(name)) per_dim[name] = calibrated_bytes_per_dim(o, name);
-  const double need = per_dim[name] * static_cast<double>(n);
-  if (need <= 0.9 * available) return "";
-  constexpr double kGiB = double(1 << 30);
-  char note[160];
-  std::snprintf(note, sizeof note, "skipped: needs ~%.1f GiB, MemAvailable %.1f GiB", need / kGiB,
-                available / kGiB);
+  if (available_memory_bytes() <= 0) return "";
+  const bool calibrated = n > kCalibrationDims && name != "full";
+  double need = calibrated ? plain_bytes(o, name, n) : uncalibrated_bytes(o, name, n);
+  if (calibrated && fits_in_memory(need)) {
+    if (!per_dim.count(name)) per_dim[name] = calibrated_bytes_per_dim(o, name);
+    need = per_dim[name] * static_cast<double>(n);
+  }
+  if (fits_in_memory(need)) return "";
+  const std::string note = "skipped: needs " + memory_need_text(need);
   std::fprintf(stderr, "laplex-bench covariance: %s at n = %lld, batch %lld %s\n", name.c_str(),
-               static_cast<long long>(n), static_cast<long long>(o.batch), note);
+               static_cast<long long>(n), static_cast<long long>(o.batch), note.c_str());
   return note;
 }
 
@@ -204,18 +240,31 @@ nlohmann::json measure(const CovarianceBenchOptions& o, const std::string& name,
   return row;
 }
 
-int run(const CovarianceBenchOptions& o) {
-  const Device device = usable_device(o.device);
+// Every flag is checked before the first row: rows print as they are
+// measured (--json), and a bad value after them left a half-written run.
+void check_options(const CovarianceBenchOptions& o) {
   if (o.batch < 1 || o.batch > (std::int64_t{1} << 31))
     throw UsageError("--batch: must be in [1, 2^31]");
   if (o.repeats < 1) throw UsageError("--repeats: must be >= 1");
   if (o.anchors != "raster" && o.anchors != "serpentine" && o.anchors != "random")
     throw UsageError("--anchors: expected raster, serpentine or random, got '" + o.anchors + "'");
+  for (const std::int64_t n : o.n)
+    if (n < 1 || n > kDensityMaxDims)
+      throw UsageError("--n: sizes must be in [1, " + std::to_string(kDensityMaxDims) + "], got " +
+                       std::to_string(n));
+  for (const auto& name : o.models)
+    if (name != "laplex_ou_fused" && name != "laplex_ou_composed" && name != "diagonal" &&
+        name != "ppca" && name != "full")
+      throw UsageError("--models: unknown model " + name +
+                       " (laplex_ou_fused, laplex_ou_composed, diagonal, ppca, full)");
+}
+
+int run(const CovarianceBenchOptions& o) {
+  const Device device = usable_device(o.device);
+  check_options(o);
   std::vector<nlohmann::json> rows;
   std::map<std::string, double> per_dim;
   for (const std::int64_t n : o.n) {
-    if (n < 1 || n > kDensityMaxDims)
-      throw UsageError("--n: sizes must be in [1, " + std::to_string(kDensityMaxDims) + "]");
     for (const auto& name : o.models) {
       // GPU rows are not sized up front as CPU rows are: one that runs out
       // of device memory is noted and the run goes on to the next.
@@ -248,13 +297,14 @@ const BenchRegistration registration(
     "density models: NLL + gradient (and + Adam) time and peak memory per dimension",
     [](CLI::App& cmd) -> std::function<int()> {
       auto o = std::make_shared<CovarianceBenchOptions>();
-      cmd.add_option("--n", o->n, "dimensions (several allowed; default 784 100000 3000000)");
+      add_list_option(cmd, "--n", o->n,
+                      "dimensions (several allowed, or comma-separated; default 784 100000 3000000)");
       cmd.add_option("--batch", o->batch, "rows per step (default 8)");
       cmd.add_option("--rank", o->rank, "PPCA rank (default 64; at most n, column model)")
           ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 31));
       cmd.add_option("--device", o->device, "cpu, cuda or cuda:N");
-      cmd.add_option("--models", o->models,
-                     "subset of laplex_ou_fused laplex_ou_composed diagonal ppca full");
+      add_list_option(cmd, "--models", o->models,
+                      "subset of laplex_ou_fused laplex_ou_composed diagonal ppca full");
       cmd.add_option("--repeats", o->repeats, "timed steps (median reported)");
       cmd.add_option("--anchors", o->anchors,
                      "laplex_ou start order: raster (default; gathers in index order), "

@@ -187,10 +187,11 @@ nlohmann::json laplex_row(const LaplexBenchOptions& o, const LaplexShape& shape,
 
 // A GPU row that runs out of device memory is measured again with the
 // batch halved (x and g keep their first rows), as CPU rows are sized before
-// they start; one line on stderr says so. Null when batch 1 does not fit.
+// they start; one line on stderr says so. Null, and `skipped` says why, when
+// batch 1 does not fit.
 nlohmann::json measure_cuda(const LaplexBenchOptions& o, LaplexShape shape,
                             const LaplexParamPtrs<float>& params, const std::vector<float>& x,
-                            const std::vector<float>& gy) {
+                            const std::vector<float>& gy, std::string& skipped) {
 #if LAPLEX_WITH_CUDA
   const Device device = usable_device(o.device);
   for (;;) {
@@ -208,8 +209,7 @@ nlohmann::json measure_cuda(const LaplexBenchOptions& o, LaplexShape shape,
     } catch (const OutOfMemory& e) {
       cuda::release_cached(device.index);
       if (shape.batch == 1) {
-        std::fprintf(stderr, "laplex-bench: n = %lld skipped: batch 1 does not fit (%s)\n",
-                     static_cast<long long>(shape.n), e.what());
+        skipped = std::string("batch 1 does not fit (") + e.what() + ")";
         return nullptr;
       }
       std::fprintf(stderr,
@@ -221,40 +221,37 @@ nlohmann::json measure_cuda(const LaplexBenchOptions& o, LaplexShape shape,
     }
   }
 #else
-  (void)shape, (void)params, (void)x, (void)gy;
+  (void)shape, (void)params, (void)x, (void)gy, (void)skipped;
   throw UsageError("--device " + o.device + ": this build has no CUDA support");
 #endif
 }
 
-// Peak bytes of one CPU row: x, y, g, dx and the FFT peer's buffers, plus
-// what the kernels allocate for a forward and backward.
-double cpu_row_bytes(const LaplexShape& shape) {
+// Peak bytes of one CPU row: x, y, g, dx and the FFT peer's buffers, the
+// anchors (and gains) with their gradients, plus what the kernels allocate
+// for a forward and backward.
+double cpu_row_bytes(const LaplexShape& shape, bool gains) {
   const double b = static_cast<double>(shape.batch), n = static_cast<double>(shape.n),
                m = static_cast<double>(shape.m);
   const double arrays = 4.0 * b * (2 * n + 2 * m) + 4.0 * b * n + 8.0 * b * (n / 2 + 1);
-  return arrays + static_cast<double>(
-                      cpu::laplex_cpu_bytes(shape, omp_get_max_threads(), sizeof(float), true));
+  const double anchors = 8.0 * static_cast<double>(shape.heads) * (n + m) * (gains ? 2 : 1);
+  return arrays + anchors +
+         static_cast<double>(
+             cpu::laplex_cpu_bytes(shape, omp_get_max_threads(), sizeof(float), true));
 }
 
 // On the CPU, the largest batch up to the asked one whose row fits in 90%
-// of MemAvailable (halving); 0 when not even batch 1 fits. One line on
-// stderr says what was changed or skipped and why.
-std::int64_t fitting_batch(LaplexShape shape) {
+// of MemAvailable (halving); 0, and `skipped` says why, when not even
+// batch 1 fits. One line on stderr says when the batch was reduced.
+std::int64_t fitting_batch(LaplexShape shape, bool gains, std::string& skipped) {
   const double budget = 0.9 * available_memory_bytes();
   if (budget <= 0) return shape.batch;
   const std::int64_t asked = shape.batch;
-  const double asked_bytes = cpu_row_bytes(shape);
-  while (shape.batch >= 1 && cpu_row_bytes(shape) > budget) shape.batch /= 2;
+  const double asked_bytes = cpu_row_bytes(shape, gains);
+  while (shape.batch >= 1 && cpu_row_bytes(shape, gains) > budget) shape.batch /= 2;
   constexpr double kGiB = double(1 << 30);
   if (shape.batch < 1)
-    std::fprintf(stderr,
-                 "laplex-bench: n = %lld skipped: even batch 1 needs ~%.1f GiB, MemAvailable %.1f "
-                 "GiB\n",
-                 static_cast<long long>(shape.n), cpu_row_bytes(LaplexShape{1, shape.m, shape.n,
-                                                                            shape.heads,
-                                                                            shape.phased}) /
-                                                      kGiB,
-                 budget / 0.9 / kGiB);
+    skipped = "even batch 1 needs " +
+              memory_need_text(cpu_row_bytes({1, shape.m, shape.n, shape.heads, shape.phased}, gains));
   else if (shape.batch < asked)
     std::fprintf(stderr,
                  "laplex-bench: n = %lld: batch %lld needs ~%.1f GiB, MemAvailable %.1f GiB; "
@@ -264,11 +261,11 @@ std::int64_t fitting_batch(LaplexShape shape) {
   return std::max<std::int64_t>(shape.batch, 0);
 }
 
-// Null when the row was skipped (it does not fit in memory).
-nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
+// Null, and `skipped` says why, when the row does not fit in memory.
+nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n, std::string& skipped) {
   LaplexShape shape{o.batch, o.m > 0 ? o.m : n, n, o.heads, o.phased};
   check_laplex_shape(shape);
-  if (o.device == "cpu") shape.batch = fitting_batch(shape);
+  if (o.device == "cpu") shape.batch = fitting_batch(shape, o.gains, skipped);
   if (shape.batch == 0) return nullptr;
   std::mt19937_64 rng(1);
   const Operator op = make_operator(shape, o.gains, o.anchors == "sorted", rng);
@@ -277,7 +274,7 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
   std::uniform_real_distribution<float> dist(-1, 1);
   for (auto& value : x) value = dist(rng);
   for (auto& value : gy) value = dist(rng);
-  if (o.device != "cpu") return measure_cuda(o, shape, params, x, gy);
+  if (o.device != "cpu") return measure_cuda(o, shape, params, x, gy, skipped);
   std::vector<float> dx(x.size()), dt(op.t.size()), ds(op.s.size()), du(op.u.size()),
       dv(op.v.size()), drho(shape.heads), domega(shape.heads), dphi(shape.heads);
   LaplexGradPtrs<float> grads{dx.data(), dt.data(), ds.data(),
@@ -315,7 +312,7 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n) {
   row["threads"] = omp_get_max_threads();
   // With several heads the forward saves nothing and does not say.
   row["lanes"] = lanes > 0 ? nlohmann::json(lanes) : nlohmann::json(nullptr);
-  row["mem_gib"] = cpu_row_bytes(shape) / double(1 << 30);
+  row["mem_gib"] = cpu_row_bytes(shape, o.gains) / double(1 << 30);
   return row;
 }
 
@@ -357,8 +354,17 @@ int run(const LaplexBenchOptions& o) {
       "gb_per_s", "mem_gib", "ratio_fft", "bwd_over_fwd"};
   std::vector<nlohmann::json> rows;
   for (std::int64_t n : sizes) {
-    nlohmann::json row = measure(o, n);
-    if (row.is_null()) continue;
+    std::string skipped;
+    nlohmann::json row = measure(o, n, skipped);
+    // A sweep goes on past a size that does not fit; the one size asked
+    // for explicitly is a usage error (an empty table said nothing).
+    if (row.is_null() && !o.sweep)
+      throw UsageError("--n: " + std::to_string(n) + " cannot run: " + skipped);
+    if (row.is_null()) {
+      std::fprintf(stderr, "laplex-bench: n = %lld skipped: %s\n", static_cast<long long>(n),
+                   skipped.c_str());
+      continue;
+    }
     rows.push_back(std::move(row));
     // A sweep prints as it goes: the top sizes take a while.
     if (o.sweep && o.json) {
@@ -374,7 +380,8 @@ const BenchRegistration registration(
     "laplex", "LAPLEX forward / forward+backward vs an FFTW real FFT and a dense sgemm",
     [](CLI::App& cmd) -> std::function<int()> {
       auto o = std::make_shared<LaplexBenchOptions>();
-      CLI::Option* n = cmd.add_option("--n", o->n, "inputs n (sources)");
+      CLI::Option* n = cmd.add_option(
+          "--n", o->n, "inputs n (sources); on cpu a size that does not fit even at batch 1 is an error");
       cmd.add_option("--m", o->m, "outputs m (targets; default n)");
       cmd.add_option("--batch", o->batch, "batch rows B");
       cmd.add_option("--heads", o->heads, "heads H");

@@ -4,6 +4,7 @@
 #include <cblas.h>
 
 #include "apps/bench/bench.h"
+#include "apps/bench/peak_memory.h"
 #include "core/autograd/grad_mode.h"
 #include "core/ops/matmul.h"
 #include "core/random.h"
@@ -48,12 +49,34 @@ double direct_sgemm_ms(const Tensor& a, const Tensor& b, const Tensor& c, int re
 #endif
 }
 
+// sgemm (cblas and cuBLAS) takes int sizes; n * n then fits 63 bits too.
+constexpr std::int64_t kMaxSize = (std::int64_t{1} << 31) - 1;
+
+// A row holds A, B and C, and each timed laplex matmul allocates its result.
+double row_bytes(std::int64_t n) {
+  return 4.0 * 4.0 * static_cast<double>(n) * static_cast<double>(n);
+}
+
+// Every size is checked before the first row runs: a size that cannot run
+// is a usage error, not an out-of-memory failure (or the kernel's OOM
+// killer) after minutes of rows.
+void check_sizes(const std::vector<std::int64_t>& sizes, const Device& device) {
+  for (const std::int64_t n : sizes) {
+    if (n < 1 || n > kMaxSize)
+      throw UsageError("--sizes: expected sizes in [1, " + std::to_string(kMaxSize) + "], got " +
+                       std::to_string(n));
+    if (device.is_cpu() && !fits_in_memory(row_bytes(n)))
+      throw UsageError("--sizes: n = " + std::to_string(n) + " needs " +
+                       memory_need_text(row_bytes(n)));
+  }
+}
+
 int run(const MatmulOptions& o) {
   const Device device = usable_device(o.device);
+  check_sizes(o.sizes, device);
   NoGradGuard no_grad;
   std::vector<nlohmann::json> rows;
   for (std::int64_t n : o.sizes) {
-    if (n < 1) throw UsageError("--sizes: sizes must be >= 1");
     Generator g(1);
     const Tensor a = randn({n, n}, g, DType::f32, device), b = randn({n, n}, g, DType::f32, device);
     const Tensor c = Tensor::empty({n, n}, DType::f32, device);
@@ -84,7 +107,7 @@ const BenchRegistration registration(
     "matmul", "square matmul through the engine vs a direct sgemm call",
     [](CLI::App& cmd) -> std::function<int()> {
       auto o = std::make_shared<MatmulOptions>();
-      cmd.add_option("--sizes", o->sizes, "matrix sizes n (n x n x n)")->delimiter(',');
+      add_list_option(cmd, "--sizes", o->sizes, "matrix sizes n (n x n x n), comma-separated");
       cmd.add_option("--device", o->device, "cpu, cuda or cuda:N");
       cmd.add_option("--repeats", o->repeats, "timed repetitions (median reported)")
           ->check(CLI::Range(1, 1 << 20));

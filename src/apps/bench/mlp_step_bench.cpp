@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include "apps/bench/bench.h"
+#include "apps/cli.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/loss.h"
 #include "core/ops/matmul.h"
@@ -90,7 +91,9 @@ const BenchRegistration registration(
           ->check(CLI::Range(1, 1 << 20));
       cmd.add_option("--threads", o->threads, "CPU threads for both (0: default)")
           ->check(CLI::Range(0, kMaxBenchThreads));
-      cmd.add_option("--python", o->python, "python with torch, for the peer");
+      cmd.add_option("--python", o->python,
+                     "python with torch, for the peer (run as is, without a shell)")
+          ->check(apps::non_empty());
       cmd.add_flag("!--no-peer", o->peer, "skip the PyTorch peer");
       cmd.add_flag("--json", o->json, "JSON Lines output");
       return [o] { return run(*o); };

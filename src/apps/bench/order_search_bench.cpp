@@ -9,6 +9,8 @@
 // chain links between pixels that touch on the grid (what a layout-learning
 // search is for: a random order has about 4 / n); the peak memory of one
 // search in bytes per dimension above what was resident before it.
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -126,17 +128,48 @@ nlohmann::json measure(const OrderSearchBenchOptions& o, const std::string& sear
   return row;
 }
 
-int run(const OrderSearchBenchOptions& o) {
+// Peak bytes of a row: the field (rows x n floats, and a row per thread
+// while it is made), the start order and the anchors, and the larger
+// search: the sparse one holds the points (rows rounded up to 8) and up to
+// 512 bytes per dimension of lists and path (337-381 measured at 2 to 64
+// rows); the exact one about 24 n^2 bytes of pair costs (measured at
+// n = 8192), counted as 32.
+double row_bytes(const OrderSearchBenchOptions& o, std::int64_t dims) {
+  const double n = static_cast<double>(dims), rows = static_cast<double>(o.rows);
+  const double field = 4.0 * rows * n + 4.0 * omp_get_max_threads() * n + 16.0 * n;
+  double search = 0;
+  for (const auto& s : o.searches)
+    if (s == "sparse")
+      search = std::max(search, n * (4.0 * static_cast<double>((o.rows + 7) / 8 * 8) + 512));
+    else if (dims <= kOuOrderSearchMaxDims)
+      search = std::max(search, 32.0 * n * n + 8.0 * rows * n);
+  return field + search;
+}
+
+// Every flag is checked before the first row: rows print as they are
+// measured (--json), and a bad value after them left a half-written run.
+// A size that cannot fit is refused too: n = 2^29 at 2 rows grew past
+// 8.5 GB on its way to about 300.
+void check_options(const OrderSearchBenchOptions& o) {
   if (o.rows < 2) throw UsageError("--rows: must be >= 2");
   if (o.repeats < 1) throw UsageError("--repeats: must be >= 1");
   for (const auto& s : o.searches)
     if (s != "exact" && s != "sparse") throw UsageError("--searches: unknown search " + s + " (exact, sparse)");
-  std::vector<nlohmann::json> rows;
   for (const std::int64_t n : o.n) {
-    if (n < 4) throw UsageError("--n: sizes must be >= 4");
+    if (n < 4) throw UsageError("--n: sizes must be >= 4, got " + std::to_string(n));
     if (n > kOuOrderSearchMaxValues / o.rows)
       throw UsageError("--n: " + std::to_string(n) + " x --rows " + std::to_string(o.rows) +
                        " values exceed the search's limit of " + std::to_string(kOuOrderSearchMaxValues));
+    if (!fits_in_memory(row_bytes(o, n)))
+      throw UsageError("--n: " + std::to_string(n) + " pixels at --rows " + std::to_string(o.rows) +
+                       " need " + memory_need_text(row_bytes(o, n)));
+  }
+}
+
+int run(const OrderSearchBenchOptions& o) {
+  check_options(o);
+  std::vector<nlohmann::json> rows;
+  for (const std::int64_t n : o.n) {
     const Grid g = grid_of(n);
     const Tensor x = smooth_field(o.rows, g, 11);
     for (const auto& search : o.searches) {
@@ -156,9 +189,11 @@ const BenchRegistration registration(
     "order-search", "laplex_ou anchor order search from a random order: time, path cost, grid links, memory",
     [](CLI::App& cmd) -> std::function<int()> {
       auto o = std::make_shared<OrderSearchBenchOptions>();
-      cmd.add_option("--n", o->n, "pixels (several allowed; default 784 8192 100000 3000000)");
+      add_list_option(cmd, "--n", o->n,
+                      "pixels (several allowed, or comma-separated; default 784 8192 100000 3000000)");
       cmd.add_option("--rows", o->rows, "images the search reads (default 64)");
-      cmd.add_option("--searches", o->searches, "subset of exact sparse (exact only up to 8192)");
+      add_list_option(cmd, "--searches", o->searches,
+                      "subset of exact sparse (exact only up to 8192)");
       cmd.add_option("--repeats", o->repeats, "timed searches (median reported; default 1)");
       cmd.add_flag("--json", o->json, "JSON Lines output");
       return [o] { return run(*o); };

@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -56,6 +57,19 @@ double available_memory_bytes() {
       return kib * 1024;
     }
   return 0;
+}
+
+bool fits_in_memory(double bytes) {
+  const double available = available_memory_bytes();
+  return available <= 0 || bytes <= 0.9 * available;
+}
+
+std::string memory_need_text(double bytes) {
+  constexpr double kGiB = double(1 << 30);
+  char text[512];
+  std::snprintf(text, sizeof text, "~%.1f GiB, MemAvailable %.1f GiB", bytes / kGiB,
+                available_memory_bytes() / kGiB);
+  return text;
 }
 
 }  // namespace laplex::bench

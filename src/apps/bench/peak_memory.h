@@ -5,6 +5,7 @@
 // work reuses from the heap counts too. Linux >= 4.0.
 #include <cstdint>
 #include <functional>
+#include <string>
 
 namespace laplex::bench {
 
@@ -15,5 +16,13 @@ std::int64_t peak_rss_above_current(const std::function<void()>& work);
 // before the kernel's out-of-memory killer ends the whole run; 0 when it
 // cannot be read.
 double available_memory_bytes();
+
+// Whether a row estimated at `bytes` may start on the CPU: at most 90% of
+// MemAvailable, the margin for what an estimate leaves out. True when
+// MemAvailable cannot be read (nothing to check against).
+bool fits_in_memory(double bytes);
+
+// "~X GiB, MemAvailable Y GiB": what a refusal or a skip note says.
+std::string memory_need_text(double bytes);
 
 }  // namespace laplex::bench

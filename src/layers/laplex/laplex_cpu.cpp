@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <limits>
 #include <string>
 
 #include "layers/laplex/laplex_event_gains.h"
@@ -342,19 +343,24 @@ std::size_t laplex_cpu_bytes(const LaplexShape& shape, int threads, std::size_t 
   // The backward's lanes, at least the forward's (lanes::apply_width): its
   // scratch and the saved rows padded to its chunks bound the forward's.
   const int w = lanes::widest_width(shape.batch, threads);
-  const auto events = static_cast<std::size_t>(shape.heads * (shape.m + shape.n));
-  const auto m = static_cast<std::size_t>(shape.m), n = static_cast<std::size_t>(shape.n);
-  const auto lanes_bytes = value_size * static_cast<std::size_t>(w);
-  const auto chunks = static_cast<std::size_t>((shape.batch + w - 1) / w);
-  const auto used = std::min<std::size_t>(static_cast<std::size_t>(threads), chunks);
+  // Counted in double: the largest sizes a caller may ask about (batch
+  // 2^31, 2^20 heads of 2^32 events) overflow 64 bits, and a wrapped count
+  // would pass a memory check. The result saturates at SIZE_MAX.
+  const double events = static_cast<double>(shape.heads) * static_cast<double>(shape.m + shape.n);
+  const double m = static_cast<double>(shape.m), n = static_cast<double>(shape.n);
+  const double value = static_cast<double>(value_size);
+  const double lanes_bytes = value * w;
+  const double chunks = static_cast<double>((shape.batch + w - 1) / w);
+  const double used = std::min(static_cast<double>(threads), chunks);
   // Per thread: input/output rows, event rows, dx rows (lanes::scratch_bytes).
-  std::size_t bytes = used * lanes_bytes * (2 * m + 3 * n + 8);
+  double bytes = used * lanes_bytes * (2 * m + 3 * n + 8);
   // Plan: codes, gaps and the sort's two item buffers; decays and gains.
-  bytes += events * (4 + value_size + 2 * 16) + events * value_size * 4;
+  bytes += events * (4 + value + 2 * 16) + events * value * 4;
   if (backward)
-    bytes += used * 8 * value_size * events  // per-thread event sums
+    bytes += used * 8 * value * events  // per-thread event sums
              + chunks * lanes_bytes * events;  // the saved forward rows
-  return bytes;
+  constexpr double kMax = static_cast<double>(std::numeric_limits<std::size_t>::max());
+  return bytes >= kMax ? std::numeric_limits<std::size_t>::max() : static_cast<std::size_t>(bytes);
 }
 
 template void laplex_forward(const LaplexPlan<float>&, const LaplexShape&,

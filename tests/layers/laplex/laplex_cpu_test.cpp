@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <string>
 
@@ -368,6 +369,20 @@ TEST(LaplexCpu, BadInputThrows) {
   EXPECT_THROW(cpu::laplex_forward(plan, wrong, params, x.data(), y.data()), Error);
   LaplexShape phased{1, 3, 3, 1, true};
   EXPECT_THROW(cpu::laplex_forward(plan, phased, params, x.data(), y.data()), Error);
+}
+
+// laplex-bench sizes rows with laplex_cpu_bytes. At the largest sizes it
+// accepts (batch 2^31, 2^20 heads, m = n = 2^31 - 1) the count is past 2^64
+// and wrapped to a small number that would pass a memory check; it
+// saturates, and grows with the batch.
+TEST(LaplexCpu, BytesEstimateSaturatesInsteadOfWrapping) {
+  const std::int64_t side = (std::int64_t{1} << 31) - 1;
+  const LaplexShape largest{std::int64_t{1} << 31, side, side, std::int64_t{1} << 20, false};
+  EXPECT_EQ(cpu::laplex_cpu_bytes(largest, 2, sizeof(float), true),
+            std::numeric_limits<std::size_t>::max());
+  const LaplexShape small{1, side, side, 1, false}, larger{64, side, side, 1, false};
+  EXPECT_GT(cpu::laplex_cpu_bytes(larger, 2, sizeof(float), true),
+            cpu::laplex_cpu_bytes(small, 2, sizeof(float), true));
 }
 
 }  // namespace
