@@ -6,6 +6,7 @@
 #include <exception>
 #include <new>
 #include <stdexcept>
+#include <string>
 
 #include "core/error.h"
 
@@ -44,6 +45,16 @@ CLI::Validator non_empty() {
 int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
   keep_freed_host_memory_for_reuse();
   const std::string name = app.get_name().empty() ? "laplex" : app.get_name();
+  // CLI11 converts and checks every value before it looks for --help, so
+  // "--config '' --help" reported the value instead of the help: asked for
+  // anywhere, help wins. (laplex-bench, with a command per benchmark, cuts
+  // its arguments down to the benchmark's own help itself.)
+  if (app.get_subcommands({}).empty())
+    for (int i = 1; i < argc; ++i)
+      if (std::string(argv[i]) == "-h" || std::string(argv[i]) == "--help") {
+        std::fputs(app.help().c_str(), stdout);
+        return 0;
+      }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

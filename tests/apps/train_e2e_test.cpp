@@ -349,6 +349,15 @@ TEST(TrainE2E, FailuresOnInputLeaveNoRunDirAndPrintOneLine) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("--set foo.bar=1: foo: unknown key"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "run")) << r.output;
+  // --help anywhere prints the help, whatever the other values (CLI11
+  // checked them first: "--config '' --help" was exit 2).
+  const std::string eval = testing::program_path("laplex-eval");
+  for (const std::string& command : {kTrain + " --config '' --help", kTrain + " -h --frobnicate",
+                                     eval + " --checkpoint '' --help"}) {
+    r = testing::run_command(command + " 2>&1");
+    EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.output;
+    EXPECT_NE(r.output.find("Usage:"), std::string::npos) << command << "\n" << r.output;
+  }
 }
 
 }  // namespace
