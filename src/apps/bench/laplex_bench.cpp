@@ -175,7 +175,9 @@ nlohmann::json laplex_row(const LaplexBenchOptions& o, const LaplexShape& shape,
           {"anchors", o.anchors},
           {"device", device},
           {"sort_ms", t.sort},
-          {"scan_ms", t.fwd - t.sort},
+          // A difference of two medians: at tiny sizes the noise can
+          // make it negative, which no scan takes.
+          {"scan_ms", std::max(0.0, t.fwd - t.sort)},
           {"fwd_ms", t.fwd},
           {"fwdbwd_ms", t.fwdbwd},
           {"fft_ms", t.fft},
@@ -310,8 +312,10 @@ nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n, std::string&
                                   {ms[0], ms[1], ms[2], ms[3],
                                    dense_ms(shape, x, o.dense_limit_gib, o.repeats)});
   row["threads"] = omp_get_max_threads();
-  // With several heads the forward saves nothing and does not say.
-  row["lanes"] = lanes > 0 ? nlohmann::json(lanes) : nlohmann::json(nullptr);
+  // With several heads the forward saves nothing and does not say what it
+  // chose; a --lanes it was given is still what it ran.
+  const int ran = lanes > 0 ? lanes : o.lanes;
+  row["lanes"] = ran > 0 ? nlohmann::json(ran) : nlohmann::json(nullptr);
   row["mem_gib"] = cpu_row_bytes(shape, o.gains) / double(1 << 30);
   return row;
 }
