@@ -241,19 +241,33 @@ double cpu_row_bytes(const LaplexShape& shape, bool gains) {
              cpu::laplex_cpu_bytes(shape, omp_get_max_threads(), sizeof(float), true));
 }
 
-// On the CPU, the largest batch up to the asked one whose row fits in 90%
-// of MemAvailable (halving); 0, and `skipped` says why, when not even
-// batch 1 fits. One line on stderr says when the batch was reduced.
-std::int64_t fitting_batch(LaplexShape shape, bool gains, std::string& skipped) {
+// The host side of a GPU row: x and g, filled here before they are
+// uploaded, and the parameters. A cuda sweep at batch 64 needs 2 x 64 GiB
+// of them at 2^28, more than the host of an 80 GB GPU may have.
+double gpu_host_bytes(const LaplexShape& shape, bool gains) {
+  const double n = static_cast<double>(shape.n), m = static_cast<double>(shape.m);
+  return 4.0 * static_cast<double>(shape.batch) * (n + m) +
+         8.0 * static_cast<double>(shape.heads) * (n + m) * (gains ? 2 : 1);
+}
+
+// The largest batch up to the asked one whose row fits in 90% of
+// MemAvailable (halving): the whole row on the CPU, its host side for a GPU
+// (device memory is found out by trying, measure_cuda). 0, and `skipped`
+// says why, when not even batch 1 fits. One line on stderr says when the
+// batch was reduced.
+std::int64_t fitting_batch(LaplexShape shape, bool gains, bool on_gpu, std::string& skipped) {
   const double budget = 0.9 * available_memory_bytes();
   if (budget <= 0) return shape.batch;
+  auto bytes = [&](const LaplexShape& s) {
+    return on_gpu ? gpu_host_bytes(s, gains) : cpu_row_bytes(s, gains);
+  };
   const std::int64_t asked = shape.batch;
-  const double asked_bytes = cpu_row_bytes(shape, gains);
-  while (shape.batch >= 1 && cpu_row_bytes(shape, gains) > budget) shape.batch /= 2;
+  const double asked_bytes = bytes(shape);
+  while (shape.batch >= 1 && bytes(shape) > budget) shape.batch /= 2;
   constexpr double kGiB = double(1 << 30);
   if (shape.batch < 1)
     skipped = "even batch 1 needs " +
-              memory_need_text(cpu_row_bytes({1, shape.m, shape.n, shape.heads, shape.phased}, gains));
+              memory_need_text(bytes({1, shape.m, shape.n, shape.heads, shape.phased}));
   else if (shape.batch < asked)
     std::fprintf(stderr,
                  "laplex-bench: n = %lld: batch %lld needs ~%.1f GiB, MemAvailable %.1f GiB; "
@@ -267,7 +281,7 @@ std::int64_t fitting_batch(LaplexShape shape, bool gains, std::string& skipped) 
 nlohmann::json measure(const LaplexBenchOptions& o, std::int64_t n, std::string& skipped) {
   LaplexShape shape{o.batch, o.m > 0 ? o.m : n, n, o.heads, o.phased};
   check_laplex_shape(shape);
-  if (o.device == "cpu") shape.batch = fitting_batch(shape, o.gains, skipped);
+  shape.batch = fitting_batch(shape, o.gains, o.device != "cpu", skipped);
   if (shape.batch == 0) return nullptr;
   std::mt19937_64 rng(1);
   const Operator op = make_operator(shape, o.gains, o.anchors == "sorted", rng);
