@@ -42,6 +42,8 @@ CLI::Validator non_empty() {
       "", "NON_EMPTY");
 }
 
+bool is_help_flag(const std::string& arg) { return arg == "-h" || arg == "--help"; }
+
 int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int()>& body) {
   keep_freed_host_memory_for_reuse();
   const std::string name = app.get_name().empty() ? "laplex" : app.get_name();
@@ -51,7 +53,7 @@ int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int(
   // its arguments down to the benchmark's own help itself.)
   if (app.get_subcommands({}).empty())
     for (int i = 1; i < argc; ++i)
-      if (std::string(argv[i]) == "-h" || std::string(argv[i]) == "--help") {
+      if (is_help_flag(argv[i])) {
         std::fputs(app.help().c_str(), stdout);
         return 0;
       }

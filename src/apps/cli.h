@@ -11,6 +11,10 @@ namespace laplex::apps {
 
 int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int()>& body);
 
+// -h or --help: asked for anywhere on the command line, help wins over
+// the other values (CLI11 checks those first).
+bool is_help_flag(const std::string& arg);
+
 // A check for options whose empty value would silently mean "not given"
 // (--resume '' started a fresh run).
 CLI::Validator non_empty();

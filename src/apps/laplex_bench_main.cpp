@@ -11,8 +11,6 @@
 
 namespace {
 
-bool is_help_flag(const std::string& arg) { return arg == "-h" || arg == "--help"; }
-
 bool is_bench_name(const std::string& arg) {
   for (const auto& bench : laplex::bench::registered_benches())
     if (bench.name == arg) return true;
@@ -25,7 +23,7 @@ bool is_bench_name(const std::string& arg) {
 // (there are no top-level options), or to the top-level help.
 std::vector<char*> help_only_arguments(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
-    if (!is_help_flag(argv[i])) continue;
+    if (!laplex::apps::is_help_flag(argv[i])) continue;
     std::vector<char*> help{argv[0]};
     if (i > 1 && is_bench_name(argv[1])) help.push_back(argv[1]);
     help.push_back(argv[i]);
