@@ -359,7 +359,13 @@ TEST(EvalE2E, CovarianceOrderSearchFindsTheChainFromARandomStartOnce) {
       covariance_config(dir, "laplex_ou", ", anchors: random, order_search_images: 512");
   const auto r = testing::run_command(kTrain + " --config " + searched);
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("anchor order search on 512 training images"), std::string::npos) << r.output;
+  // The search is announced before it starts (it takes most of a minute at
+  // 3·10^6 dimensions), then its result follows.
+  const std::size_t announced = r.output.find("anchor order search on 512 training images of 64 dimensions...");
+  const std::size_t finished = r.output.find("anchor order search on 512 training images: path cost");
+  ASSERT_NE(announced, std::string::npos) << r.output;
+  ASSERT_NE(finished, std::string::npos) << r.output;
+  EXPECT_LT(announced, finished);
   const auto c = train::read_checkpoint((dir / "run_laplex_ou/checkpoints/step-00000064").string(), false);
   const auto t = c.model.at("model.t").to_vector<float>();
   bool ascending = true, descending = true;
@@ -401,8 +407,25 @@ train: {epochs: 1}
 )";
   const auto inside = testing::run_command(kTrain + " --config " + nested.string());
   ASSERT_EQ(inside.exit_code, 0) << inside.output;
-  EXPECT_NE(inside.output.find("anchor order search on 100 training images"), std::string::npos)
+  EXPECT_NE(inside.output.find("anchor order search on 100 training images:"), std::string::npos)
       << inside.output;
+
+  // A search that cannot read 2 images is refused with the other input
+  // checks: exit 2, and no run_dir is made.
+  const fs::path too_few = dir / "too_few.yaml";
+  std::ofstream(too_few) << "seed: 5\ndevice: cpu\ntask: covariance\nrun_dir: " << (dir / "too_few").string()
+                         << R"(
+data: {dataset: synthetic, synthetic_train: 512, synthetic_test: 128, synthetic_features: 64, batch_size: 32}
+model: {type: laplex_ou, dims: 64, anchors: random, order_search_images: 1}
+optimizer: {type: adam, lr: 0.02}
+train: {epochs: 1}
+)";
+  const auto refused = testing::run_command(kTrain + " --config " + too_few.string());
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find("model.order_search_images: the search needs at least 2 training images"),
+            std::string::npos)
+      << refused.output;
+  EXPECT_FALSE(fs::exists(dir / "too_few"));
 }
 
 TEST(EvalE2E, ExplainDrawsTheLaplexLayersThatSeeImages) {

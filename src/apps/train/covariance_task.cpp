@@ -64,33 +64,52 @@ std::int64_t CovarianceTask::batches_per_epoch() const { return train_->batches_
 
 std::int64_t CovarianceTask::smallest_training_batch() const { return train_->smallest_batch(); }
 
-std::vector<std::string> CovarianceTask::initialise_model(Module& model) {
-  std::vector<std::string> lines;
-  // Wherever a laplex_ou sits (the whole model, or inside a sequential).
-  if (auto* ou = dynamic_cast<LaplexOu*>(&model)) lines.push_back(search_anchor_order(*ou));
-  for (const auto& [name, child] : model.children())
-    for (std::string& line : initialise_model(*child)) lines.push_back(std::move(line));
-  lines.erase(std::remove(lines.begin(), lines.end(), std::string()), lines.end());
-  return lines;
+namespace {
+
+// Every laplex_ou of the model: the whole model, or inside a sequential.
+void each_laplex_ou(Module& model, const std::function<void(LaplexOu&)>& visit) {
+  if (auto* ou = dynamic_cast<LaplexOu*>(&model)) visit(*ou);
+  for (const auto& [name, child] : model.children()) each_laplex_ou(*child, visit);
 }
 
-std::string CovarianceTask::search_anchor_order(LaplexOu& ou) {
-  if (ou.options().order_search_images == 0) return {};
-  // The first K training images, dequantised with noise of their own stream
-  // (the search must not consume the training stream's draws).
-  const data::UniformDequantizedDataset images(
-      data_.train, derive_seed(config_.seed, kOrderSearchNoiseStream), true);
+}  // namespace
+
+void CovarianceTask::check_initialisation(Module& model) const {
+  each_laplex_ou(model, [&](LaplexOu& ou) { order_search_count(ou); });
+}
+
+void CovarianceTask::initialise_model(Module& model,
+                                      const std::function<void(const std::string&)>& note) {
+  each_laplex_ou(model, [&](LaplexOu& ou) { search_anchor_order(ou, note); });
+}
+
+std::int64_t CovarianceTask::order_search_count(const LaplexOu& ou) const {
+  if (ou.options().order_search_images == 0) return 0;
   // Random crops are new images every epoch: the search may read several
   // epochs' worth (64 crops are too few to tell a pixel's neighbours apart
   // reliably). Fixed images are read once.
-  const std::int64_t size = images.size();
-  const std::int64_t count = images.examples_vary_by_epoch()
-                                ? ou.options().order_search_images
-                                : std::min(ou.options().order_search_images, size);
+  const std::int64_t size = data_.train->size();
+  const std::int64_t count = data_.train->examples_vary_by_epoch()
+                                 ? ou.options().order_search_images
+                                 : std::min(ou.options().order_search_images, size);
   if (count < 2 || size < 1)
     throw UsageError("model.order_search_images: the search needs at least 2 training images, it would "
                      "read " + std::to_string(count) + " of a training split of " + std::to_string(size));
+  return count;
+}
+
+void CovarianceTask::search_anchor_order(LaplexOu& ou,
+                                         const std::function<void(const std::string&)>& note) {
+  const std::int64_t count = order_search_count(ou);
+  if (count == 0) return;
+  // The first `count` training images, dequantised with noise of their own
+  // stream (the search must not consume the training stream's draws).
+  const data::UniformDequantizedDataset images(
+      data_.train, derive_seed(config_.seed, kOrderSearchNoiseStream), true);
+  const std::int64_t size = images.size();
   const std::int64_t n = images.example_numel();
+  note("anchor order search on " + std::to_string(count) + " training images of " +
+       std::to_string(n) + " dimensions...");
   Tensor sample = Tensor::empty({count, n});
   float* values = sample.data<float>();
   // read() is thread-safe (Dataset's contract).
@@ -107,7 +126,7 @@ std::string CovarianceTask::search_anchor_order(LaplexOu& ou) {
                 static_cast<long long>(count), r.start_cost, r.cost, static_cast<long long>(r.moves),
                 static_cast<long long>(r.sweeps), r.converged ? "" : ", stopped before converging",
                 seconds);
-  return r.phases.empty() ? std::string(line) : std::string(line) + " [" + r.phases + "]";
+  note(r.phases.empty() ? std::string(line) : std::string(line) + " [" + r.phases + "]");
 }
 
 void CovarianceTask::start_epoch(std::int64_t epoch, std::int64_t first_batch) {

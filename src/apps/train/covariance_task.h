@@ -21,7 +21,8 @@ class CovarianceTask : public Task {
   Shape example_shape() const override;
   std::int64_t batches_per_epoch() const override;
   std::int64_t smallest_training_batch() const override;
-  std::vector<std::string> initialise_model(Module& model) override;
+  void check_initialisation(Module& model) const override;
+  void initialise_model(Module& model, const std::function<void(const std::string&)>& note) override;
   void start_epoch(std::int64_t epoch, std::int64_t first_batch) override;
   TaskBatch next_batch() override;
   Tensor loss(Module& model, const TaskBatch& batch, std::int64_t epoch) override;
@@ -35,8 +36,10 @@ class CovarianceTask : public Task {
   PixelData data_;
   std::unique_ptr<data::Loader> train_, test_;  // over the dequantised splits
 
-  // laplex_ou's order_search_images: its log line, or "" when the key is 0.
-  std::string search_anchor_order(LaplexOu& ou);
+  // The images laplex_ou's order search reads (0 when it is off); throws
+  // UsageError when the training split cannot give the 2 it needs.
+  std::int64_t order_search_count(const LaplexOu& ou) const;
+  void search_anchor_order(LaplexOu& ou, const std::function<void(const std::string&)>& note);
 };
 
 }  // namespace laplex::train

@@ -5,6 +5,7 @@
 // evaluation, so a new kind of model (a classifier, a density model) adds a
 // task and never touches the loop.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -39,11 +40,18 @@ class Task {
   virtual std::int64_t batches_per_epoch() const = 0;
   // Examples in the smallest training batch of an epoch (the last, short one).
   virtual std::int64_t smallest_training_batch() const = 0;
-  // Called once before the first step of a fresh run, with the model still
-  // on the CPU; not on resume, where the checkpoint already holds what it
-  // did. Data-driven initialisation goes here (e.g. laplex_ou's anchor order
-  // search). Returns lines for the log; nothing by default.
-  virtual std::vector<std::string> initialise_model(Module& /*model*/) { return {}; }
+  // Throws UsageError when initialise_model cannot run on this model and
+  // data (e.g. too few training images for the order search). Called with
+  // the other input checks, before the run_dir is made.
+  virtual void check_initialisation(Module& /*model*/) const {}
+  // Called once before the first step of a fresh run, once the run's log
+  // exists and the model sits on its device; not on resume, where the
+  // checkpoint already holds what it did. Data-driven initialisation goes
+  // here (e.g. laplex_ou's anchor order search, which takes most of a
+  // minute at 3·10^6 dimensions): `note` logs a line at once, so a long
+  // initialisation says what it is doing before it starts.
+  virtual void initialise_model(Module& /*model*/,
+                                const std::function<void(const std::string&)>& /*note*/) {}
   // Called with the shape of the model's output for sample_shape(), before
   // training: throws UsageError when the data cannot be scored on it (e.g.
   // labels past the last output), so the run stops before its first step

@@ -179,8 +179,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
                     " (epoch " + std::to_string(position.epoch) + ", batch " +
                     std::to_string(position.batch) + ")");
   }
-  if (options.resume.empty())
-    for (const std::string& line : task->initialise_model(*model)) notes.push_back(line);
+  if (options.resume.empty()) task->check_initialisation(*model);
   model->to(device);
   notes.push_back("model on " + device.str() + ":\n" + format_summary(summary_rows));
 
@@ -226,6 +225,8 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   auto log = make_logger(config.run_dir);
   log->info("task {}; data: {}", config.task, task->describe_data());
   for (const std::string& note : notes) log->info("{}", note);
+  if (options.resume.empty())
+    task->initialise_model(*model, [&](const std::string& line) { log->info("{}", line); });
 
   MetricsWriter metrics(config.run_dir + "/metrics.jsonl");
   install_stop_handlers();
