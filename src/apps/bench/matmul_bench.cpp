@@ -65,9 +65,9 @@ void check_sizes(const std::vector<std::int64_t>& sizes, const Device& device) {
     if (n < 1 || n > kMaxSize)
       throw UsageError("--sizes: expected sizes in [1, " + std::to_string(kMaxSize) + "], got " +
                        std::to_string(n));
-    if (device.is_cpu() && !fits_in_memory(row_bytes(n)))
+    if (!fits_on_device(row_bytes(n), device))
       throw UsageError("--sizes: n = " + std::to_string(n) + " needs " +
-                       memory_need_text(row_bytes(n)));
+                       device_need_text(row_bytes(n), device));
   }
 }
 
@@ -103,6 +103,17 @@ int run(const MatmulOptions& o) {
   return 0;
 }
 
+// A size that passes check_sizes and still meets a full device (its
+// memory already taken by another process) is the same usage error.
+int run_or_refuse(const MatmulOptions& o) {
+  try {
+    return run(o);
+  } catch (const OutOfMemory& e) {
+    throw UsageError(std::string("--sizes: a size does not fit in the memory of ") + o.device + " (" +
+                     e.what() + "): choose smaller sizes");
+  }
+}
+
 const BenchRegistration registration(
     "matmul", "square matmul through the engine vs a direct sgemm call",
     [](CLI::App& cmd) -> std::function<int()> {
@@ -112,7 +123,7 @@ const BenchRegistration registration(
       cmd.add_option("--repeats", o->repeats, "timed repetitions (median reported)")
           ->check(CLI::Range(1, 1 << 20));
       cmd.add_flag("--json", o->json, "JSON Lines output");
-      return [o] { return run(*o); };
+      return [o] { return run_or_refuse(*o); };
     });
 
 }  // namespace

@@ -7,6 +7,10 @@
 #include <sstream>
 #include <string>
 
+#if LAPLEX_WITH_CUDA
+#include "core/cuda/cuda_context.h"
+#endif
+
 namespace laplex::bench {
 
 namespace {
@@ -69,6 +73,34 @@ std::string memory_need_text(double bytes) {
   char text[512];
   std::snprintf(text, sizeof text, "~%.1f GiB, MemAvailable %.1f GiB", bytes / kGiB,
                 available_memory_bytes() / kGiB);
+  return text;
+}
+
+namespace {
+
+// The GPU's memory in bytes; 0 for the CPU or a build without CUDA.
+double device_memory_bytes(const Device& device) {
+#if LAPLEX_WITH_CUDA
+  if (device.is_cuda()) return static_cast<double>(cuda::total_memory(device.index));
+#endif
+  (void)device;
+  return 0;
+}
+
+}  // namespace
+
+bool fits_on_device(double bytes, const Device& device) {
+  if (device.is_cpu()) return fits_in_memory(bytes);
+  const double total = device_memory_bytes(device);
+  return total <= 0 || bytes <= 0.9 * total;
+}
+
+std::string device_need_text(double bytes, const Device& device) {
+  if (device.is_cpu()) return memory_need_text(bytes);
+  constexpr double kGiB = double(1 << 30);
+  char text[512];
+  std::snprintf(text, sizeof text, "~%.1f GiB, %s holds %.1f GiB", bytes / kGiB, device.str().c_str(),
+                device_memory_bytes(device) / kGiB);
   return text;
 }
 

@@ -7,6 +7,8 @@
 #include <functional>
 #include <string>
 
+#include "core/device.h"
+
 namespace laplex::bench {
 
 // Bytes, or -1 when the kernel refuses the reset or has no /proc.
@@ -24,5 +26,13 @@ bool fits_in_memory(double bytes);
 
 // "~X GiB, MemAvailable Y GiB": what a refusal or a skip note says.
 std::string memory_need_text(double bytes);
+
+// fits_in_memory for a row on `device`: on a GPU, at most 90% of the
+// device's memory (the rest goes to the CUDA context, cuBLAS/cuDNN
+// workspaces and the allocator's rounding).
+bool fits_on_device(double bytes, const Device& device);
+
+// memory_need_text for `device` ("~X GiB, cuda:0 holds Y GiB" on a GPU).
+std::string device_need_text(double bytes, const Device& device);
 
 }  // namespace laplex::bench
