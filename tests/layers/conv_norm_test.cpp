@@ -114,6 +114,21 @@ std::vector<double> direct_pool(const Tensor& x, const Window2d& win, bool take_
   return y;
 }
 
+// cuDNN's descriptors hold int counts: an input that fits can still give an
+// output that does not (many output channels), and such a convolution must
+// take the unfold + GEMM path rather than throw from the descriptor.
+TEST(Conv2d, CudnnFitChecksTheWeightAndTheOutputToo) {
+  const Window2d same{3, 1, 1};
+  EXPECT_TRUE(conv2d_fits_cudnn({64, 32, 28, 28}, {64, 32, 3, 3}, same));
+  // x (32, 3, 512, 512) fits; y (32, 256, 512, 512) is 2.1e9 elements.
+  EXPECT_FALSE(conv2d_fits_cudnn({32, 3, 512, 512}, {256, 3, 3, 3}, same));
+  EXPECT_TRUE(conv2d_fits_cudnn({32, 3, 512, 512}, {255, 3, 3, 3}, same));
+  // A stride shrinks the output back under the bound.
+  EXPECT_TRUE(conv2d_fits_cudnn({32, 3, 512, 512}, {256, 3, 3, 3}, Window2d{3, 2, 1}));
+  EXPECT_FALSE(conv2d_fits_cudnn({1, 1, 8, 8}, {std::int64_t{1} << 31, 1, 1, 1}, Window2d{1, 1, 0}));
+  EXPECT_FALSE(conv2d_fits_cudnn({std::int64_t{1} << 31, 1, 1, 1}, {1, 1, 1, 1}, Window2d{1, 1, 0}));
+}
+
 TEST(Pool2d, MatchesDirectLoopsAndGradcheck) {
   for (const Window2d win : {Window2d{2, 2, 0}, Window2d{3, 2, 1}}) {
     const Tensor x = random_tensor({2, 3, 6, 5}, 7);

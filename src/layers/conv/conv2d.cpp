@@ -27,6 +27,13 @@ bool conv2d_uses_cudnn(const Tensor& x) {
 #endif
 }
 
+bool conv2d_fits_cudnn(const Shape& x, const Shape& weight, const Window2d& window) {
+  const Shape y = {x[0], weight[0], window.output_size(x[2]), window.output_size(x[3])};
+  for (const Shape* s : {&x, &weight, &y})
+    if (numel(*s) > INT_MAX) return false;
+  return true;
+}
+
 namespace {
 
 bool wants_grad(const Tensor& t) { return t.defined() && t.requires_grad(); }
@@ -114,7 +121,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const W
   const std::int64_t batch = x.size(0), channels = x.size(1), out = weight.size(0);
   const std::int64_t oh = window.output_size(x.size(2)), ow = window.output_size(x.size(3));
 #if LAPLEX_WITH_CUDNN
-  if (conv2d_uses_cudnn(x)) return conv2d_op(x, weight, bias, window, cudnn_kernels());
+  if (conv2d_uses_cudnn(x) && conv2d_fits_cudnn(x.shape(), weight.shape(), window))
+    return conv2d_op(x, weight, bias, window, cudnn_kernels());
 #endif
   if (conv2d_uses_cpu_kernels(x))
     return conv2d_op(x, weight, bias, window, cpu_kernels(x.dtype()));

@@ -47,4 +47,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const W
 // non-empty float32 CUDA tensor small enough for cuDNN's 32-bit descriptors.
 bool conv2d_uses_cudnn(const Tensor& x);
 
+// True when a convolution of x (B, C, H, W) by weight (O, C, k, k) fits
+// cuDNN's 32-bit descriptors on its other tensors too: the weight and the
+// output (B, O, OH, OW), which many output channels make larger than x.
+// A CUDA convolution that does not fit takes the unfold + GEMM path.
+bool conv2d_fits_cudnn(const Shape& x, const Shape& weight, const Window2d& window);
+
 }  // namespace laplex

@@ -2,10 +2,10 @@
 // conv2d on CUDA through cuDNN 9's classic convolution API: forward,
 // backward-data, backward-filter and the bias gradient, float32 NCHW, square
 // kernel, stride and zero padding from Window2d, no dilation, no groups.
-// Each call picks the first algorithm that cudnnGetConvolution*Algorithm_v7
-// ranks usable and whose workspace size it can report, allocates that
-// workspace from the caching allocator and runs on the device's compute
-// stream; nothing waits for the device. FMA math only (no TF32), so results
+// cudnnGetConvolution*Algorithm_v7 ranks the algorithms once per shape
+// (the ranking is kept for the process); each call runs the best-ranked
+// usable one whose workspace the caching allocator can give, on the
+// device's compute stream; nothing waits for the device. FMA math only (no TF32), so results
 // match the CPU im2col + GEMM path to float32 rounding. Every cuDNN status
 // is checked and thrown as laplex::Error naming the call.
 //
