@@ -5,12 +5,15 @@
 // Skips without a GPU; the path checks also skip when built without cuDNN.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "core/autograd/node.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/view.h"
+#include "core/random.h"
 #include "helpers/device_twin.h"
 #include "helpers/conv_cases.h"
 #include "helpers/gradcheck.h"
@@ -132,6 +135,61 @@ TEST(Pool2dCudnnGpu, MaxAndAveragePoolsMatchCpu) {
           [win](const std::vector<Tensor>& in) { return avg_pool2d(in[0], win); },
           {f32(shape, seed++)}, {0}));
     }
+  }
+}
+
+// Ties are common in practice (all-zero windows after a ReLU, image pixels):
+// the gradient must go to the window's first maximum, as on the CPU, and
+// overlapping windows must sum in the CPU's order (bit-identical).
+TEST(Pool2dCudnnGpu, MaxPoolTiesGoWhereTheCpuSendsThem) {
+  LAPLEX_REQUIRE_GPU();
+  std::uint64_t seed = 90;
+  for (const Window2d win :
+       {Window2d{2, 2, 0}, Window2d{3, 2, 1}, Window2d{3, 1, 1}, Window2d{2, 1, 0}}) {
+    for (const Shape& shape : {Shape{2, 3, 8, 8}, Shape{3, 16, 9, 7}}) {
+      SCOPED_TRACE("kernel " + std::to_string(win.kernel) + ", stride " +
+                   std::to_string(win.stride) + ", padding " + std::to_string(win.padding) +
+                   ", shape " + shape_str(shape));
+      Generator generator(seed++);
+      std::vector<float> levels = rand(shape, generator).to_vector<float>();
+      for (float& v : levels) v = std::floor(3.0f * v);  // 0, 1 or 2: many ties
+      const Tensor three_levels = Tensor::from_vector(levels, shape);
+      const Tensor zeros = Tensor::zeros(shape);
+      for (const Tensor& x : {three_levels, zeros})
+        EXPECT_TRUE(check_device_twin(
+            [win](const std::vector<Tensor>& in) { return max_pool2d(in[0], win); }, {x}, {0},
+            0.0, 0.0));
+    }
+  }
+}
+
+// A NaN is its window's maximum and takes the window's gradient (the first
+// NaN of the window when there are several), on the GPU as on the CPU.
+TEST(Pool2dCudnnGpu, MaxPoolNanTakesTheGradientAsOnTheCpu) {
+  LAPLEX_REQUIRE_GPU();
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<float> values(2 * 1 * 4 * 4);
+  for (std::size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i % 5);
+  values[1 * 4 + 1] = nan;  // two NaNs in the first 2x2 window of plane 0
+  values[1 * 4 + 0] = nan;
+  values[16 + 2 * 4 + 3] = nan;
+  const Tensor x_cpu = Tensor::from_vector(values, {2, 1, 4, 4});
+  for (const Window2d win : {Window2d{2, 2, 0}, Window2d{3, 1, 1}}) {
+    std::vector<std::vector<float>> outputs, grads;
+    for (const Device device : {Device::cpu(), Device::cuda(0)}) {
+      Tensor x = x_cpu.to(device);
+      x.set_requires_grad(true);
+      const Tensor y = max_pool2d(x, win);
+      y.backward(Tensor::ones(y.shape(), y.dtype(), y.device()));
+      outputs.push_back(y.to(Device::cpu()).to_vector<float>());
+      grads.push_back(x.grad().to(Device::cpu()).to_vector<float>());
+    }
+    ASSERT_EQ(outputs[0].size(), outputs[1].size());
+    for (std::size_t i = 0; i < outputs[0].size(); ++i) {
+      EXPECT_EQ(std::isnan(outputs[0][i]), std::isnan(outputs[1][i])) << "output " << i;
+      if (!std::isnan(outputs[0][i])) EXPECT_EQ(outputs[0][i], outputs[1][i]) << "output " << i;
+    }
+    EXPECT_EQ(grads[0], grads[1]) << "kernel " << win.kernel;
   }
 }
 

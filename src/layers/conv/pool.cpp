@@ -10,6 +10,7 @@
 #include "layers/conv/cpu/pool2d_cpu.h"
 #include "layers/registry.h"
 #if LAPLEX_WITH_CUDNN
+#include "layers/conv/cuda/max_pool_backward_cuda.h"
 #include "layers/conv/cuda/pool2d_cudnn.h"
 #endif
 
@@ -25,10 +26,16 @@ namespace {
 Tensor pool_cudnn(const Tensor& x_in, const Window2d& window, bool take_max) {
   const Tensor x = x_in.detach().contiguous();
   Tensor y = cuda::pool2d_cudnn_forward(x, window, take_max);
+  // Max pooling's gradient follows the CPU's tie and NaN rule
+  // (max_pool_backward_cuda.h), so it needs x only; average pooling's
+  // stays with cuDNN.
   autograd::record(y, {x_in}, take_max ? "maxpool2d_cudnn" : "avgpool2d_cudnn",
-                   [x, y_saved = y.detach(), window, take_max](const std::vector<Tensor>& g) {
+                   [x, y_saved = take_max ? Tensor() : y.detach(), window,
+                    take_max](const std::vector<Tensor>& g) {
                      if (!g[0].defined()) return std::vector<Tensor>{Tensor()};
                      const Tensor gy = g[0].to(DType::f32).contiguous();
+                     if (take_max)
+                       return std::vector<Tensor>{cuda::max_pool2d_backward_cuda(x, gy, window)};
                      return std::vector<Tensor>{
                          cuda::pool2d_cudnn_backward(x, y_saved, gy, window, take_max)};
                    });

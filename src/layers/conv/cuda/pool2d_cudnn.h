@@ -1,7 +1,8 @@
 #pragma once
 // maxpool2d and avgpool2d on CUDA through cudnnPoolingForward/Backward:
 // float32 NCHW, square window, stride and padding from Window2d. Max pooling
-// never picks padding (PyTorch's MaxPool2d, deterministic backward); average
+// never picks padding (PyTorch's MaxPool2d); pool.cpp takes its backward
+// from max_pool_backward_cuda.h, which keeps the CPU's tie rule. Average
 // pooling divides by the full window, padding zeros included (PyTorch's
 // AvgPool2d default count_include_pad). Runs on the device's compute stream;
 // every status is checked and thrown as laplex::Error naming the call.
