@@ -160,6 +160,31 @@ TEST(EvalE2E, OutputsThroughALinkAndForeignCheckpointsNameTheProblem) {
   EXPECT_NE(r.output.find("no_t/model.safetensors"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("model.0.t"), std::string::npos) << r.output;
   EXPECT_FALSE(fs::exists(dir / "o.npy"));
+  // --inputs runs on the config's device unless --device names another: a
+  // checkpoint trained with device: cuda asks for a GPU (which this
+  // machine may lack), and --device cpu scores it anywhere.
+  {
+    const fs::path copy = dir / "on_cuda";
+    fs::create_directories(copy);
+    SafetensorsFile file = read_safetensors(checkpoint + "/model.safetensors");
+    std::string& config = file.metadata["config"];
+    const auto at = config.find("device: cpu");
+    ASSERT_NE(at, std::string::npos) << config;
+    config.replace(at, std::string("device: cpu").size(), "device: cuda");
+    write_safetensors((copy / "model.safetensors").string(), file.tensors, file.metadata);
+    const std::string args = " --checkpoint " + copy.string() + " --inputs " + (dir / "x.npy").string() +
+                             " --outputs " + (dir / "o.npy").string() + " 2>&1";
+    if (!cuda_available()) {
+      r = testing::run_command(kEval + args);
+      EXPECT_EQ(r.exit_code, 2) << r.output;
+      EXPECT_NE(r.output.find("cuda"), std::string::npos) << r.output;
+      EXPECT_FALSE(fs::exists(dir / "o.npy"));
+    }
+    r = testing::run_command(kEval + args + " --device cpu");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(fs::exists(dir / "o.npy"));
+    fs::remove(dir / "o.npy");
+  }
   // --explain where a file stands: exit 2 naming it, the file untouched.
   std::ofstream(dir / "a_file") << "keep";
   r = testing::run_command(kEval + " --checkpoint " + checkpoint + " --explain " +

@@ -110,6 +110,13 @@ void check_outputs_path(const std::string& outputs, const std::string& inputs,
                      folder.string() + "; write the outputs elsewhere");
 }
 
+// The checkpoint config's `device` (the default of --device), read alone:
+// --inputs needs no other section of it. The trainer checked the key.
+std::string configured_device(const LoadedCheckpoint& c) {
+  const YAML::Node device = c.config["device"];
+  return device && device.IsScalar() ? device.as<std::string>() : "auto";
+}
+
 nlohmann::json layer_table(const std::vector<SummaryRow>& rows) {
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& r : rows)
@@ -132,7 +139,7 @@ int run_eval(const EvalOptions& options) {
   // made and before they are moved in: a failure in either writes neither.
   auto write_outputs = [&] {
     // Only the model section is needed: no data set is read.
-    const Device device = usable_device(options.device.empty() ? "auto" : options.device);
+    const Device device = usable_device(options.device.empty() ? configured_device(c) : options.device);
     model->to(device);
     const std::int64_t rows =
         write_model_outputs(*model, task_name, options.inputs, options.outputs, 256, device);

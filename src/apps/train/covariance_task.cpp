@@ -74,8 +74,11 @@ void each_laplex_ou(Module& model, const std::function<void(LaplexOu&)>& visit) 
 
 }  // namespace
 
-void CovarianceTask::check_initialisation(Module& model) const {
-  each_laplex_ou(model, [&](LaplexOu& ou) { order_search_count(ou); });
+void CovarianceTask::check_model(Module& model, bool fresh_run) const {
+  each_laplex_ou(model, [&](LaplexOu& ou) {
+    ou.check_device(device_);
+    if (fresh_run) order_search_count(ou);
+  });
 }
 
 void CovarianceTask::initialise_model(Module& model,

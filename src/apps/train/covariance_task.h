@@ -21,7 +21,7 @@ class CovarianceTask : public Task {
   Shape example_shape() const override;
   std::int64_t batches_per_epoch() const override;
   std::int64_t smallest_training_batch() const override;
-  void check_initialisation(Module& model) const override;
+  void check_model(Module& model, bool fresh_run) const override;
   void initialise_model(Module& model, const std::function<void(const std::string&)>& note) override;
   void start_epoch(std::int64_t epoch, std::int64_t first_batch) override;
   TaskBatch next_batch() override;

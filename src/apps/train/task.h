@@ -40,10 +40,11 @@ class Task {
   virtual std::int64_t batches_per_epoch() const = 0;
   // Examples in the smallest training batch of an epoch (the last, short one).
   virtual std::int64_t smallest_training_batch() const = 0;
-  // Throws UsageError when initialise_model cannot run on this model and
-  // data (e.g. too few training images for the order search). Called with
-  // the other input checks, before the run_dir is made.
-  virtual void check_initialisation(Module& /*model*/) const {}
+  // Throws UsageError when the model cannot be trained here: a kernel the
+  // run's device lacks, or (fresh_run) an initialise_model that cannot run
+  // on this data (e.g. too few training images for the order search).
+  // Called with the other input checks, before the run_dir is made.
+  virtual void check_model(Module& /*model*/, bool /*fresh_run*/) const {}
   // Called once before the first step of a fresh run, once the run's log
   // exists and the model sits on its device; not on resume, where the
   // checkpoint already holds what it did. Data-driven initialisation goes

@@ -179,7 +179,7 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
                     " (epoch " + std::to_string(position.epoch) + ", batch " +
                     std::to_string(position.batch) + ")");
   }
-  if (options.resume.empty()) task->check_initialisation(*model);
+  task->check_model(*model, options.resume.empty());
   model->to(device);
   notes.push_back("model on " + device.str() + ":\n" + format_summary(summary_rows));
 

@@ -53,6 +53,12 @@ Tensor LaplexOu::nll_composed(const Tensor& x) {
   return ou_nll_composed(x, params(), options_.eps);
 }
 
+void LaplexOu::check_device(const Device& device) const {
+  if (options_.kernel == "fused" && !device.is_cpu())
+    throw UsageError("laplex_ou: kernel: fused runs on the CPU only, this run is on " + device.str() +
+                     "; use kernel: auto or composed (or device: cpu)");
+}
+
 Tensor LaplexOu::nll_fused(const Tensor& x) {
   check_input(x, t);
   if (!t.device().is_cpu())

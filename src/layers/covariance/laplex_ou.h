@@ -62,6 +62,10 @@ class LaplexOu : public DensityModel {
   const LaplexOuOptions& options() const { return options_; }
 
   Tensor nll(const Tensor& x) override;
+  // Throws UsageError when nll() could not run with the parameters on
+  // `device` (kernel: fused is CPU only): a trainer asks before its run
+  // starts rather than fail at the first step.
+  void check_device(const Device& device) const;
   // The composed reference (any device) and the fused CPU op, whatever `kernel` says.
   Tensor nll_composed(const Tensor& x);
   Tensor nll_fused(const Tensor& x);

@@ -384,5 +384,22 @@ TEST(LaplexOu, RejectsMismatchedInput) {
   EXPECT_EQ(m->nll(Tensor::zeros({2, 5})).shape(), (Shape{2}));
 }
 
+// The trainer asks before its run starts: kernel: fused on a GPU would fail
+// only at the first step, after the run's folder and log were made.
+TEST(LaplexOu, FusedKernelRefusesAGpuDevice) {
+  auto fused = make_model(5, "fused", distinct_anchors(5, 1), 1, DType::f32);
+  EXPECT_NO_THROW(fused->check_device(Device::cpu()));
+  try {
+    fused->check_device(Device::cuda(0));
+    ADD_FAILURE() << "no error";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("kernel: fused runs on the CPU only, this run is on cuda:0"),
+              std::string::npos)
+        << e.what();
+  }
+  for (const std::string kernel : {"auto", "composed"})
+    EXPECT_NO_THROW(make_model(5, kernel, distinct_anchors(5, 1), 1)->check_device(Device::cuda(0)));
+}
+
 }  // namespace
 }  // namespace laplex::testing
