@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "core/ops/gemm.h"
 #include "core/ops/matmul.h"
 #include "core/ops/reduce.h"
 #include "core/ops/view.h"
@@ -86,6 +87,35 @@ TEST(Matmul, PartialRequiresGradComputesOnlyWhatIsNeeded) {
       EXPECT_FALSE(other.grad().defined());
     }
   }
+}
+
+// Empty products: nothing to compute, and an empty K gives zeros.
+TEST(Matmul, EmptySidesGiveEmptyOrZeroResults) {
+  EXPECT_EQ(matmul(Tensor::ones({4, 3}), Tensor::ones({3, 0})).shape(), (Shape{4, 0}));
+  EXPECT_EQ(matmul(Tensor::ones({0, 3}), Tensor::ones({3, 5})).shape(), (Shape{0, 5}));
+  EXPECT_EQ(matmul(Tensor::ones({2, 4, 3}), Tensor::ones({2, 3, 0})).shape(), (Shape{2, 4, 0}));
+  EXPECT_EQ(linear(Tensor::ones({4, 3}), Tensor::ones({0, 3}), Tensor()).shape(), (Shape{4, 0}));
+  const Tensor zero_k = matmul(Tensor::ones({2, 0}), Tensor::ones({0, 3}));
+  EXPECT_EQ(zero_k.to_vector<float>(), std::vector<float>(6, 0.0f));
+}
+
+// The BLAS calls take int sizes: a larger one is refused by name, never
+// wrapped (2^31 + 8 rows would have computed 8 and left the rest unwritten).
+TEST(Matmul, SizesBeyondTheBlasIntAreRefused) {
+  const Tensor a = Tensor::ones({2, 2}), b = Tensor::ones({2, 2}), out = Tensor::empty({2, 2});
+  GemmCall call{gemm_operand(a), gemm_operand(b), 2, 2, 2};
+  call.m = (std::int64_t{1} << 31) + 8;
+  try {
+    run_gemm(call, out);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("2147483656 exceeds the BLAS libraries' 32-bit sizes"),
+              std::string::npos)
+        << e.what();
+  }
+  call.m = 2;
+  run_gemm(call, out);
+  EXPECT_EQ(out.to_vector<float>(), std::vector<float>(4, 2.0f));
 }
 
 }  // namespace

@@ -71,6 +71,14 @@ TEST(OpsGpu, MatmulLinearLosses) {
                                 {f32({3, 8, 5}, 5), f32({3, 5, 4}, 6)}, {0, 1}));
   EXPECT_TRUE(check_device_twin([](const auto& in) { return linear(in[0], in[1], in[2]); },
                                 {f32({16, 12}, 7), f32({10, 12}, 8), f32({10}, 9)}, {0, 1, 2}));
+  // Empty sides: cuBLAS refuses a leading dimension of 0, the CPU gives the
+  // empty result; both must.
+  EXPECT_TRUE(check_device_twin([](const auto& in) { return matmul(in[0], in[1]); },
+                                {f32({4, 3}, 12), f32({3, 0}, 13)}, {0, 1}));
+  EXPECT_TRUE(check_device_twin([](const auto& in) { return matmul(in[0], in[1]); },
+                                {f32({2, 4, 3}, 14), f32({2, 3, 0}, 15)}, {0, 1}));
+  EXPECT_TRUE(check_device_twin([](const auto& in) { return linear(in[0], in[1], Tensor()); },
+                                {f32({4, 3}, 16), f32({0, 3}, 17)}, {0, 1}));
   EXPECT_TRUE(check_device_twin([](const auto& in) { return log_softmax(in[0], 1); },
                                 {f32({6, 300}, 10, -5, 5)}, {0}));
   const Tensor targets = Tensor::from_vector<std::int64_t>({0, 3, 9, 2, 2, 7}, {6});

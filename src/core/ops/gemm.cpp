@@ -1,5 +1,8 @@
 #include "core/ops/gemm.h"
 
+#include <limits>
+#include <string>
+
 #include "core/ops/dispatch.h"
 
 namespace laplex {
@@ -19,6 +22,16 @@ GemmOperand gemm_operand(const Tensor& matrix) {
 }
 
 void run_gemm(const GemmCall& call, const Tensor& out) {
+  // An empty product writes nothing; cuBLAS would refuse its leading
+  // dimension of 0 (ldc = N) where the CPU returns the empty result.
+  if (call.m == 0 || call.n == 0 || call.batch == 0) return;
+  // cblas (Debian's OpenBLAS) and the cuBLAS calls take int sizes: a larger
+  // one would wrap and leave most of `out` unwritten without a word.
+  for (const std::int64_t size : {call.m, call.n, call.k, call.batch, call.a.ld, call.b.ld})
+    if (size > std::numeric_limits<int>::max())
+      throw Error("matmul: a size or leading dimension of " + std::to_string(size) +
+                  " exceeds the BLAS libraries' 32-bit sizes (at most " +
+                  std::to_string(std::numeric_limits<int>::max()) + ")");
   if (use_cuda(out)) {
 #if LAPLEX_WITH_CUDA
     cuda::gemm(call, out);
