@@ -51,6 +51,10 @@ void copy_bytes(void* dst, Device dst_device, const void* src, Device src_device
     return;
   }
 #if LAPLEX_WITH_CUDA
+  if (dst_device.is_cuda() && src_device.is_cuda() && dst_device.index != src_device.index) {
+    cuda::copy_between_devices(dst, dst_device.index, src, src_device.index, bytes);
+    return;
+  }
   cuda::copy_bytes(dst, dst_device.is_cuda(), src, src_device.is_cuda(), bytes,
                    dst_device.is_cuda() ? dst_device.index : src_device.index);
 #else

@@ -10,12 +10,16 @@ namespace laplex::optim {
 
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   NoGradGuard no_grad;
-  double total = 0.0;
+  // The squares are summed where the gradients live and read once: an
+  // item() per parameter would wait for the GPU once per parameter.
+  Tensor total;
   for (const Tensor& p : params) {
     const Tensor g = p.grad();
-    if (g.defined()) total += sum(square(g.to(DType::f64))).item();
+    if (!g.defined()) continue;
+    const Tensor squares = sum(square(g.to(DType::f64)));
+    total = total.defined() ? add(total, squares) : squares;
   }
-  const double norm = std::sqrt(total);
+  const double norm = total.defined() ? std::sqrt(total.item()) : 0.0;
   const double scale = max_norm / (norm + 1e-6);
   if (scale < 1.0)
     for (const Tensor& p : params) {

@@ -78,4 +78,16 @@ void copy_bytes(void* dst, bool dst_on_gpu, const void* src, bool src_on_gpu, st
   if (!dst_on_gpu || !src_on_gpu) check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
 }
 
+void copy_between_devices(void* dst, int dst_device, const void* src, int src_device,
+                          std::size_t bytes) {
+  // The source's producers are queued on its own stream, which the
+  // destination's does not wait for; and once this returns the caller may
+  // drop the source, whose block the source device's next op may reuse.
+  // So: wait for the source, copy, wait for the copy.
+  synchronize(src_device);
+  cudaStream_t s = stream(dst_device);
+  check(cudaMemcpyPeerAsync(dst, dst_device, src, src_device, bytes, s), "cudaMemcpyPeerAsync");
+  check(cudaStreamSynchronize(s), "cudaStreamSynchronize");
+}
+
 }  // namespace laplex::cuda

@@ -28,6 +28,11 @@ std::size_t total_memory(int device);
 void copy_bytes(void* dst, bool dst_on_gpu, const void* src, bool src_on_gpu, std::size_t bytes,
                 int device);
 
+// Copies between two devices (peer to peer where the system allows, else
+// through the host, as cudaMemcpyPeer does); returns once the copy is done.
+void copy_between_devices(void* dst, int dst_device, const void* src, int src_device,
+                          std::size_t bytes);
+
 // Threads per block and a grid size for n elements, capped so grid-stride
 // loops cover very large n without overflowing gridDim.x.
 constexpr int kBlock = 256;
