@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/autograd/grad_mode.h"
 #include "core/finite_check.h"
+#include "core/ops/elementwise.h"
+#include "core/ops/reduce.h"
 
 namespace laplex::optim {
 
@@ -19,6 +22,11 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups) : groups_(std::move(groups)
   }
   slots_.resize(count);
   steps_.assign(count, 0);
+  masters_.resize(count);
+}
+
+bool Optimizer::uses_master(const ParamGroup& group, const Tensor& param) {
+  return group.float64_master && param.dtype() == DType::f32;
 }
 
 void Optimizer::step() {
@@ -28,7 +36,18 @@ void Optimizer::step() {
       const Tensor grad = p.grad();
       if (grad.defined()) {
         ++steps_[index];
-        update(index, p, grad.contiguous(), group, group.lr * lr_factor_);
+        const double lr = group.lr * lr_factor_;
+        if (uses_master(group, p)) {
+          NoGradGuard no_grad;
+          // The update (and the slots it makes) runs in float64 on the
+          // master; the parameter gets the master rounded to float32.
+          Tensor& master = masters_[index];
+          if (!master.defined()) master = p.detach().to(DType::f64).contiguous();
+          update(index, master, grad.to(DType::f64).contiguous(), group, lr);
+          Tensor(p).copy_(master.to(DType::f32));
+        } else {
+          update(index, p, grad.contiguous(), group, lr);
+        }
       }
       ++index;
     }
@@ -58,6 +77,7 @@ std::map<std::string, Tensor> Optimizer::state_dict() const {
     out[prefix + "step"] = Tensor::from_vector<std::int64_t>({steps_[i]}, {1});
     for (std::size_t s = 0; s < slots_[i].size(); ++s)
       if (slots_[i][s].defined()) out[prefix + names[s]] = slots_[i][s];
+    if (masters_[i].defined()) out[prefix + "master"] = masters_[i];
   }
   out["lr_factor"] = Tensor::from_vector<double>({lr_factor_}, {1});
   return out;
@@ -74,13 +94,27 @@ std::int64_t saved_step(const Tensor& saved, const std::string& name) {
   return static_cast<std::int64_t>(value);
 }
 
+// Whether the float64 `master` rounds to the float32 `param` everywhere.
+bool rounds_to(const Tensor& master, const Tensor& param) {
+  if (param.numel() == 0) return true;
+  NoGradGuard no_grad;
+  return max(abs(sub(master.to(DType::f32), param.detach()))).item() == 0.0;
+}
+
 }  // namespace
 
 void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
   const auto names = slot_names();
   std::vector<Tensor> params;
-  for (const auto& g : groups_) params.insert(params.end(), g.params.begin(), g.params.end());
+  std::vector<bool> mastered;  // per parameter: updated through a master
+  for (const auto& g : groups_)
+    for (const Tensor& p : g.params) {
+      params.push_back(p);
+      mastered.push_back(uses_master(g, p));
+    }
   for (std::size_t i = 0; i < slots_.size(); ++i) {
+    // The slots live in the dtype the update runs in.
+    const DType slot_dtype = mastered[i] ? DType::f64 : params[i].dtype();
     const std::string prefix = "param." + std::to_string(i) + ".";
     auto step = state.find(prefix + "step");
     if (step == state.end())
@@ -101,7 +135,19 @@ void Optimizer::load_state_dict(const std::map<std::string, Tensor>& state) {
         if (const std::int64_t at = first_negative(it->second); at >= 0)
           throw UsageError("optimizer state: '" + prefix + names[s] + "' holds a negative value (element " +
                            std::to_string(at) + "); second moments are >= 0");
-      slots_[i][s] = it->second.to(params[i].dtype()).to(params[i].device()).clone();
+      slots_[i][s] = it->second.to(slot_dtype).to(params[i].device()).clone();
+    }
+    masters_[i] = Tensor();
+    if (auto it = state.find(prefix + "master"); it != state.end() && mastered[i]) {
+      if (it->second.shape() != params[i].shape())
+        throw UsageError("optimizer state: '" + prefix + "master' has shape " +
+                         shape_str(it->second.shape()) + ", parameter has " +
+                         shape_str(params[i].shape()));
+      if (const std::int64_t at = first_non_finite(it->second); at >= 0)
+        throw UsageError("optimizer state: '" + prefix + "master' holds a NaN or an infinity (element " +
+                         std::to_string(at) + ")");
+      const Tensor master = it->second.to(DType::f64).to(params[i].device()).clone();
+      if (rounds_to(master, params[i])) masters_[i] = master;
     }
     // A parameter's slots are made together by its first update, so a state
     // holds all of them or none: with one missing the update would read an

@@ -15,6 +15,11 @@ struct ParamGroup {
   double lr = 0.01;            // base learning rate
   double weight_decay = 0.0;
   std::string name = "default";
+  // Float32 parameters of the group are updated through a float64 master
+  // copy kept by the optimizer, then rounded back: an update smaller than
+  // half the float32 spacing of a parameter (0.01 steps on an anchor near
+  // 10^6, where float32 steps by 0.06) would otherwise be lost every time.
+  bool float64_master = false;
   // The parameters' dotted names, parallel to params (empty when the
   // caller has none): checkpoints record the optimizer's order by them.
   std::vector<std::string> param_names;
@@ -36,8 +41,10 @@ class Optimizer {
   void set_lr_factor(double factor) { lr_factor_ = factor; }
   double lr_factor() const { return lr_factor_; }
 
-  // The optimizer's own state (moments, buffers, step counts) by name, for
-  // checkpoints; load_state_dict restores it exactly.
+  // The optimizer's own state (moments, buffers, step counts, float64
+  // masters) by name, for checkpoints; load_state_dict restores it exactly.
+  // A saved master that does not round to its parameter (the parameter was
+  // written by other means since) is dropped: the parameter is the truth.
   std::map<std::string, Tensor> state_dict() const;
   void load_state_dict(const std::map<std::string, Tensor>& state);
 
@@ -60,6 +67,10 @@ class Optimizer {
   double lr_factor_ = 1.0;
   std::vector<std::vector<Tensor>> slots_;  // [param][slot]
   std::vector<std::int64_t> steps_;         // per parameter, like torch's state['step']
+  std::vector<Tensor> masters_;             // per parameter: its float64 master, or undefined
+
+  // Whether parameter `param` of `group` is updated through a master.
+  static bool uses_master(const ParamGroup& group, const Tensor& param);
 };
 
 }  // namespace laplex::optim

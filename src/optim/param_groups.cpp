@@ -12,6 +12,7 @@ std::vector<ParamGroup> make_param_groups(
     groups[r].name = rules[r].name;
     groups[r].lr = rules[r].lr.value_or(lr);
     groups[r].weight_decay = rules[r].weight_decay.value_or(weight_decay);
+    groups[r].float64_master = rules[r].float64_master;
   }
   ParamGroup& rest = groups.back();
   rest.lr = lr;

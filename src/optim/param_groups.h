@@ -17,6 +17,7 @@ struct GroupRule {
   std::vector<std::string> patterns;
   std::optional<double> lr;            // default: the optimizer's lr
   std::optional<double> weight_decay;  // default: the optimizer's weight decay
+  bool float64_master = false;         // ParamGroup::float64_master
 };
 
 std::vector<ParamGroup> make_param_groups(

@@ -372,6 +372,32 @@ TEST(EvalE2E, CovarianceResumeEqualsUninterruptedBitForBit) {
   ASSERT_EQ(a.model.size(), 4u);
   for (const auto& [name, t] : a.model)
     EXPECT_EQ(t.to_vector<float>(), b.model.at(name).to_vector<float>()) << name;
+
+  // With the anchors updated through float64 masters, the masters are saved
+  // with the optimizer's state and the resumed run continues them exactly.
+  const std::string mastered =
+      " --set 'optimizer.groups=[{name: anchors, patterns: [model.t], lr: 0.05, "
+      "master_weights: float64}]' --set run_dir=";
+  ASSERT_EQ(testing::run_command(kTrain + " --config " + config + mastered + (dir / "mastered").string())
+                .exit_code,
+            0);
+  const auto m = testing::run_command(kTrain + " --config " + config + mastered +
+                                      (dir / "mastered_resumed").string() + " --resume " +
+                                      (dir / "mastered/checkpoints/step-00000032").string());
+  ASSERT_EQ(m.exit_code, 0) << m.output;
+  const auto c = train::read_checkpoint((dir / "mastered/checkpoints/step-00000064").string(), true);
+  const auto d = train::read_checkpoint((dir / "mastered_resumed/checkpoints/step-00000064").string(), true);
+  std::size_t masters = 0;
+  for (const auto& [name, t] : c.train_state)
+    if (name.size() > 7 && name.compare(name.size() - 7, 7, ".master") == 0) {
+      ++masters;
+      EXPECT_EQ(t.dtype(), DType::f64) << name;
+      EXPECT_EQ(t.to_vector<double>(), d.train_state.at(name).to_vector<double>()) << name;
+    }
+  EXPECT_EQ(masters, 1u);
+  for (const auto& [name, t] : c.model)
+    EXPECT_EQ(t.to_vector<float>(), d.model.at(name).to_vector<float>()) << name;
+  EXPECT_NE(c.model.at("model.t").to_vector<float>(), a.model.at("model.t").to_vector<float>());
 }
 
 // The synthetic rows are an AR(1) chain in index order; from a random order

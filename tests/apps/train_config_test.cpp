@@ -43,6 +43,8 @@ TEST(TrainConfig, ParsesDefaultsAndValues) {
   EXPECT_DOUBLE_EQ(c.optimizer.momentum, 0.9);
   ASSERT_EQ(c.optimizer.groups.size(), 1u);
   EXPECT_DOUBLE_EQ(*c.optimizer.groups[0].lr, 0.01);
+  EXPECT_FALSE(c.optimizer.groups[0].float64_master);
+  EXPECT_TRUE(parse(kConfig, {"optimizer.groups.0.master_weights=float64"}).optimizer.groups[0].float64_master);
   EXPECT_EQ(c.loop.epochs, 2);
   EXPECT_EQ(c.model["layers"][0]["out"].as<int>(), 4);
 }
@@ -125,6 +127,7 @@ TEST(TrainConfig, ImpossibleLoopScheduleAndOptimizerValuesNameTheirKey) {
       {"optimizer.lr=.inf", "optimizer.lr"},
       {"optimizer.betas=[0.9, 1.5]", "optimizer.betas"},
       {"optimizer.groups.0.lr=-0.1", "optimizer.groups[0].lr"},
+      {"optimizer.groups.0.master_weights=float32", "optimizer.groups[0].master_weights"},
       {"data.batch_size=9223372036854775807", "data.batch_size"},
       {"data.synthetic_train=0", "data.synthetic_train"},
       {"data.synthetic_features=0", "data.synthetic_features"},

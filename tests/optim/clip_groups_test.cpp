@@ -36,6 +36,14 @@ TEST(ParamGroups, FirstMatchingRuleTakesTheParameter) {
   EXPECT_EQ(groups[1].name, "default");
   EXPECT_EQ(groups[1].params.size(), 2u);
   EXPECT_DOUBLE_EQ(groups[1].weight_decay, 0.01);
+  EXPECT_FALSE(groups[0].float64_master);
+
+  GroupRule mastered{"anchors", {"*.t"}, {}, {}};
+  mastered.float64_master = true;
+  const auto with_master = make_param_groups(named, {mastered}, 0.1, 0.0);
+  ASSERT_EQ(with_master.size(), 2u);
+  EXPECT_TRUE(with_master[0].float64_master);
+  EXPECT_FALSE(with_master[1].float64_master);
 }
 
 }  // namespace

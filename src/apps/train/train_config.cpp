@@ -146,6 +146,7 @@ OptimizerConfig parse_optimizer(ConfigNode node) {
       g.fail("lr", "must be a finite number >= 0");
     if (rule.weight_decay && !(*rule.weight_decay >= 0 && std::isfinite(*rule.weight_decay)))
       g.fail("weight_decay", "must be a finite number >= 0");
+    rule.float64_master = g.get_choice("master_weights", {"none", "float64"}, "none") == "float64";
     g.accept("lr");
     g.accept("weight_decay");
     g.finish();
