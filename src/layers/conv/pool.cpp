@@ -37,7 +37,7 @@ Tensor pool_cudnn(const Tensor& x_in, const Window2d& window, bool take_max) {
                      if (take_max)
                        return std::vector<Tensor>{cuda::max_pool2d_backward_cuda(x, gy, window)};
                      return std::vector<Tensor>{
-                         cuda::pool2d_cudnn_backward(x, y_saved, gy, window, take_max)};
+                         cuda::avg_pool2d_cudnn_backward(x, y_saved, gy, window)};
                    });
   return y;
 }

@@ -27,10 +27,10 @@ Tensor pool2d_cudnn_forward(const Tensor& x, const Window2d& window, bool take_m
   return y;
 }
 
-Tensor pool2d_cudnn_backward(const Tensor& x, const Tensor& y, const Tensor& grad_y,
-                             const Window2d& window, bool take_max) {
+Tensor avg_pool2d_cudnn_backward(const Tensor& x, const Tensor& y, const Tensor& grad_y,
+                                 const Window2d& window) {
   cudnnHandle_t handle = cudnn(x.device().index);
-  const PoolingDescriptor pool(window, take_max);
+  const PoolingDescriptor pool(window, false);
   const TensorDescriptor xd(x.shape()), yd(y.shape());
   Tensor dx = Tensor::empty(x.shape(), DType::f32, x.device());
   const float one = 1.0f, zero = 0.0f;

@@ -15,8 +15,9 @@ namespace laplex::cuda {
 
 // x (B, C, H, W) -> (B, C, OH, OW).
 Tensor pool2d_cudnn_forward(const Tensor& x, const Window2d& window, bool take_max);
-// The gradient of x from the forward's x and y and grad_y (y's shape).
-Tensor pool2d_cudnn_backward(const Tensor& x, const Tensor& y, const Tensor& grad_y,
-                             const Window2d& window, bool take_max);
+// The gradient of average pooling's x from the forward's x and y and grad_y
+// (y's shape). Max pooling's is max_pool_backward_cuda.h's.
+Tensor avg_pool2d_cudnn_backward(const Tensor& x, const Tensor& y, const Tensor& grad_y,
+                                 const Window2d& window);
 
 }  // namespace laplex::cuda
