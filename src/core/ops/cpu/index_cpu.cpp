@@ -56,9 +56,11 @@ void gather(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor
 
 namespace {
 
-// dim is the last dim: each row of for_each_row is one whole line along dim,
+// dim is the last dim: each row of for_each_row is whole lines along dim
+// (collapsing only joins rows, and RowSplit::whole_rows keeps them uncut),
 // and two rows differ in a coordinate the output keeps, so they never write
-// the same element and can go to different threads.
+// the same element and can go to different threads. The row's own out step
+// is 0 along dim but not when dim had size 1 and collapsing dropped it.
 template <class T, class I>
 void scatter_add_along_last(T* o, const Tensor& out, std::int64_t dim, const I* ix,
                             const Tensor& index, const T* s, const Tensor& src) {
@@ -68,9 +70,10 @@ void scatter_add_along_last(T* o, const Tensor& out, std::int64_t dim, const I* 
                   [&](auto offsets, std::int64_t count, auto steps) {
                     for (std::int64_t k = 0; k < count; ++k) {
                       const std::int64_t i = ix[offsets[1] + k * steps[1]];
-                      o[offsets[0] + i * out_step] += s[offsets[2] + k * steps[2]];
+                      o[offsets[0] + k * steps[0] + i * out_step] += s[offsets[2] + k * steps[2]];
                     }
-                  });
+                  },
+                  RowSplit::whole_rows);
 }
 
 // dim is not the last dim (the embedding-gradient case: rows scattered along

@@ -4,7 +4,9 @@
 // views. Passed to kernels by value (it lives in the parameter space).
 #include <array>
 #include <cstdint>
+#include <string>
 
+#include "core/collapse_dims.h"
 #include "core/error.h"
 #include "core/shape.h"
 
@@ -28,14 +30,21 @@ struct StridedIndexer {
   }
 };
 
+// Dims every operand walks as one are merged first (collapse_dims): fewer
+// divisions per element, and a tensor of any rank fits as long as its
+// layout needs at most kMaxRank dims (a contiguous one needs one).
 template <int K>
 StridedIndexer<K> make_indexer(const Shape& shape, const std::array<const Strides*, K>& strides) {
-  if (shape.size() > kMaxRank) throw Error("CUDA kernels support at most 8 dims");
+  const CollapsedDims<K> collapsed = collapse_dims<K>(shape, strides);
+  if (collapsed.shape.size() > kMaxRank)
+    throw Error("CUDA kernels support views of at most " + std::to_string(kMaxRank) +
+                " non-mergeable dims; shape " + shape_str(shape) + " needs " +
+                std::to_string(collapsed.shape.size()) + " (make it contiguous first)");
   StridedIndexer<K> ix;
-  ix.rank = static_cast<int>(shape.size());
+  ix.rank = static_cast<int>(collapsed.shape.size());
   for (int d = 0; d < ix.rank; ++d) {
-    ix.shape[d] = shape[d];
-    for (int k = 0; k < K; ++k) ix.strides[k][d] = (*strides[k])[d];
+    ix.shape[d] = collapsed.shape[d];
+    for (int k = 0; k < K; ++k) ix.strides[k][d] = collapsed.strides[k][d];
   }
   return ix;
 }
