@@ -102,6 +102,38 @@ TEST(OpsCoverageGpu, SumsOfFewLongRows) {
   }
 }
 
+// Few long rows take the maximum in segments over many blocks, then per
+// row: the same values and the same first positions as the CPU's serial walk,
+// with ties everywhere, a NaN (the first one wins), and -0 before +0.
+TEST(OpsCoverageGpu, MaxOfFewLongRows) {
+  LAPLEX_REQUIRE_GPU();
+  const std::int64_t rows = 4, len = 100000;
+  std::vector<float> v(rows * len);
+  for (std::int64_t i = 0; i < rows * len; ++i) v[i] = static_cast<float>((i * 7919) % 1000);
+  v[2 * len + 70000] = NAN;
+  v[2 * len + 90000] = NAN;
+  for (std::int64_t i = 0; i < len; ++i) v[3 * len + i] = (i < len / 2) ? -0.0f : 0.0f;
+  for (const DType dtype : {DType::f32, DType::f64}) {
+    const Tensor x = Tensor::from_vector(v, {rows, len}).to(dtype);
+    const Tensor gpu = x.to(Device::cuda(0));
+    const std::vector<double> want = max(x, 1).to(DType::f64).to_vector<double>();
+    const std::vector<double> got = max(gpu, 1).to(Device::cpu()).to(DType::f64).to_vector<double>();
+    for (std::int64_t r = 0; r < rows; ++r) {
+      EXPECT_EQ(std::isnan(got[r]), std::isnan(want[r])) << "row " << r;
+      if (!std::isnan(want[r])) EXPECT_EQ(got[r], want[r]) << "row " << r;
+      EXPECT_EQ(std::signbit(got[r]), std::signbit(want[r])) << "row " << r;
+    }
+    EXPECT_EQ(argmax(gpu, 1).to(Device::cpu()).to_vector<std::int64_t>(),
+              argmax(x, 1).to_vector<std::int64_t>());
+    EXPECT_EQ(argmax(x, 1).to_vector<std::int64_t>()[2], 70000);
+  }
+  // One whole tensor, and the gradient, which goes to the first maximum.
+  const Tensor whole = f32({3000000}, 4);
+  EXPECT_TRUE(check_device_twin([](const auto& in) { return max(in[0]); }, {whole}, {0}));
+  EXPECT_TRUE(check_device_twin([](const auto& in) { return max(in[0], 1); }, {f32({3, 50000}, 5)},
+                                {0}));
+}
+
 TEST(OpsCoverageGpu, DtypeConversions) {
   LAPLEX_REQUIRE_GPU();
   const Tensor x = f32({7, 9}, 1, -50, 50);

@@ -91,6 +91,66 @@ __global__ void max_kernel(const T* x, T* out, std::int64_t* index, ReduceGeomet
   }
 }
 
+// The maximum of a row and the position of its first occurrence, NaN
+// winning (the first NaN), as max_kernel's serial walk finds them. Written as
+// an order on (value, position) pairs, with the position breaking ties, it
+// gives that answer whatever order a tree combines the candidates in.
+template <class T>
+struct MaxCandidate {
+  T value;
+  std::int64_t at;
+};
+
+template <class T>
+__device__ bool precedes(const MaxCandidate<T>& a, const MaxCandidate<T>& b) {
+  const bool a_nan = a.value != a.value, b_nan = b.value != b.value;
+  if (a_nan != b_nan) return a_nan;
+  if (!a_nan && a.value != b.value) return a.value > b.value;
+  return a.at < b.at;
+}
+
+// Long rows with inner == 1 (the max of a whole parameter, as the optimizer
+// checks float64 masters against): one block per (segment, row) instead of
+// one thread walking the whole row. Reads len values of each row from
+// x + row * len + segment * segment_len; at_in, when given, holds the
+// positions those values stand for (the second stage's input, whose values
+// are the first stage's winners).
+template <class T>
+__global__ void max_segments_kernel(const T* x, const std::int64_t* at_in, T* out,
+                                    std::int64_t* at_out, std::int64_t len,
+                                    std::int64_t segment_len, std::int64_t segments) {
+  __shared__ T values[kBlock];
+  __shared__ std::int64_t positions[kBlock];
+  const std::int64_t row = blockIdx.y;
+  const std::int64_t begin = static_cast<std::int64_t>(blockIdx.x) * segment_len;
+  const std::int64_t end = begin + segment_len < len ? begin + segment_len : len;
+  MaxCandidate<T> best{T(0), -1};
+  for (std::int64_t r = begin + threadIdx.x; r < end; r += blockDim.x) {
+    const std::int64_t k = row * len + r;
+    const MaxCandidate<T> c{x[k], at_in ? at_in[k] : r};
+    if (best.at < 0 || precedes(c, best)) best = c;
+  }
+  values[threadIdx.x] = best.value;
+  positions[threadIdx.x] = best.at;
+  __syncthreads();
+  for (int width = blockDim.x / 2; width > 0; width /= 2) {
+    if (threadIdx.x < width) {
+      const MaxCandidate<T> mine{values[threadIdx.x], positions[threadIdx.x]};
+      const MaxCandidate<T> other{values[threadIdx.x + width], positions[threadIdx.x + width]};
+      // A thread whose stretch was empty holds at = -1 and never wins.
+      if (other.at >= 0 && (mine.at < 0 || precedes(other, mine))) {
+        values[threadIdx.x] = other.value;
+        positions[threadIdx.x] = other.at;
+      }
+    }
+    __syncthreads();
+  }
+  if (threadIdx.x == 0) {
+    out[row * segments + blockIdx.x] = values[0];
+    if (at_out) at_out[row * segments + blockIdx.x] = positions[0];
+  }
+}
+
 template <class T>
 __global__ void cumsum_kernel(const T* x, T* out, ReduceGeometry g, bool reverse) {
   const std::int64_t total = g.outer * g.inner;
@@ -105,6 +165,26 @@ __global__ void cumsum_kernel(const T* x, T* out, ReduceGeometry g, bool reverse
       out[at] = acc;
     }
   }
+}
+
+// Stage one leaves each segment's winner and its position; stage two picks
+// each row's winner among them (one segment of `segments` values), carrying
+// the positions through.
+template <class T>
+void max_long_rows(const Tensor& x, const ReduceGeometry& g, const Tensor& out,
+                   const Tensor& index, cudaStream_t s) {
+  const std::int64_t segments = (g.reduced + kSegment - 1) / kSegment;
+  const Tensor values = Tensor::empty({g.outer * segments}, x.dtype(), x.device());
+  const Tensor positions = Tensor::empty({g.outer * segments}, DType::i64, x.device());
+  max_segments_kernel<T><<<dim3(static_cast<unsigned int>(segments),
+                                static_cast<unsigned int>(g.outer)),
+                           kBlock, 0, s>>>(x.data<T>(), nullptr, values.data<T>(),
+                                           positions.data<std::int64_t>(), g.reduced, kSegment,
+                                           segments);
+  check_launch("max_segments_kernel");
+  max_segments_kernel<T><<<dim3(1, static_cast<unsigned int>(g.outer)), kBlock, 0, s>>>(
+      values.data<T>(), positions.data<std::int64_t>(), out.data<T>(),
+      index.defined() ? index.data<std::int64_t>() : nullptr, segments, segments, 1);
 }
 
 }  // namespace
@@ -133,6 +213,8 @@ void reduce(ReduceOp op, const Tensor& x, const ReduceGeometry& g, const Tensor&
     } else if (op == ReduceOp::sum) {
       sum_columns_kernel<<<grid_for(g.outer * g.inner), kBlock, 0, s>>>(x.data<T>(),
                                                                         out.data<T>(), g);
+    } else if (g.inner == 1 && g.outer < kManyRows && g.reduced >= kBlock * 4) {
+      max_long_rows<T>(x, g, out, index, s);
     } else {
       max_kernel<<<grid_for(g.outer * g.inner), kBlock, 0, s>>>(
           x.data<T>(), out.data<T>(), index.defined() ? index.data<std::int64_t>() : nullptr, g);
