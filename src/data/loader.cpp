@@ -26,7 +26,15 @@ Loader::Loader(std::shared_ptr<const Dataset> dataset, LoaderOptions options)
   has_labels_ = dataset_->has_labels();
   const std::int64_t largest_local =
       (options_.batch_size + options_.world_size - 1) / options_.world_size;
-  staging_bytes_ = static_cast<std::size_t>(largest_local * example_numel_) * sizeof(float);
+  // A CUDA batch's labels ride in the same staging buffer, after the inputs,
+  // so both uploads are queued without waiting for the GPU.
+  const std::size_t input_bytes =
+      static_cast<std::size_t>(largest_local * example_numel_) * sizeof(float);
+  labels_offset_ = (input_bytes + alignof(std::int64_t) - 1) / alignof(std::int64_t) *
+                   alignof(std::int64_t);
+  staging_bytes_ = labels_offset_ + (has_labels_ ? static_cast<std::size_t>(largest_local) *
+                                                       sizeof(std::int64_t)
+                                                 : 0);
 }
 
 Loader::~Loader() { stop_workers(); }
@@ -98,17 +106,19 @@ Loader::Staged Loader::stage(std::int64_t batch) {
   Shape shape = example_shape_;
   shape.insert(shape.begin(), local.size());
   float* out = nullptr;
+  std::int64_t* labels = nullptr;
   if (options_.device.is_cpu()) {
     staged.inputs = Tensor::empty(shape, DType::f32);
     out = staged.inputs.data<float>();
+    if (has_labels_) {
+      staged.labels = Tensor::empty({local.size()}, DType::i64);
+      labels = staged.labels.data<std::int64_t>();
+    }
   } else {
     staged.staging = take_buffer();
-    out = static_cast<float*>(staged.staging->data());
-  }
-  std::int64_t* labels = nullptr;
-  if (has_labels_) {
-    staged.labels = Tensor::empty({local.size()}, DType::i64);
-    labels = staged.labels.data<std::int64_t>();
+    auto* bytes = static_cast<unsigned char*>(staged.staging->data());
+    out = reinterpret_cast<float*>(bytes);
+    if (has_labels_) labels = reinterpret_cast<std::int64_t*>(bytes + labels_offset_);
   }
   for (std::int64_t k = 0; k < local.size(); ++k)
     dataset_->read(order_[local.begin + k], epoch_, out + k * example_numel_,
@@ -122,15 +132,20 @@ Batch Loader::deliver(Staged staged) {
   batch.global_size = staged.global_size;
   if (options_.device.is_cpu()) {
     batch.inputs = std::move(staged.inputs);
+    batch.labels = std::move(staged.labels);
   } else {
     Shape shape = example_shape_;
     shape.insert(shape.begin(), staged.count);
     batch.inputs = Tensor::empty(shape, DType::f32, options_.device);
-    copy_bytes(batch.inputs.raw_data(), options_.device, staged.staging->data(), Device::cpu(),
-               static_cast<std::size_t>(batch.inputs.numel()) * sizeof(float));
+    staged.staging->copy_to_device(batch.inputs.raw_data(), 0,
+                                   static_cast<std::size_t>(batch.inputs.numel()) * sizeof(float));
+    if (has_labels_) {
+      batch.labels = Tensor::empty({staged.count}, DType::i64, options_.device);
+      staged.staging->copy_to_device(batch.labels.raw_data(), labels_offset_,
+                                     static_cast<std::size_t>(staged.count) * sizeof(std::int64_t));
+    }
     give_buffer(std::move(staged.staging));
   }
-  if (staged.labels.defined()) batch.labels = staged.labels.to(options_.device);
   return batch;
 }
 
@@ -175,16 +190,23 @@ void Loader::stop_workers() {
   stop_ = false;
 }
 
+// The buffer given back longest ago, whose upload is the likeliest to be
+// done; waiting for it (outside the lock) holds up only this worker, never
+// next(), which queues uploads without waiting for the GPU.
 std::unique_ptr<HostBuffer> Loader::take_buffer() {
+  std::unique_ptr<HostBuffer> buffer;
   {
     std::lock_guard lock(buffers_mutex_);
     if (!free_buffers_.empty()) {
-      auto buffer = std::move(free_buffers_.back());
-      free_buffers_.pop_back();
-      return buffer;
+      buffer = std::move(free_buffers_.front());
+      free_buffers_.pop_front();
     }
   }
-  return std::make_unique<HostBuffer>(staging_bytes_, options_.pin_memory, options_.device.index);
+  if (!buffer)
+    return std::make_unique<HostBuffer>(staging_bytes_, options_.pin_memory,
+                                        options_.device.index);
+  buffer->wait_for_copies();
+  return buffer;
 }
 
 void Loader::give_buffer(std::unique_ptr<HostBuffer> buffer) {

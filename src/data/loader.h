@@ -2,7 +2,8 @@
 // Batches of a Dataset for training and evaluation: a seeded order per
 // epoch, this rank's slice of every global batch, examples read ahead on
 // background threads into (pinned, for a GPU) host memory, and each batch
-// handed over on the requested device.
+// handed over on the requested device (from pinned memory, its upload is
+// queued on the device's stream, and next() does not wait for the GPU).
 //
 //   struct LoaderOptions { batch_size (global, all ranks), shuffle, seed, drop_last,
 //                          rank, world_size, prefetch (batches ahead; 0 = read in next()),
@@ -34,6 +35,7 @@
 // used from one thread.
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <map>
 #include <memory>
@@ -90,8 +92,8 @@ class Loader {
   struct Staged {
     std::int64_t index = 0, global_size = 0, count = 0;
     Tensor inputs;                        // on the host when the device is the CPU
-    std::unique_ptr<HostBuffer> staging;  // for a CUDA device
-    Tensor labels;                        // on the host
+    std::unique_ptr<HostBuffer> staging;  // for a CUDA device: inputs, then labels
+    Tensor labels;                        // for the CPU
     std::exception_ptr error;
   };
 
@@ -105,7 +107,8 @@ class Loader {
   std::shared_ptr<const Dataset> dataset_;
   LoaderOptions options_;
   std::int64_t batches_ = 0, example_numel_ = 0;
-  std::size_t staging_bytes_ = 0;  // the largest local batch
+  std::size_t staging_bytes_ = 0;  // the largest local batch, inputs then labels
+  std::size_t labels_offset_ = 0;  // where the labels start in a staging buffer
   Shape example_shape_;
   bool has_labels_ = false;
 
@@ -124,7 +127,7 @@ class Loader {
   std::vector<std::thread> workers_;
 
   std::mutex buffers_mutex_;
-  std::vector<std::unique_ptr<HostBuffer>> free_buffers_;
+  std::deque<std::unique_ptr<HostBuffer>> free_buffers_;
 };
 
 }  // namespace laplex::data
