@@ -1,5 +1,6 @@
 // cuFFT backend of the real FFTs. Plans are cached per (device, n, batch,
-// dtype, direction) like the FFTW ones (see fft.h); their workspaces come
+// dtype, direction) like the FFTW ones (see fft.h), up to kMaxPlans, and
+// dropped to make room when cuFFT runs out of memory; their workspaces come
 // from the caching allocator for the duration of one call, ordered on the
 // device's compute stream like every other laplex kernel.
 #include <cufft.h>
@@ -32,31 +33,68 @@ struct PlanKey {
   auto operator<=>(const PlanKey&) const = default;
 };
 
+// Distinct plans are few in practice (training, last and eval batches);
+// past this many the cache starts over rather than grow, as the FFTW one
+// does. A plan keeps device memory of its own (twiddles), so a sweep over
+// many lengths would otherwise pile them up.
+constexpr std::size_t kMaxPlans = 64;
+
 // A cuFFT plan without its own workspace. `use` serialises calls that share
 // the plan, since each call binds a stream and a work area to it.
 struct CufftPlan {
   cufftHandle handle = 0;
+  int device = 0;
   std::size_t workspace = 0;
   std::mutex use;
+
+  CufftPlan() = default;
+  CufftPlan(const CufftPlan&) = delete;
+  CufftPlan& operator=(const CufftPlan&) = delete;
+  // Only evicted plans are destroyed (the cache itself never is, so no plan
+  // outlives the CUDA runtime). Transforms queued with the plan may still be
+  // running: wait for them before its memory goes back. A failed wait (a
+  // broken device) cannot be reported from a destructor.
+  ~CufftPlan() {
+    if (!handle) return;
+    if (cudaSetDevice(device) == cudaSuccess) cudaDeviceSynchronize();
+    cufftDestroy(handle);
+  }
 };
 
 class CufftPlanCache {
  public:
-  // Plans live as long as the process: the cache is never destroyed (see
-  // plan_cache), so no plan is destroyed after the CUDA runtime shuts down.
   std::shared_ptr<CufftPlan> get(const PlanKey& key) {
+    // Declared before the lock: evicted plans are destroyed (and wait for
+    // the device) after it is released.
+    std::map<PlanKey, std::shared_ptr<CufftPlan>> evicted;
     std::lock_guard<std::mutex> lock(mutex_);
     auto found = plans_.find(key);
     if (found != plans_.end()) return found->second;
-    auto plan = create(key);
+    if (plans_.size() >= kMaxPlans) evicted.swap(plans_);
+    std::shared_ptr<CufftPlan> plan = create(key);
+    if (!plan) {
+      // Out of device memory: what other plans and the caching allocator
+      // hold may be what is missing. Plans in use elsewhere stay alive
+      // through their shared_ptr; the rest go, then the planner runs again.
+      evicted.merge(plans_);
+      for (auto& [k, p] : evicted) p.reset();
+      release_cached(key.device);
+      plan = create(key);
+      if (!plan)
+        throw OutOfMemory("cuFFT: not enough device memory to plan " + std::to_string(key.batch) +
+                          " transforms of length " + std::to_string(key.n) + " on cuda:" +
+                          std::to_string(key.device));
+    }
     plans_.emplace(key, plan);
     return plan;
   }
 
  private:
+  // Null when cuFFT runs out of device memory; throws on any other failure.
   static std::shared_ptr<CufftPlan> create(const PlanKey& key) {
     stream(key.device);  // makes the device current: plans belong to it
     auto plan = std::make_shared<CufftPlan>();
+    plan->device = key.device;
     check_cufft(cufftCreate(&plan->handle), "cufftCreate");
     check_cufft(cufftSetAutoAllocation(plan->handle, 0), "cufftSetAutoAllocation");
     long long n = key.n;
@@ -74,10 +112,11 @@ class CufftPlanCache {
     const cufftResult made =
         cufftMakePlanMany64(plan->handle, 1, &n, in_embed, 1, in_dist, out_embed, 1, out_dist,
                             type, static_cast<long long>(key.batch), &workspace);
-    if (made != CUFFT_SUCCESS) {
-      cufftDestroy(plan->handle);
-      check_cufft(made, "cufftMakePlanMany");
+    if (made == CUFFT_ALLOC_FAILED) {
+      cudaGetLastError();  // clear the failed allocation's error for later checks
+      return nullptr;      // the plan's destructor destroys the handle
     }
+    if (made != CUFFT_SUCCESS) check_cufft(made, "cufftMakePlanMany");
     plan->workspace = workspace;
     return plan;
   }
