@@ -23,6 +23,10 @@
 
 namespace laplex::data {
 
+// Labels are class indices below this (a classifier of more classes would
+// not fit a linear layer's 2^31 outputs), so label + 1 never overflows.
+inline constexpr std::int64_t kMaxClasses = std::int64_t{1} << 31;
+
 class Dataset {
  public:
   virtual ~Dataset() = default;

@@ -17,9 +17,7 @@ namespace {
 // that inflates to far more than that is never read whole.
 class GzReader {
  public:
-  explicit GzReader(const std::string& path) : path_(path), file_(gzopen(path.c_str(), "rb")) {
-    if (!file_) throw UsageError(path + ": cannot open");
-  }
+  explicit GzReader(const std::string& path) : path_(path), file_(open(path)) {}
   GzReader(const GzReader&) = delete;
   GzReader& operator=(const GzReader&) = delete;
   ~GzReader() { gzclose(file_); }
@@ -55,6 +53,17 @@ class GzReader {
   }
 
  private:
+  // gzopen opens a directory and fails only on the first read, as "corrupt
+  // or truncated gzip data".
+  static gzFile open(const std::string& path) {
+    std::error_code error;
+    if (std::filesystem::is_directory(path, error))
+      throw UsageError(path + ": is a directory, expected an IDX file (plain or .gz)");
+    gzFile file = gzopen(path.c_str(), "rb");
+    if (!file) throw UsageError(path + ": cannot open");
+    return file;
+  }
+
   std::string path_;
   gzFile file_;
 };

@@ -236,6 +236,9 @@ std::string shape_literal(const Shape& shape) {
 }  // namespace
 
 Tensor read_npy(const std::string& path) {
+  std::error_code is_dir_error;
+  if (std::filesystem::is_directory(path, is_dir_error))
+    throw UsageError(path + ": is a directory, expected a .npy file");
   std::ifstream file(path, std::ios::binary);
   if (!file) throw UsageError(path + ": cannot open .npy file");
   std::error_code error;

@@ -22,11 +22,14 @@ Tensor load_labels(const std::string& path, std::int64_t count, std::int64_t cla
                      shape_str(labels.shape()));
   const Tensor wide = labels.to(DType::i64);
   const std::int64_t* y = wide.data<std::int64_t>();
+  // Without a class count, a label still needs that many logits: more than
+  // 2^31 classes is no classifier, and the count (largest + 1) must not wrap.
+  const std::int64_t bound = classes > 0 ? classes : kMaxClasses;
   for (std::int64_t i = 0; i < count; ++i)
-    if (y[i] < 0 || (classes > 0 && y[i] >= classes))
+    if (y[i] < 0 || y[i] >= bound)
       throw UsageError(path + ": label " + std::to_string(y[i]) + " at index " + std::to_string(i) +
-                       " is out of range" +
-                       (classes > 0 ? " [0, " + std::to_string(classes) + ")" : " (negative)"));
+                       " is out of range [0, " +
+                       (classes > 0 ? std::to_string(classes) : std::string("2^31")) + ")");
   return wide;
 }
 

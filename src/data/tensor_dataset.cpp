@@ -20,6 +20,9 @@ TensorDataset::TensorDataset(Tensor inputs, Tensor labels, std::int64_t classes)
     std::int64_t largest = -1;
     for (std::int64_t i = 0; i < size_; ++i) {
       if (y[i] < 0) throw Error("TensorDataset: negative label at " + std::to_string(i));
+      if (y[i] >= kMaxClasses)
+        throw Error("TensorDataset: label " + std::to_string(y[i]) + " at " + std::to_string(i) +
+                    " is beyond 2^31 classes");
       largest = std::max(largest, y[i]);
     }
     if (classes > 0 && largest >= classes)

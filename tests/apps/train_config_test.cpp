@@ -130,6 +130,9 @@ TEST(TrainConfig, ImpossibleLoopScheduleAndOptimizerValuesNameTheirKey) {
       {"optimizer.groups.0.master_weights=float32", "optimizer.groups[0].master_weights"},
       {"data.batch_size=9223372036854775807", "data.batch_size"},
       {"data.synthetic_train=0", "data.synthetic_train"},
+      {"data.synthetic_train=9223372036854775807", "data.synthetic_train: must be <= 2^31"},
+      {"data.synthetic_test=2147483649", "data.synthetic_test"},
+      {"data.synthetic_features=2147483649", "data.synthetic_features"},
       {"data.synthetic_features=0", "data.synthetic_features"},
       {"data.synthetic_classes=1", "data.synthetic_classes"},
       {"data.random_crop=1000000000000", "data.random_crop"},
@@ -144,6 +147,17 @@ TEST(TrainConfig, ImpossibleLoopScheduleAndOptimizerValuesNameTheirKey) {
       EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << assignment << ": " << e.what();
     }
   }
+  // An eps float32 rounds to 0 made Adam divide 0 by 0 on a parameter with
+  // no gradient, and the run "diverged".
+  try {
+    parse(kConfig, {"optimizer.type=adam", "optimizer.momentum=null", "optimizer.eps=1e-320"});
+    ADD_FAILURE() << "eps 1e-320 was accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("optimizer.eps: must be a finite number >= 1.2e-38"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_NO_THROW(parse(kConfig, {"optimizer.type=adam", "optimizer.momentum=null", "optimizer.eps=1e-30"}));
 }
 
 // Keys of another optimizer type or schedule kind were ignored: momentum
@@ -262,6 +276,22 @@ TEST(TrainConfig, AFileOfSeveralYamlDocumentsIsAUsageError) {
     ADD_FAILURE() << "a second document was accepted";
   } catch (const UsageError& e) {
     EXPECT_EQ(std::string(e.what()), file + ": holds 2 YAML documents (separated by ---); a config is one");
+  }
+}
+
+// Nesting past the parser's recursion limit was "YAML syntax error: bad
+// file", yaml-cpp's text for it.
+TEST(TrainConfig, NestingPastTheParsersLimitSaysSo) {
+  const auto dir = laplex::testing::fresh_temp_dir("train_config_deep");
+  const std::string file = (dir / "deep.yaml").string();
+  std::ofstream(file) << "model: " << std::string(5000, '[') << std::string(5000, ']') << "\n";
+  try {
+    load_train_config(file, {});
+    ADD_FAILURE() << "accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find(file + ":1: nested too deeply for the YAML parser"),
+              std::string::npos)
+        << e.what();
   }
 }
 

@@ -233,7 +233,7 @@ TEST(TrainE2E, BadInputsExitTwoNamingTheProblemAndKeepCheckpoints) {
   r = run("--config " + config + " --set data.dataset=npy --set data.root=" + npy.string() +
           " 2>&1");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.output.find("train_inputs.npy: value 37 is not a finite number"), std::string::npos)
+  EXPECT_NE(r.output.find("train_inputs.npy: element 37 (row 2) is NaN or infinite"), std::string::npos)
       << r.output;
   r = run("--config " + config + " --set task=covariance --set data.random_crop=2 " +
           "--set 'model={type: diagonal, dims: 16}' 2>&1");
@@ -338,9 +338,14 @@ TEST(TrainE2E, FailuresOnInputLeaveNoRunDirAndPrintOneLine) {
   EXPECT_NE(r.output.find(config + ": model: its parameters do not fit in this machine's memory"),
             std::string::npos)
       << r.output;
-  r = run("--config " + config + " --set data.synthetic_train=100000000000 2>&1");
+  r = run("--config " + config + " --set data.synthetic_train=2147483648 2>&1");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("data: the data set does not fit"), std::string::npos) << r.output;
+  // Past 2^31 examples the config itself is refused (examples x features
+  // wrapped past 2^63 and the message named neither file nor key).
+  r = run("--config " + config + " --set data.synthetic_train=9223372036854775807 2>&1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("data.synthetic_train: must be <= 2^31"), std::string::npos) << r.output;
   r = run("--config " + config + " --set seed=-5 2>&1");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("seed: must be >= 0"), std::string::npos) << r.output;

@@ -98,6 +98,13 @@ TEST(DatasetNpy, LoadsInputsAndLabelsAndNamesTheBadFile) {
   const std::string short_labels = (dir / "short.npy").string();
   write_npy(short_labels, Tensor::from_vector<std::int32_t>({0, 1}, {2}));
   expect_usage_error_naming(short_labels, [&] { NpyDataset(x, short_labels); });
+  // A label no classifier can have (2^63 - 1: label + 1 would wrap).
+  const std::string huge_labels = (dir / "huge.npy").string();
+  write_npy(huge_labels, Tensor::from_vector<std::int64_t>({0, INT64_MAX, 1}, {3}));
+  expect_usage_error_naming(huge_labels, [&] { NpyDataset(x, huge_labels); });
+  EXPECT_THROW(TensorDataset(Tensor::zeros({1, 2}),
+                             Tensor::from_vector<std::int64_t>({std::int64_t{1} << 31}, {1})),
+               Error);
   const std::string float_labels = (dir / "float.npy").string();
   write_npy(float_labels, Tensor::zeros({3}));
   expect_usage_error_naming(float_labels, [&] { NpyDataset(x, float_labels); });

@@ -56,6 +56,9 @@ TEST(Idx, MalformedFilesAreUsageErrorsNamingThem) {
   // and the strides of (0, 2^32-1, 2^32-1) overflowed int64.
   write_bytes(dir / "empty_wrap", idx_file_bytes({0, 0xFFFFFFFFu, 0xFFFFFFFFu}, ""));
   expect_usage_error(dir / "empty_wrap", "2^62");
+  // gzopen opens a directory; the first read failed as "corrupt gzip data".
+  std::filesystem::create_directories(dir / "folder.gz");
+  expect_usage_error(dir / "folder.gz", "is a directory, expected an IDX file");
 }
 
 // Found by mutation fuzzing: gzread reads a stream cut inside its CRC and

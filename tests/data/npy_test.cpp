@@ -200,6 +200,8 @@ TEST(NpyIo, MalformedFilesAreOneLineUsageErrorsNamingTheFile) {
   write_bytes(dir / "good.npy", npy_file(good, f4x2));
   EXPECT_EQ(read_npy((dir / "good.npy").string()).shape(), (Shape{2}));
   expect_usage_error(dir / "absent.npy", "cannot open");
+  fs::create_directories(dir / "folder.npy");
+  expect_usage_error(dir / "folder.npy", "is a directory, expected a .npy file");
   fs::remove_all(dir);
 }
 

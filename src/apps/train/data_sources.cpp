@@ -64,8 +64,11 @@ Split empty_like(const Split& like) {
 Split load_npy_split(const DataConfig& config, const std::string& split) {
   const std::string inputs = in_root(config, split + "_inputs.npy");
   Split out = read_all(data::NpyDataset(inputs, in_root(config, split + "_labels.npy")));
-  if (const std::int64_t k = first_non_finite(out.inputs); k >= 0)
-    throw UsageError(inputs + ": value " + std::to_string(k) + " is not a finite number");
+  if (const std::int64_t k = first_non_finite(out.inputs); k >= 0) {
+    const std::int64_t row_size = std::max<std::int64_t>(1, numel(example_shape(out)));
+    throw UsageError(inputs + ": element " + std::to_string(k) + " (row " +
+                     std::to_string(k / row_size) + ") is NaN or infinite");
+  }
   return out;
 }
 

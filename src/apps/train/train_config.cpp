@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include "config/config_node.h"
 #include "core/device.h"
@@ -75,6 +76,14 @@ DataConfig parse_data(ConfigNode node) {
     node.fail(d.synthetic_train < 1 ? "synthetic_train" : "synthetic_test", "must be >= 1");
   if (d.synthetic_features < 1) node.fail("synthetic_features", "must be >= 1");
   if (d.synthetic_classes < 2) node.fail("synthetic_classes", "must be >= 2");
+  // Each at most 2^31, so examples x features (allocated up front) cannot
+  // pass 2^63; what does not fit memory is then refused when allocated.
+  for (const auto& [key, value] :
+       {std::pair<const char*, std::int64_t>{"synthetic_train", d.synthetic_train},
+        {"synthetic_test", d.synthetic_test},
+        {"synthetic_features", d.synthetic_features},
+        {"synthetic_classes", d.synthetic_classes}})
+    if (value > (std::int64_t{1} << 31)) node.fail(key, "must be <= 2^31");
   if (d.train_crops > (std::int64_t{1} << 31) || d.test_crops > (std::int64_t{1} << 31))
     node.fail(d.train_crops > (std::int64_t{1} << 31) ? "train_crops" : "test_crops",
               "must be <= 2^31");
@@ -133,7 +142,10 @@ OptimizerConfig parse_optimizer(ConfigNode node) {
     node.fail("momentum", "must be a finite number >= 0");
   if (!(o.beta1 >= 0 && o.beta1 < 1 && o.beta2 >= 0 && o.beta2 < 1))
     node.fail("betas", "both must be in [0, 1)");
-  if (!(o.eps > 0 && std::isfinite(o.eps))) node.fail("eps", "must be a finite number > 0");
+  // Adam divides by sqrt(v) + eps in float32: an eps that float32 rounds to
+  // 0 (or to a subnormal) gives 0/0 on a parameter whose gradient is 0.
+  if (!(o.eps >= std::numeric_limits<float>::min() && std::isfinite(o.eps)))
+    node.fail("eps", "must be a finite number >= 1.2e-38 (float32's smallest normal number)");
   if (!(o.clip_grad_norm >= 0 && std::isfinite(o.clip_grad_norm)))
     node.fail("clip_grad_norm", "must be a finite number >= 0 (0: off)");
   for (auto& g : node.children("groups")) {
