@@ -1,5 +1,7 @@
 #include "layers/dropout.h"
 
+#include <string>
+
 #include "core/error.h"
 #include "core/ops/elementwise.h"
 #include "core/random.h"
@@ -13,9 +15,14 @@ Dropout::Dropout(double p, std::uint64_t seed) : p_(p), seed_(seed) {
   register_buffer("draws", &draws);
 }
 
+// forward() writes the count back through fill_, a double: beyond 2^53 it
+// would no longer be exact (and 2^63 would not fit the int64 buffer). No
+// run makes that many forward calls; a checkpoint claiming so is damaged.
 void Dropout::on_state_loaded() {
-  const double value = draws.to(Device::cpu()).item();
-  if (!(value >= 0)) throw UsageError("state dict: dropout draws must be >= 0");
+  const std::int64_t value = draws.to(Device::cpu()).to(DType::i64).to_vector<std::int64_t>().at(0);
+  if (value < 0 || value > (std::int64_t{1} << 53))
+    throw UsageError("state dict: dropout draws must be in [0, 2^53], got " +
+                     std::to_string(value));
   draws_ = static_cast<std::uint64_t>(value);
 }
 

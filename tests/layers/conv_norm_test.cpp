@@ -175,6 +175,12 @@ TEST(BatchNorm, TrainNormalisesAndUpdatesRunningStats) {
   const double expected = (x.to_vector<double>()[0] - rm[0]) / std::sqrt(rv[0] + 1e-5);
   EXPECT_NEAR(z.to_vector<double>()[0], expected, 1e-5);
   EXPECT_EQ(bn.state_dict().count("running_var"), 1u);
+  // A checkpoint with a negative variance is damaged, not a state to run.
+  auto state = bn.state_dict();
+  state["running_var"] = Tensor::from_vector<float>({1, -0.5f, 2}, {3});
+  EXPECT_THROW(bn.load_state_dict(state), UsageError);
+  state["running_var"] = Tensor::from_vector<float>({1, 0, 2}, {3});
+  EXPECT_NO_THROW(bn.load_state_dict(state));
 }
 
 TEST(BatchNorm, Gradcheck1dAnd2d) {
@@ -252,6 +258,11 @@ TEST(Dropout, TheDrawCounterTravelsInTheStateDict) {
   auto bad = state;
   bad["draws"] = Tensor::from_vector<std::int64_t>({-1}, {1});
   EXPECT_THROW(resumed.load_state_dict(bad), UsageError);
+  // Past 2^53 the count no longer round-trips through fill_'s double.
+  bad["draws"] = Tensor::from_vector<std::int64_t>({INT64_MAX}, {1});
+  EXPECT_THROW(resumed.load_state_dict(bad), UsageError);
+  bad["draws"] = Tensor::from_vector<std::int64_t>({std::int64_t{1} << 53}, {1});
+  EXPECT_NO_THROW(resumed.load_state_dict(bad));
 }
 
 }  // namespace

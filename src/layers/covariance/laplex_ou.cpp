@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <numeric>
+#include <string>
+#include <vector>
 
 #include "core/autograd/grad_mode.h"
 #include "core/ops/elementwise.h"
+#include "core/printable.h"
 #include "core/ops/view.h"
 #include "layers/covariance/density_config.h"
 #include "layers/covariance/ou_anchors.h"
@@ -40,6 +43,20 @@ LaplexOu::LaplexOu(const LaplexOuOptions& o, std::uint64_t seed) : options_(o) {
   register_parameter("t", &t);
   register_parameter("d", &d);
   register_parameter("rho", &rho);
+}
+
+void LaplexOu::on_state_loaded() {
+  NoGradGuard no_grad;
+  const std::vector<double> scales =
+      softplus(d).to(Device::cpu()).to(DType::f64).to_vector<double>();
+  for (std::size_t k = 0; k < scales.size(); ++k)
+    if (!(scales[k] > 0))
+      throw UsageError("state dict: laplex_ou scale softplus(d) is 0 at dimension " +
+                       std::to_string(k) + " (d = " +
+                       printable(d.to(Device::cpu()).to(DType::f64).to_vector<double>()[k]) +
+                       "): every scale must be > 0");
+  if (!(softplus(rho).to(Device::cpu()).item() > 0))
+    throw UsageError("state dict: laplex_ou decay softplus(rho) is 0: it must be > 0");
 }
 
 Tensor LaplexOu::nll(const Tensor& x) {

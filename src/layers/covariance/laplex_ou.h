@@ -62,6 +62,11 @@ class LaplexOu : public DensityModel {
   const LaplexOuOptions& options() const { return options_; }
 
   Tensor nll(const Tensor& x) override;
+  // Refuses loaded scales or a decay that softplus takes to 0 in the
+  // parameters' precision (raw values below about -104 in float32): the
+  // covariance is then singular and every NLL NaN, which a damaged
+  // checkpoint, not training, produces.
+  void on_state_loaded() override;
   // Throws UsageError when nll() could not run with the parameters on
   // `device` (kernel: fused is CPU only): a trainer asks before its run
   // starts rather than fail at the first step.

@@ -5,6 +5,7 @@
 #include "core/autograd/grad_mode.h"
 #include "core/autograd/node.h"
 #include "core/error.h"
+#include "core/printable.h"
 #include "core/ops/elementwise.h"
 #include "core/ops/reduce.h"
 #include "core/ops/view.h"
@@ -67,6 +68,14 @@ Tensor fused_batchnorm(const Tensor& x_in, const Tensor& weight, const Tensor& b
 }
 
 }  // namespace
+
+void BatchNorm::on_state_loaded() {
+  const std::vector<double> var = running_var.to(Device::cpu()).to(DType::f64).to_vector<double>();
+  for (std::size_t c = 0; c < var.size(); ++c)
+    if (var[c] < 0)
+      throw UsageError("state dict: batchnorm running_var must be >= 0, channel " +
+                       std::to_string(c) + " holds " + printable(var[c]));
+}
 
 Tensor BatchNorm::forward(const Tensor& x) {
   const std::int64_t c = options_.features;

@@ -22,6 +22,9 @@ class BatchNorm : public Module {
   explicit BatchNorm(const BatchNormOptions& options);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "batchnorm"; }
+  // A variance below 0 is no state training can reach: refuse it, as the
+  // optimizer refuses negative second moments.
+  void on_state_loaded() override;
   const BatchNormOptions& options() const { return options_; }
 
   Tensor weight, bias, running_mean, running_var;

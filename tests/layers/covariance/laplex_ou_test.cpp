@@ -384,6 +384,33 @@ TEST(LaplexOu, RejectsMismatchedInput) {
   EXPECT_EQ(m->nll(Tensor::zeros({2, 5})).shape(), (Shape{2}));
 }
 
+// A checkpoint whose scales softplus takes to 0 (d = -1e30) gave NaN for
+// every NLL and exit 0 from laplex-eval; loading it is refused instead.
+TEST(LaplexOu, LoadedScalesThatVanishAreRefused) {
+  auto m = make_model(5, "auto", distinct_anchors(5, 1), 1, DType::f32);
+  auto state = m->state_dict();
+  // Copies: the state dict shares the module's tensors, which a refused
+  // load may already have overwritten.
+  for (auto& [name, tensor] : state) tensor = tensor.clone();
+  EXPECT_NO_THROW(m->load_state_dict(state));
+  auto bad = state;
+  bad["d"] = Tensor::from_vector<float>({0, 1, -1e30f, 0, 0}, {5});
+  try {
+    m->load_state_dict(bad);
+    ADD_FAILURE() << "accepted";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("softplus(d) is 0 at dimension 2"), std::string::npos)
+        << e.what();
+  }
+  bad = state;
+  bad["rho"] = Tensor::from_vector<float>({-1e30f}, {1});
+  EXPECT_THROW(m->load_state_dict(bad), UsageError);
+  // Very negative but representable scales (softplus(-80) ~ 1.8e-35) still load.
+  bad = state;
+  bad["d"] = Tensor::from_vector<float>({-80, 0, 0, 0, 0}, {5});
+  EXPECT_NO_THROW(m->load_state_dict(bad));
+}
+
 // The trainer asks before its run starts: kernel: fused on a GPU would fail
 // only at the first step, after the run's folder and log were made.
 TEST(LaplexOu, FusedKernelRefusesAGpuDevice) {
