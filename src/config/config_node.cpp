@@ -5,6 +5,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <yaml-cpp/depthguard.h>
+
 #include "config/yaml_aliases.h"
 #include "core/printable.h"
 
@@ -230,6 +232,11 @@ YAML::Node load_yaml_file(const std::string& path) {
     return documents.front();
   } catch (const UsageError&) {
     throw;
+  } catch (const YAML::DeepRecursion& e) {
+    // yaml-cpp's own text for this is "bad file", which says nothing.
+    throw UsageError(path + ":" + std::to_string(e.mark.line + 1) +
+                     ": nested too deeply for the YAML parser (it stops at " +
+                     std::to_string(e.depth()) + " levels of recursion)");
   } catch (const YAML::ParserException& e) {
     throw UsageError(path + ":" + std::to_string(e.mark.line + 1) + ": YAML syntax error: " +
                      e.msg);

@@ -296,6 +296,9 @@ TEST(BenchE2E, LaplexSingleSizeThatCannotFitIsAnErrorASweepSkipsIt) {
                      "--n: 2147483647 cannot run: even batch 1 needs ~");
   expect_usage_error("laplex --n 2147483647 --batch 2147483648 --heads 1048576",
                      "--n: 2147483647 cannot run: even batch 1 needs ~");
+  // When --m is what does not fit, the message names it too.
+  expect_usage_error("laplex --n 64 --m 2147483647 --batch 1 --heads 1048576",
+                     "--n 64 --m 2147483647: cannot run: even batch 1 needs ~");
   const auto r = testing::run_command(
       kBench + " laplex --sweep --max-n 2048 --m 2147483647 --heads 1048576 --batch 1 --json 2>&1");
   EXPECT_EQ(r.exit_code, 0) << r.output;

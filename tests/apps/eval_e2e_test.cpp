@@ -153,6 +153,18 @@ TEST(EvalE2E, OutputsThroughALinkAndForeignCheckpointsNameTheProblem) {
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("task: expected classification or covariance"), std::string::npos)
       << r.output;
+  // An error outside the model section cites its own line of the embedded
+  // config (a cloned YAML node used to cite line 1 for all of them).
+  {
+    const std::string config = read_safetensors(checkpoint + "/model.safetensors").metadata.at("config");
+    const auto last_line = std::count(config.begin(), config.end(), '\n') + 1;
+    r = testing::run_command(kEval + " --checkpoint " + rewritten("bogus_key", "bogus: 1\n", "") +
+                             " 2>&1");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find("[config]:" + std::to_string(last_line) + ": bogus: unknown key"),
+              std::string::npos)
+        << r.output;
+  }
   r = testing::run_command(kEval + " --checkpoint " + rewritten("no_t", "", "model.0.t") +
                            " --inputs " + (dir / "x.npy").string() + " --outputs " +
                            (dir / "o.npy").string() + " 2>&1");

@@ -377,7 +377,9 @@ int run(const LaplexBenchOptions& o) {
     // A sweep goes on past a size that does not fit; the one size asked
     // for explicitly is a usage error (an empty table said nothing).
     if (row.is_null() && !o.sweep)
-      throw UsageError("--n: " + std::to_string(n) + " cannot run: " + skipped);
+      throw UsageError(o.m > 0 ? "--n " + std::to_string(n) + " --m " + std::to_string(o.m) +
+                                     ": cannot run: " + skipped
+                               : "--n: " + std::to_string(n) + " cannot run: " + skipped);
     if (row.is_null()) {
       std::fprintf(stderr, "laplex-bench: n = %lld skipped: %s\n", static_cast<long long>(n),
                    skipped.c_str());

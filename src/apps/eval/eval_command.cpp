@@ -26,6 +26,7 @@ struct LoadedCheckpoint {
   std::string dir;
   train::Checkpoint checkpoint;
   YAML::Node config;  // the embedded training config
+  std::string config_text;  // its text: a parse of it keeps line marks, a clone does not
   std::string source; // how messages name it
 };
 
@@ -40,6 +41,7 @@ LoadedCheckpoint load(const std::string& path) {
   try {
     config::check_yaml_aliases(text->second, c.source);
     c.config = YAML::Load(text->second);
+    c.config_text = text->second;
   } catch (const YAML::Exception&) {
     throw UsageError(c.source + ": the embedded config is not valid YAML");
   }
@@ -157,7 +159,9 @@ int run_eval(const EvalOptions& options) {
   std::unique_ptr<PictureStaging> staging;
   if (!options.explain_dir.empty()) staging = std::make_unique<PictureStaging>(options.explain_dir);
 
-  YAML::Node document = YAML::Clone(c.config);
+  // A fresh parse rather than YAML::Clone, which drops the line marks every
+  // message about the config cites.
+  YAML::Node document = YAML::Load(c.config_text);
   config::ConfigOverrides overrides;
   if (!options.data_root.empty()) {
     document["data"]["root"] = options.data_root;

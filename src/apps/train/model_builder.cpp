@@ -32,14 +32,19 @@ std::shared_ptr<Module> build_model(const TrainConfig& config) {
 
 std::unique_ptr<optim::Optimizer> build_optimizer(const TrainConfig& config, const Module& model) {
   const auto& o = config.optimizer;
-  auto groups = optim::make_param_groups(model.named_parameters("model"), o.groups, o.lr,
-                                         o.weight_decay);
+  const auto named = model.named_parameters("model");
+  auto groups = optim::make_param_groups(named, o.groups, o.lr, o.weight_decay);
   for (const auto& rule : o.groups) {
     bool used = false;
     for (const auto& g : groups) used = used || g.name == rule.name;
-    if (!used)
-      throw UsageError(config.file + ": optimizer.groups: group '" + rule.name +
-                       "' matches no parameter (names look like model.0.weight)");
+    if (used) continue;
+    // The model's own names, since they differ from model to model.
+    std::string names;
+    for (std::size_t k = 0; k < named.size() && k < 3; ++k)
+      names += (k ? ", " : "") + named[k].first;
+    if (named.size() > 3) names += ", ... (" + std::to_string(named.size()) + " in all)";
+    throw UsageError(config.file + ": optimizer.groups: group '" + rule.name +
+                     "' matches no parameter (this model's are " + names + ")");
   }
   // The optimizers check their options themselves; say where they came from.
   try {
