@@ -94,6 +94,13 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, const s
       throw UsageError("state dict: tensor '" + name + "' has shape " +
                        shape_str(it->second.shape()) + ", the model expects " +
                        shape_str(t.shape()));
+    // float64 into float32 (or back) converts, as PyTorch's load does; an
+    // integer tensor for a float parameter (or the reverse) is no
+    // conversion a writer meant: the bytes would be read as garbage.
+    if (is_floating(it->second.dtype()) != is_floating(t.dtype()))
+      throw UsageError("state dict: tensor '" + name + "' is stored as " +
+                       dtype_name(it->second.dtype()) + ", the model expects " +
+                       dtype_name(t.dtype()));
   }
   for (auto& [name, t] : state)
     if (!expected.count(name)) throw UsageError("state dict: unexpected tensor '" + name + "'");

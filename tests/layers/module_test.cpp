@@ -75,6 +75,14 @@ TEST(Module, StateDictRoundTripAndMismatches) {
   auto extra = state;
   extra["0.bogus"] = Tensor::zeros({1});
   EXPECT_THROW(b->load_state_dict(extra), UsageError);
+  // float64 converts; integers for a float parameter are refused.
+  auto wide = state;
+  wide["0.scale"] = Tensor::from_vector<double>({4, 5}, {2});
+  b->load_state_dict(wide);
+  EXPECT_EQ(b->named_parameters()[0].second.to_vector<float>(), (std::vector<float>{4, 5}));
+  auto integers = state;
+  integers["0.scale"] = Tensor::from_vector<std::int32_t>({4, 5}, {2});
+  EXPECT_THROW(b->load_state_dict(integers), UsageError);
 }
 
 TEST(Module, TrainEvalPropagates) {
