@@ -22,11 +22,15 @@ struct StridedIndexer {
 
   __host__ __device__ void offsets(std::int64_t linear, std::int64_t (&out)[K]) const {
     for (int k = 0; k < K; ++k) out[k] = 0;
-    for (int d = rank - 1; d >= 0; --d) {
+    if (rank == 0) return;
+    for (int d = rank - 1; d > 0; --d) {
       const std::int64_t i = linear % shape[d];
       linear /= shape[d];
       for (int k = 0; k < K; ++k) out[k] += i * strides[k][d];
     }
+    // What is left is the outermost index itself (linear < numel), so the
+    // last 64-bit division, a long instruction sequence on a GPU, is skipped.
+    for (int k = 0; k < K; ++k) out[k] += linear * strides[k][0];
   }
 };
 
