@@ -3,6 +3,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "core/dtype.h"
@@ -140,9 +141,13 @@ void chunk_to_matrix(const ConvGeometry& g, const T* gy, const Chunk& chunk, T* 
 template <class T, class Step>
 void for_each_chunk(const ConvGeometry& g, Step step) {
   const std::int64_t L = g.pixels(), per_chunk = chunk_images(g, sizeof(T));
-  std::vector<T> cols(g.rows() * per_chunk * L), matrix(g.out * per_chunk * L);
+  // Left uninitialised: every step writes each buffer whole (im2col and the
+  // layout copies cover every entry, GEMMs run with beta 0) before reading
+  // it, and zeroing 2 x 29 MB per call was 6% of a forward.
+  const std::unique_ptr<T[]> cols(new T[g.rows() * per_chunk * L]);
+  const std::unique_ptr<T[]> matrix(new T[g.out * per_chunk * L]);
   for (std::int64_t first = 0; first < g.batch; first += per_chunk)
-    step(Chunk{first, std::min(per_chunk, g.batch - first)}, cols.data(), matrix.data());
+    step(Chunk{first, std::min(per_chunk, g.batch - first)}, cols.get(), matrix.get());
 }
 
 template <class T>
