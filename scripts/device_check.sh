@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs on the GPU machine (see device_pack.sh): the GPU test suite,
 # compute-sanitizer's memcheck on the LAPLEX, covariance, pooling, matmul
-# and long-row max GPU tests, and
+# and long-row max and cumsum GPU tests, and
 # the CUDA benchmarks of issues #3 and #6, racecheck on the lane-slice and
 # carries tests, each with a time limit, cut to
 # what is left of 560 s so that one call fits the session's device budget
@@ -42,7 +42,7 @@ echo "gpu tests exit $?" | tee -a "$OUT/machine.txt"
 if [[ ${SANITIZE:-1} != 0 ]]; then
   sanitizer=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
   within 150 "$sanitizer" --tool memcheck --error-exitcode 3 build/tests/laplex_gpu_tests \
-    --gtest_filter='Laplex*:*Ou*:*Covariance*:Pool2dCudnnGpu.*:OpsGpu.MatmulLinearLosses:OpsCoverageGpu.MaxOfFewLongRows' \
+    --gtest_filter='Laplex*:*Ou*:*Covariance*:Pool2dCudnnGpu.*:OpsGpu.MatmulLinearLosses:OpsCoverageGpu.MaxOfFewLongRows:OpsCoverageGpu.CumsumOfLongRows' \
     > "$OUT/sanitizer.log" 2>&1
   echo "compute-sanitizer exit $?" | tee -a "$OUT/machine.txt"
 fi

@@ -134,6 +134,38 @@ TEST(OpsCoverageGpu, MaxOfFewLongRows) {
                                 {0}));
 }
 
+// Long rows are scanned in segments over many blocks (a scan of scans):
+// values that are multiples of 1/256 keep every partial sum exact, so the
+// GPU must match the CPU's serial cumsum exactly, and so must the gradient
+// (a reversed scan), across 2 to 300+ segments per row.
+TEST(OpsCoverageGpu, CumsumOfLongRows) {
+  LAPLEX_REQUIRE_GPU();
+  auto exact_values = [](const Shape& shape, std::size_t seed) {
+    std::vector<float> v(numel(shape));
+    for (std::size_t i = 0; i < v.size(); ++i)
+      v[i] = static_cast<float>(static_cast<int>(((i + seed) * 7919) % 2001) - 1000) / 256.0f;
+    return v;
+  };
+  for (const Shape shape : {Shape{3, 8193}, Shape{2, 1300000}, Shape{1, 40000}}) {
+    const std::vector<float> v = exact_values(shape, 0), w = exact_values(shape, 11);
+    for (const DType dtype : {DType::f32, DType::f64}) {
+      SCOPED_TRACE(shape_str(shape) + " " + dtype_name(dtype));
+      const Tensor x = Tensor::from_vector(v, shape).to(dtype);
+      const Tensor weights = Tensor::from_vector(w, shape).to(dtype);
+      EXPECT_EQ(cumsum(x.to(Device::cuda(0)), 1).to(Device::cpu()).to(DType::f64).to_vector<double>(),
+                cumsum(x, 1).to(DType::f64).to_vector<double>());
+      std::vector<std::vector<double>> grads;
+      for (const Device device : {Device::cpu(), Device::cuda(0)}) {
+        Tensor leaf = x.to(device);
+        leaf.set_requires_grad(true);
+        cumsum(leaf, 1).backward(weights.to(device));
+        grads.push_back(leaf.grad().to(Device::cpu()).to(DType::f64).to_vector<double>());
+      }
+      EXPECT_EQ(grads[1], grads[0]);
+    }
+  }
+}
+
 TEST(OpsCoverageGpu, DtypeConversions) {
   LAPLEX_REQUIRE_GPU();
   const Tensor x = f32({7, 9}, 1, -50, 50);

@@ -1,4 +1,5 @@
 #include "core/cuda/cuda_context.h"
+#include "core/ops/cuda/cumsum_long_rows.cuh"
 #include "core/ops/reduce_kernels.h"
 
 namespace laplex::cuda {
@@ -151,6 +152,8 @@ __global__ void max_segments_kernel(const T* x, const std::int64_t* at_in, T* ou
   }
 }
 
+// Short rows, or inner > 1 (neighbouring threads then read neighbouring
+// addresses); long contiguous rows go to cumsum_long_rows.cuh.
 template <class T>
 __global__ void cumsum_kernel(const T* x, T* out, ReduceGeometry g, bool reverse) {
   const std::int64_t total = g.outer * g.inner;
@@ -225,12 +228,17 @@ void reduce(ReduceOp op, const Tensor& x, const ReduceGeometry& g, const Tensor&
 
 void cumsum(const Tensor& x, const ReduceGeometry& g, const Tensor& out, bool reverse) {
   if (out.numel() == 0) return;
+  cudaStream_t s = stream(x.device().index);
   visit_floating(x.dtype(), "cumsum", [&](auto tag) {
     using T = decltype(tag);
-    cumsum_kernel<<<grid_for(g.outer * g.inner), kBlock, 0, stream(x.device().index)>>>(
-        x.data<T>(), out.data<T>(), g, reverse);
+    if (cumsum_takes_segments(g)) {
+      cumsum_long_rows<T>(x, g, out, reverse, s);
+      return;
+    }
+    cumsum_kernel<<<grid_for(g.outer * g.inner), kBlock, 0, s>>>(x.data<T>(), out.data<T>(), g,
+                                                                 reverse);
+    check_launch("cumsum_kernel");
   });
-  check_launch("cumsum_kernel");
 }
 
 }  // namespace laplex::cuda
