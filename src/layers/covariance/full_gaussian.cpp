@@ -17,6 +17,14 @@
 
 namespace laplex {
 
+namespace {
+
+// The diagonal of a flattened (n, n) matrix: every (n + 1)-th element, as a
+// view (differentiable, and made on whatever device the matrix is on).
+Tensor diagonal_of(const Tensor& flat, std::int64_t n) { return slice(flat, 0, 0, n * n, n + 1); }
+
+}  // namespace
+
 FullGaussian::FullGaussian(const FullGaussianOptions& o) : options_(o) {
   if (o.dims < 1) throw UsageError("full: dims must be >= 1");
   if (o.dims > o.max_dims)
@@ -27,26 +35,21 @@ FullGaussian::FullGaussian(const FullGaussianOptions& o) : options_(o) {
   const std::int64_t n = o.dims;
   mu = Tensor::full({n}, o.mean_init, o.dtype);
   std::vector<double> init(n * n, 0.0);
-  std::vector<std::int64_t> diagonal(n);
-  for (std::int64_t i = 0; i < n; ++i) {
-    init[i * n + i] = inverse_softplus(o.scale_init);
-    diagonal[i] = i * (n + 1);
-  }
+  for (std::int64_t i = 0; i < n; ++i) init[i * n + i] = inverse_softplus(o.scale_init);
   l = Tensor::from_vector(init, {n, n}).to(o.dtype);
-  diagonal_ = Tensor::from_vector(diagonal, {n});
   register_parameter("mu", &mu);
   register_parameter("l", &l);
 }
 
 // l with its diagonal replaced by softplus(diag(l)); the strictly upper part
 // stays, which triangular_solve ignores (and gives no gradient).
+// Written as l + I (softplus(l) - l) with I made on l's device, so no index
+// tensor is uploaded (and the GPU waited for) on every call.
 Tensor FullGaussian::solve_factor() const {
   const std::int64_t n = dims();
-  const Tensor index = diagonal_.to(l.device());
-  const Tensor diag = index_select(reshape(l, {n * n}), 0, index);
-  const Tensor shift = scatter_add(Tensor::zeros({n * n}, l.dtype(), l.device()), 0, index,
-                                   sub(softplus(diag), diag));
-  return add(l, reshape(shift, {n, n}));
+  Tensor identity = Tensor::zeros({n * n}, l.dtype(), l.device());
+  diagonal_of(identity, n).fill_(1.0);
+  return add(l, mul(reshape(identity, {n, n}), sub(softplus(l), l)));
 }
 
 Tensor FullGaussian::factor() const {
@@ -62,7 +65,7 @@ Tensor FullGaussian::nll(const Tensor& x) {
   const std::int64_t n = dims();
   const Tensor factor_l = solve_factor();
   const Tensor z = triangular_solve(factor_l, transpose(sub(x, mu), 0, 1));  // (n, B)
-  const Tensor diag = index_select(reshape(factor_l, {n * n}), 0, diagonal_.to(l.device()));
+  const Tensor diag = diagonal_of(reshape(factor_l, {n * n}), n);
   const double constant = 0.5 * static_cast<double>(n) * std::log(2 * std::numbers::pi);
   return add(add(mul(sum(square(z), {0}), 0.5), sum(log(diag))), constant);
 }

@@ -44,7 +44,6 @@ class FullGaussian : public DensityModel {
  private:
   FullGaussianOptions options_;
   Tensor solve_factor() const;
-  Tensor diagonal_;  // flat indices i (n + 1) of the diagonal (n)
 };
 
 }  // namespace laplex

@@ -37,20 +37,16 @@ Tensor Ppca::nll(const Tensor& x) {
   const Tensor variance = softplus(psi);             // (n)
   const Tensor r = sub(x, mu);                       // (B, n)
   const Tensor wp = div(w, unsqueeze(variance, 1));  // Psi^{-1} W (n, k)
-  std::vector<double> eye(k * k, 0.0);
-  std::vector<std::int64_t> diagonal(k);
-  for (std::int64_t i = 0; i < k; ++i) {
-    eye[i * k + i] = 1.0;
-    diagonal[i] = i * (k + 1);
-  }
-  const Device device = mu.device();
-  const Tensor capacitance =
-      add(matmul(transpose(w, 0, 1), wp), Tensor::from_vector(eye, {k, k}, device).to(mu.dtype()));
+  // The identity and the diagonal come from strided views (every k + 1-th
+  // element of the flattened matrix), made on the parameters' device: a
+  // host-built tensor would be an upload, and a wait for the GPU, per call.
+  Tensor identity = Tensor::zeros({k * k}, mu.dtype(), mu.device());
+  slice(identity, 0, 0, k * k, k + 1).fill_(1.0);
+  const Tensor capacitance = add(matmul(transpose(w, 0, 1), wp), reshape(identity, {k, k}));
   const Tensor l = cholesky(capacitance);                                // M = L L^T (k, k)
   const Tensor a = triangular_solve(l, transpose(matmul(r, wp), 0, 1));  // L^{-1} W^T Psi^{-1} r
   const Tensor quad = sub(sum(div(square(r), variance), {1}), sum(square(a), {0}));
-  const Tensor log_diag =
-      log(index_select(reshape(l, {k * k}), 0, Tensor::from_vector(diagonal, {k}, device)));
+  const Tensor log_diag = log(slice(reshape(l, {k * k}), 0, 0, k * k, k + 1));
   const Tensor logdet = add(mul(sum(log_diag), 2.0), sum(log(variance)));
   const double constant = 0.5 * static_cast<double>(n) * std::log(2 * std::numbers::pi);
   return add(mul(add(quad, logdet), 0.5), constant);
