@@ -2,8 +2,11 @@
 
 #include <malloc.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <exception>
+#include <iostream>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -66,7 +69,17 @@ int parse_and_run(CLI::App& app, int argc, char** argv, const std::function<int(
     return 2;
   }
   try {
-    return body();
+    const int code = body();
+    // Results go to standard output, often a file (--json > result.json):
+    // a write that failed there (a full disk) must not end in exit 0 with
+    // an empty or cut file.
+    std::cout.flush();
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) || !std::cout) {
+      std::fprintf(stderr, "%s: error: standard output: write failed (%s)\n", name.c_str(),
+                   std::strerror(errno));
+      return code == 0 ? 1 : code;
+    }
+    return code;
   } catch (const UsageError& e) {
     std::fprintf(stderr, "%s: %s\n", name.c_str(), e.what());
     return 2;

@@ -287,6 +287,18 @@ TEST(BenchE2E, HelpWinsAnywhereAndUnknownTopLevelOptionsAreNamed) {
   expect_usage_error("--version", "unknown option '--version'");
 }
 
+// Results on a standard output that cannot take them (a full disk under
+// --json > result.json) ended in exit 0 and an empty file.
+TEST(BenchE2E, AFailedWriteToStandardOutputIsAnError) {
+  // Inside braces, since run_command appends its own 2>&1.
+  const auto r = testing::run_command("{ " + kBench +
+                                      " laplex --n 1024 --batch 1 --repeats 1 --json 2>&1 >/dev/full; }");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("laplex-bench: error: standard output: write failed (No space left on device)"),
+            std::string::npos)
+      << r.output;
+}
+
 // One explicit --n that does not fit even at batch 1 is a usage error (it
 // printed a skip note and an empty table, exit 0); a sweep still skips
 // such sizes and goes on. 2^20 heads of 2^32 events need petabytes, at

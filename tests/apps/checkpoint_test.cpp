@@ -47,9 +47,11 @@ TEST(Checkpoint, PruningKeepsTheNewestUpToTheStepWrittenAndResavesReplace) {
   fs::remove_all(run);
   for (int step : {10, 20, 30}) write_checkpoint(run.string(), step, sample(float(step)), 2);
   write_checkpoint(run.string(), 15, sample(15.0f), 1);
-  EXPECT_EQ(fs::path(resolve_checkpoint_dir(run.string())).filename(), "step-00000015");
+  EXPECT_EQ(fs::path(resolve_checkpoint_dir(run.string() + "/checkpoints/step-00000015")).filename(),
+            "step-00000015");
   write_checkpoint(run.string(), 15, sample(-15.0f), 1);
-  const Checkpoint again = read_checkpoint(resolve_checkpoint_dir(run.string()), false);
+  const Checkpoint again =
+      read_checkpoint(resolve_checkpoint_dir(run.string() + "/checkpoints/step-00000015"), false);
   EXPECT_EQ(again.model.at("model.0.weight").to_vector<float>()[0], -15.0f);
   fs::create_directories(run / "checkpoints/step-99999999999999999999");  // not an int64
   std::vector<std::int64_t> steps;
@@ -59,6 +61,27 @@ TEST(Checkpoint, PruningKeepsTheNewestUpToTheStepWrittenAndResavesReplace) {
     EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos);
   EXPECT_THROW(check_run_dir(run.string(), true), UsageError);
   EXPECT_NO_THROW(check_run_dir(run.string(), false));
+  fs::remove_all(run);
+}
+
+// A process killed (or a disk filled) between moving a step directory into
+// place and rewriting `latest` left no `latest`, an empty one, or one naming
+// the step before: --resume of the run refused, and so did a fresh run. The
+// newest whole step directory is the run's checkpoint then.
+TEST(Checkpoint, ANewerStepDirectoryThanLatestIsTheRunsCheckpoint) {
+  const fs::path run = fs::temp_directory_path() / "laplex_checkpoint_latest_behind";
+  fs::remove_all(run);
+  for (int step : {10, 20}) write_checkpoint(run.string(), step, sample(float(step)), 0);
+  const fs::path latest = run / "checkpoints/latest";
+  std::ofstream(latest, std::ios::trunc) << "step-00000010\n";
+  EXPECT_EQ(fs::path(resolve_checkpoint_dir(run.string())).filename(), "step-00000020");
+  std::ofstream(latest, std::ios::trunc) << "";
+  EXPECT_EQ(fs::path(resolve_checkpoint_dir(run.string())).filename(), "step-00000020");
+  fs::remove(latest);
+  EXPECT_EQ(fs::path(resolve_checkpoint_dir(run.string())).filename(), "step-00000020");
+  // A step directory without a model (not one write_checkpoint made) is passed over.
+  fs::create_directories(run / "checkpoints/step-00000030");
+  EXPECT_EQ(fs::path(resolve_checkpoint_dir(run.string())).filename(), "step-00000020");
   fs::remove_all(run);
 }
 

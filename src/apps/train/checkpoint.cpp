@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -71,27 +73,43 @@ std::string write_checkpoint(const std::string& run_dir, std::int64_t step,
   fs::remove_all(temp_dir);
   fs::create_directories(temp_dir);
 
-  auto model_metadata = checkpoint.model_metadata;
-  model_metadata["format_version"] = kCheckpointFormatVersion;
-  model_metadata["step"] = std::to_string(step);
-  write_safetensors((temp_dir / "model.safetensors").string(), checkpoint.model, model_metadata);
-  auto train_metadata = checkpoint.train_metadata;
-  train_metadata["format_version"] = kCheckpointFormatVersion;
-  train_metadata["step"] = std::to_string(step);
-  write_safetensors((temp_dir / "train_state.safetensors").string(), checkpoint.train_state,
-                    train_metadata);
-  sync_path(temp_dir / "model.safetensors");
-  sync_path(temp_dir / "train_state.safetensors");
-  sync_path(temp_dir);
+  try {
+    auto model_metadata = checkpoint.model_metadata;
+    model_metadata["format_version"] = kCheckpointFormatVersion;
+    model_metadata["step"] = std::to_string(step);
+    write_safetensors((temp_dir / "model.safetensors").string(), checkpoint.model, model_metadata);
+    auto train_metadata = checkpoint.train_metadata;
+    train_metadata["format_version"] = kCheckpointFormatVersion;
+    train_metadata["step"] = std::to_string(step);
+    write_safetensors((temp_dir / "train_state.safetensors").string(), checkpoint.train_state,
+                      train_metadata);
+    sync_path(temp_dir / "model.safetensors");
+    sync_path(temp_dir / "train_state.safetensors");
+    sync_path(temp_dir);
+  } catch (...) {
+    // A full disk: give the space of the half-written copy back now.
+    std::error_code ec;
+    fs::remove_all(temp_dir, ec);
+    throw;
+  }
 
   move_into_place(temp_dir, final_dir);
   sync_path(checkpoints);
 
+  // `latest` is replaced only by a file known to be whole: an unchecked
+  // write on a full disk renamed an empty file over the good pointer.
   const fs::path latest_temp = checkpoints / ("latest.tmp-" + std::to_string(::getpid()));
   {
     std::ofstream out(latest_temp, std::ios::trunc);
     out << name << "\n";
-    if (!out) throw Error(latest_temp.string() + ": write failed");
+    out.close();
+    if (!out) {
+      const int error = errno;
+      std::error_code ec;
+      fs::remove(latest_temp, ec);
+      throw Error(latest_temp.string() + ": write failed (" + std::strerror(error) + "); " +
+                  final_dir.string() + " is whole and --resume finds it");
+    }
   }
   sync_path(latest_temp);
   fs::rename(latest_temp, checkpoints / "latest");
@@ -164,23 +182,42 @@ void check_run_dir(const std::string& run_dir, bool fresh) {
                      ", or give this one another run_dir (--set run_dir=...)");
 }
 
+// A run directory's checkpoint is the one `latest` names, unless a newer
+// step directory exists or `latest` is missing or unreadable: a step
+// directory appears only whole (renamed from its temporary copy), and the
+// trainer never lets a run_dir hold checkpoints past the one it resumes, so
+// a newer one means the process died (or the disk filled) between moving
+// it into place and rewriting `latest`. Both used to leave the run stuck:
+// --resume of the run refused, and a fresh run refused the run_dir.
 std::string resolve_checkpoint_dir(const std::string& path) {
   const fs::path p(path);
   std::error_code ec;  // a path too long for the system reads as absent
   if (fs::exists(p / "model.safetensors", ec)) return p.string();
   const fs::path latest = p / "checkpoints" / "latest";
+  std::string newest;  // the newest step directory holding a model
+  std::int64_t newest_step = -1;
+  const auto steps = checkpoint_steps(path);
+  for (auto it = steps.rbegin(); it != steps.rend() && newest.empty(); ++it)
+    if (fs::exists(fs::path(it->second) / "model.safetensors", ec)) {
+      newest = it->second;
+      newest_step = it->first;
+    }
   if (fs::exists(latest, ec)) {
     std::ifstream in(latest);
     std::string name;
     std::getline(in, name);
+    const fs::path dir = p / "checkpoints" / name;
+    // is_step_name bounds the digits, so the number fits an int64.
+    if (is_step_name(name) && fs::exists(dir / "model.safetensors", ec) &&
+        std::stoll(name.substr(5)) >= newest_step)
+      return dir.string();
+    if (!newest.empty()) return newest;
     if (!is_step_name(name))
       throw UsageError(latest.string() + ": expected the name of a step directory "
                        "(step-NNNNNNNN) on its first line");
-    const fs::path dir = p / "checkpoints" / name;
-    if (!fs::exists(dir / "model.safetensors", ec))
-      throw UsageError(latest.string() + ": names '" + name + "', which is not a checkpoint");
-    return dir.string();
+    throw UsageError(latest.string() + ": names '" + name + "', which is not a checkpoint");
   }
+  if (!newest.empty()) return newest;
   if (!fs::exists(p, ec)) throw UsageError(path + ": no such checkpoint or run directory");
   throw UsageError(path + ": not a checkpoint (no model.safetensors) nor a run directory "
                    "(no checkpoints/latest)");

@@ -1,6 +1,11 @@
 #pragma once
 // metrics.jsonl: one JSON object per logged step or evaluation, appended and
-// flushed line by line so a killed run keeps everything logged so far.
+// flushed line by line so a killed run keeps everything logged so far. A
+// record is whole or absent: a write that fails (a full disk) is cut back
+// off the file before the error is thrown, and a line left unfinished by a
+// killed process is cut off when the file is opened again, so every line a
+// reader meets parses.
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -16,6 +21,7 @@ class MetricsWriter {
  private:
   std::string path_;
   std::ofstream out_;
+  std::uintmax_t size_ = 0;  // bytes of whole records in the file
 };
 
 }  // namespace laplex::train

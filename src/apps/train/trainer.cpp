@@ -4,7 +4,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <limits>
 #include <new>
@@ -14,6 +16,7 @@
 #include "apps/train/model_builder.h"
 #include "apps/train/optimizer_state.h"
 #include "apps/train/progress.h"
+#include "apps/train/run_dir_lock.h"
 #include "apps/train/stop_signal.h"
 #include "apps/train/task.h"
 #include "core/autograd/grad_mode.h"
@@ -31,11 +34,23 @@ struct Position {
   std::int64_t step = 0, epoch = 0, batch = 0;  // the next batch to run
 };
 
+// The log is flushed line by line: buffered, a killed run's train.log was
+// empty after dozens of checkpoints. A line the file cannot take (a full
+// disk) is reported once, in the tool's own one-line form; the console
+// keeps every line.
 std::shared_ptr<spdlog::logger> make_logger(const std::string& run_dir) {
+  const std::string path = run_dir + "/train.log";
   auto console = std::make_shared<spdlog::sinks::stderr_color_sink_mt>();
-  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(run_dir + "/train.log");
+  auto file = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path);
   auto logger = std::make_shared<spdlog::logger>("laplex-train", spdlog::sinks_init_list{console, file});
   logger->set_pattern("[%Y-%m-%d %H:%M:%S] %v");
+  logger->flush_on(spdlog::level::trace);
+  auto reported = std::make_shared<std::atomic<bool>>(false);
+  logger->set_error_handler([path, reported](const std::string& message) {
+    if (!reported->exchange(true))
+      std::fprintf(stderr, "laplex-train: warning: %s: write failed (%s); the log goes on here only\n",
+                   path.c_str(), message.c_str());
+  });
   return logger;
 }
 
@@ -221,6 +236,9 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
       throw UsageError(config.file + ": run_dir " + config.run_dir +
                        ": cannot create the run directory" + (ec ? ": " + ec.message() : ""));
   }
+  // Before anything in run_dir is touched: a second trainer would delete
+  // this one's checkpoint in progress as a stale temporary.
+  const RunDirLock lock(config.run_dir);
   remove_stale_temporaries(config.run_dir);
   auto log = make_logger(config.run_dir);
   log->info("task {}; data: {}", config.task, task->describe_data());
