@@ -46,6 +46,24 @@ TEST(RunFiles, MetricsCutAnUnfinishedLastLineBeforeAppending) {
   EXPECT_EQ(read_all(path), "{\"step\":5}\n");
 }
 
+// A resumed run logs again the steps between its checkpoint and the
+// interruption; the records it will write again are dropped first (lines
+// that do not parse always stay).
+TEST(RunFiles, MetricsDropTheRecordsAResumedRunWritesAgain) {
+  const fs::path dir = laplex::testing::fresh_temp_dir("run_files_resume");
+  const fs::path path = dir / "metrics.jsonl";
+  std::ofstream(path, std::ios::binary) << "{\"step\":1}\n{\"step\":2}\nnot json\n"
+                                           "{\"note\":\"x\"}\n{\"step\":3}\n{\"step\":4}\n";
+  {
+    MetricsWriter metrics(path.string(), [](const nlohmann::json& r) {
+      return !r.contains("step") || r.at("step").get<int>() <= 2;
+    });
+    metrics.write({{"step", 3}});
+  }
+  EXPECT_EQ(read_all(path), "{\"step\":1}\n{\"step\":2}\nnot json\n{\"note\":\"x\"}\n{\"step\":3}\n");
+  EXPECT_FALSE(fs::exists(dir / "metrics.jsonl.tmp"));
+}
+
 // A second trainer on a live run_dir deleted the first one's checkpoint in
 // progress. flock conflicts between two open files even in one process.
 TEST(RunFiles, ASecondLockOnARunDirIsRefusedNamingTheHolder) {

@@ -29,15 +29,51 @@ std::uintmax_t whole_lines_size(const std::string& path) {
   return static_cast<std::uintmax_t>(end);
 }
 
+// Rewrites the whole lines of `path` that `keep` accepts through a
+// temporary file renamed over it, so a failure leaves the file as it was.
+void drop_records(const std::string& path, std::uintmax_t size,
+                  const MetricsWriter::KeepRecord& keep) {
+  std::ifstream in(path, std::ios::binary);
+  std::string kept, line;
+  bool dropped = false;
+  std::uintmax_t read = 0;
+  while (read < size && std::getline(in, line)) {
+    read += line.size() + 1;
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, false);
+    if (!record.is_discarded() && !keep(record)) {
+      dropped = true;
+      continue;
+    }
+    kept += line + "\n";
+  }
+  if (!dropped) return;
+  const std::string temp = path + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out.write(kept.data(), static_cast<std::streamsize>(kept.size()));
+    out.close();
+    if (!out) {
+      std::error_code ec;
+      fs::remove(temp, ec);
+      throw Error(temp + ": write failed (" + std::strerror(errno) + ")");
+    }
+  }
+  fs::rename(temp, path);
+}
+
 }  // namespace
 
-MetricsWriter::MetricsWriter(const std::string& path) : path_(path) {
+MetricsWriter::MetricsWriter(const std::string& path, const KeepRecord& keep) : path_(path) {
   std::error_code ec;
   if (fs::exists(path_, ec)) {
     size_ = whole_lines_size(path_);
     if (size_ != fs::file_size(path_, ec)) fs::resize_file(path_, size_, ec);
     if (ec)
       throw UsageError(path_ + ": cannot cut off its unfinished last line (" + ec.message() + ")");
+    if (keep) {
+      drop_records(path_, size_, keep);
+      size_ = fs::file_size(path_, ec);
+    }
   }
   out_.open(path_, std::ios::app | std::ios::binary);
   if (!out_)

@@ -4,9 +4,12 @@
 // record is whole or absent: a write that fails (a full disk) is cut back
 // off the file before the error is thrown, and a line left unfinished by a
 // killed process is cut off when the file is opened again, so every line a
-// reader meets parses.
+// reader meets parses. A resumed run would log again the records between
+// its checkpoint and the interruption: those are dropped when it opens the
+// file, so each step appears once.
 #include <cstdint>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -14,8 +17,13 @@ namespace laplex::train {
 
 class MetricsWriter {
  public:
-  // Appends to `path` (creating it); a resumed run continues the same file.
-  explicit MetricsWriter(const std::string& path);
+  // Which existing records stay (a resumed run drops those past its
+  // checkpoint, which it writes again); unparsable lines always stay.
+  using KeepRecord = std::function<bool(const nlohmann::json&)>;
+
+  // Appends to `path` (creating it); a resumed run continues the same file,
+  // first rewriting it (atomically) without the records `keep` refuses.
+  explicit MetricsWriter(const std::string& path, const KeepRecord& keep = nullptr);
   void write(const nlohmann::json& record);
 
  private:

@@ -246,7 +246,23 @@ TrainSummary train(const TrainConfig& config, const TrainOptions& options) {
   if (options.resume.empty())
     task->initialise_model(*model, [&](const std::string& line) { log->info("{}", line); });
 
-  MetricsWriter metrics(config.run_dir + "/metrics.jsonl");
+  // A resumed run logs again what came after its checkpoint: train records
+  // past its step, and the test record of its step when the end-of-epoch
+  // evaluation is still to run (a checkpoint_every save just before it).
+  MetricsWriter::KeepRecord keep;
+  if (!resumed_dir.empty()) {
+    const std::int64_t step = position.step;
+    const bool evaluation_pending = position.batch >= steps_per_epoch;
+    keep = [step, evaluation_pending](const nlohmann::json& record) {
+      const auto at = record.find("step");
+      if (at == record.end() || !at->is_number_integer()) return true;
+      const std::int64_t logged = at->get<std::int64_t>();
+      const auto split = record.find("split");
+      const bool test = split != record.end() && *split == "test";
+      return logged < step || (logged == step && !(test && evaluation_pending));
+    };
+  }
+  MetricsWriter metrics(config.run_dir + "/metrics.jsonl", keep);
   install_stop_handlers();
   Progress progress(total_steps, config.loop.log_every, Progress::stderr_is_terminal());
   TrainSummary summary;
