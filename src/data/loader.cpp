@@ -191,8 +191,8 @@ void Loader::stop_workers() {
 }
 
 // The buffer given back longest ago, whose upload is the likeliest to be
-// done; waiting for it (outside the lock) holds up only this worker, never
-// next(), which queues uploads without waiting for the GPU.
+// done. Waiting for it (outside the lock) holds up only the thread staging
+// a batch: a prefetch worker, or next() itself when prefetch is 0.
 std::unique_ptr<HostBuffer> Loader::take_buffer() {
   std::unique_ptr<HostBuffer> buffer;
   {
