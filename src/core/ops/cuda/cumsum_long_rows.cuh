@@ -15,6 +15,7 @@
 #include <cstdint>
 
 #include "core/cuda/cuda_context.h"
+#include "core/ops/cuda/block_reduce.cuh"
 #include "core/ops/reduce_kernels.h"
 #include "core/tensor.h"
 
@@ -31,23 +32,6 @@ __device__ inline std::int64_t scan_at(std::int64_t row, std::int64_t p, std::in
   return row * len + (reverse ? len - 1 - p : p);
 }
 
-// The block's inclusive scan of one value per thread, through shared memory
-// (kBlock values); every thread must call it.
-template <class T>
-__device__ T block_inclusive_scan(T value, T* shared) {
-  shared[threadIdx.x] = value;
-  __syncthreads();
-  for (int offset = 1; offset < blockDim.x; offset *= 2) {
-    const T add = threadIdx.x >= offset ? shared[threadIdx.x - offset] : T(0);
-    __syncthreads();
-    shared[threadIdx.x] += add;
-    __syncthreads();
-  }
-  const T result = shared[threadIdx.x];
-  __syncthreads();  // shared is reused by the caller
-  return result;
-}
-
 // grid (segments, rows): totals[row * segments + s] = sum of segment s.
 template <class T>
 __global__ void segment_totals_kernel(const T* x, T* totals, std::int64_t len,
@@ -59,13 +43,8 @@ __global__ void segment_totals_kernel(const T* x, T* totals, std::int64_t len,
   T acc = T(0);
   for (std::int64_t p = begin + threadIdx.x; p < end; p += blockDim.x)
     acc += x[scan_at(row, p, len, reverse)];
-  partial[threadIdx.x] = acc;
-  __syncthreads();
-  for (int width = blockDim.x / 2; width > 0; width /= 2) {
-    if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
-    __syncthreads();
-  }
-  if (threadIdx.x == 0) totals[row * segments + blockIdx.x] = partial[0];
+  const T total = block_tree_sum(acc, partial);
+  if (threadIdx.x == 0) totals[row * segments + blockIdx.x] = total;
 }
 
 // grid (rows): totals of a row become their exclusive prefix sums, kBlock at

@@ -1,26 +1,11 @@
 #include "core/cuda/cuda_context.h"
+#include "core/ops/cuda/block_reduce.cuh"
 #include "core/ops/cuda/cumsum_long_rows.cuh"
 #include "core/ops/reduce_kernels.h"
 
 namespace laplex::cuda {
 
 namespace {
-
-// The sum of every thread's acc, through a shared-memory tree (partial
-// holds kBlock values); every thread of the block must call it, and may
-// call it again right after.
-template <class T>
-__device__ T block_tree_sum(T acc, T* partial) {
-  partial[threadIdx.x] = acc;
-  __syncthreads();
-  for (int width = blockDim.x / 2; width > 0; width /= 2) {
-    if (threadIdx.x < width) partial[threadIdx.x] += partial[threadIdx.x + width];
-    __syncthreads();
-  }
-  const T total = partial[0];
-  __syncthreads();
-  return total;
-}
 
 // inner == 1: one block per row.
 template <class T>
