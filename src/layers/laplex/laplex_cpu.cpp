@@ -133,12 +133,12 @@ void scan_down(const ScanInput<T>& in, const T* event_lanes, T* out_lanes) {
   const T* input_row_end = event_lanes + static_cast<std::int64_t>(in.in_count) * W;
   const T* output_row_end = input_row_end + static_cast<std::int64_t>(in.out_count) * W;
   const T sign = in.transposed ? T(1) : T(-1);
-  auto rows = [&](std::int64_t k) {
+  auto rows = [&](std::int64_t k) __attribute__((always_inline)) {
     return event_rows(in.code[k], in.transposed, in.out_count);
   };
-  auto prefetch = [&](std::int64_t k) {
-    T* row = out_lanes + static_cast<std::int64_t>(rows(k).out_row) * W;
-    for (int l = 0; l < W; l += 64 / static_cast<int>(sizeof(T))) __builtin_prefetch(row + l, 1);
+  // Always inlined: see lanes::prefetch_row.
+  auto prefetch = [&](std::int64_t k) __attribute__((always_inline)) {
+    lanes::prefetch_row<T, W>(out_lanes + static_cast<std::int64_t>(rows(k).out_row) * W);
   };
   for (std::int64_t k = in.events - 1; k >= 0; --k) {
     if (k >= kPrefetchDistance) prefetch(k - kPrefetchDistance);
@@ -274,8 +274,7 @@ void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
                     const LaplexParamPtrs<T>& p, const Decays<T>& d, const std::vector<T>& gains,
                     bool transposed, const T* in, T* out, LaplexSaved<T>* save, int lanes) {
   if (lanes == 0)
-    lanes = lanes::apply_width(shape.batch, omp_get_max_threads(),
-                               transposed ? shape.m : shape.n, sizeof(T));
+    lanes = lanes::apply_width(shape.batch, omp_get_max_threads());
   switch (lanes) {
     case 32:
       return apply_batch<T, 32, Phased, Gains>(plan, shape, p, d, gains, transposed, in, out, save);

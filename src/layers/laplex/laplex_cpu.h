@@ -67,7 +67,7 @@ struct LaplexSaved {
 // head, also fills it for laplex_backward (with several heads it is left
 // empty: the rows would be H B (m + n) values). `lanes` (32, 16, 8, 4 or
 // 1) fixes the batch lanes per chunk, for tests and tuning; 0 picks them
-// by cache size (lanes::apply_width).
+// (lanes::apply_width).
 template <class T>
 void laplex_forward(const LaplexPlan<T>& plan, const LaplexShape& shape,
                     const LaplexParamPtrs<T>& params, const T* x, T* y,

@@ -121,7 +121,7 @@ void sweep(const SweepInput<T>& in, const T* lanes, T* event_lanes, T* dx_lanes,
     std::uint32_t lane, dx_read, dx_write;
     T pick;  // 1 at a target
   };
-  auto rows = [&](std::int64_t k) {
+  auto rows = [&](std::int64_t k) __attribute__((always_inline)) {
     const std::uint32_t code = in.code[off + k];
     const std::uint32_t index = code & ~kLaplexTargetBit;
     const std::uint32_t target = code >> 31;
@@ -177,16 +177,12 @@ void sweep(const SweepInput<T>& in, const T* lanes, T* event_lanes, T* dx_lanes,
     }
   };
 
-  auto prefetch = [&](std::int64_t k) {
+  // Always inlined: see lanes::prefetch_row.
+  auto prefetch = [&](std::int64_t k) __attribute__((always_inline)) {
     const Rows r = rows(k);
-    if (Ascending) {
-      const T* row = lanes + static_cast<std::int64_t>(r.lane) * W;
-      for (int l = 0; l < W; l += 64 / static_cast<int>(sizeof(T))) __builtin_prefetch(row + l, 1);
-    }
-    if (in.dx && (!Ascending || AddUp)) {
-      const T* row = dx_lanes + static_cast<std::int64_t>(r.dx_read) * W;
-      for (int l = 0; l < W; l += 64 / static_cast<int>(sizeof(T))) __builtin_prefetch(row + l, 1);
-    }
+    if (Ascending) lanes::prefetch_row<T, W>(lanes + static_cast<std::int64_t>(r.lane) * W);
+    if (in.dx && (!Ascending || AddUp))
+      lanes::prefetch_row<T, W>(dx_lanes + static_cast<std::int64_t>(r.dx_read) * W);
   };
   const std::int64_t events = in.events;
   if constexpr (Ascending) {

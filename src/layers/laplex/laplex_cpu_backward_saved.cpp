@@ -249,15 +249,14 @@ void sweep(const SavedSweep<T>& in, EventSums<T>& sums, double& moment_re, doubl
     }
   };
 
-  auto prefetch = [&](std::int64_t k) {
+  // Always inlined: see lanes::prefetch_row.
+  auto prefetch = [&](std::int64_t k) __attribute__((always_inline)) {
     const std::uint32_t code = in.code[k];
     const std::uint32_t target = code >> 31;
     const std::uint32_t index = code & ~kLaplexTargetBit;
     const std::uint32_t mask = 0u - target;  // ones at a target
-    if constexpr (Ascending) {
-      const T* row = in.g_rows + static_cast<std::int64_t>(index & mask) * W;
-      for (int l = 0; l < W; l += 64 / static_cast<int>(sizeof(T))) __builtin_prefetch(row + l);
-    }
+    if constexpr (Ascending)
+      lanes::prefetch_row<T, W, false>(in.g_rows + static_cast<std::int64_t>(index & mask) * W);
   };
 
   const std::int64_t events = in.events;
@@ -354,6 +353,7 @@ void dispatch_width(const LaplexPlan<T>& plan, const LaplexShape& shape,
   const int w = saved.backward_width, f = saved.width;
   if (w == 32 && f == 8) return go(integral_constant<int, 32>{}, integral_constant<int, 8>{});
   if (w == 16 && f == 8) return go(integral_constant<int, 16>{}, integral_constant<int, 8>{});
+  if (w == 32 && f == 16) return go(integral_constant<int, 32>{}, integral_constant<int, 16>{});
   check(w == f, "laplex: no backward for saved rows of " + std::to_string(f) +
                     "-lane chunks read as " + std::to_string(w) + " lanes");
   switch (f) {

@@ -5,7 +5,6 @@
 #include <sys/mman.h>
 #include <cstddef>
 #include <mutex>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -35,15 +34,6 @@ inline constexpr std::int64_t kParallelWork = std::int64_t{1} << 15;
 // loaded 2-core VM).
 inline constexpr std::int64_t kParallelEventPass = std::int64_t{1} << 18;
 
-// Bytes of lane buffer one thread may use and still find it in cache: 4x
-// its L2. The last-level cache size sysconf reports is the host's, not this
-// VM's share of it (256 MiB where the VM sees 32 MiB), so the rules go by
-// the L2.
-inline std::int64_t lane_cache_budget() {
-  const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
-  return l2 > 0 ? 4 * std::int64_t{l2} : std::int64_t{2} << 20;
-}
-
 // The widest lanes per chunk that still give every thread a chunk: a
 // random row of 128 bytes gathered at about twice the rate of a 64-byte
 // one here (the second line comes with the first), and each event's fixed
@@ -55,31 +45,31 @@ inline int widest_width(std::int64_t batch, int threads) {
   return 1;
 }
 
-// The forward's and the transposed apply's lanes per chunk: 8 while a
-// chunk's `in_cols` input rows of 8 lanes stay in cache (the scans gather
-// them in anchor order, at random, while the event rows stream past), else
-// the widest. On the 2-core EPYC VM (L2 512 KiB a core), B = 64, random
-// anchors, medians of 15-41 alternating runs, forward ms with 32 / 16 / 8
-// lanes: n = 2^13 1.16 / 0.96 / 0.99; 2^14 2.76 / 2.29 / 2.18; 2^15
-// 6.0 / 5.9 / 4.4; 2^16 (8 lanes: 2 MiB of rows) 15.0 / 16.5 / 10.9; at
-// 2^17 and 2^18 8 lanes were no faster than 32, and 4 lanes were slower
-// than 8 at every n (each event's fixed work serves too few values).
-inline int apply_width(std::int64_t batch, int threads, std::int64_t in_cols,
-                       std::size_t value_size) {
-  const int widest = widest_width(batch, threads);
-  const bool fits = in_cols * 8 * static_cast<std::int64_t>(value_size) <= lane_cache_budget();
-  return widest > 8 && fits ? 8 : widest;
+// The forward's and the transposed apply's lanes per chunk: at most 16.
+// A row of 16 floats is one cache line, which the input load streams whole
+// and the descending scan's scattered output rows fill whole, and each
+// event's fixed work (its code, the row picks, the decay) serves 16 values.
+// On the 2-core EPYC VM (Zen 1, L2 512 KiB a core, L3 8 MiB), B = 64,
+// random anchors, forward ms without the sort, medians of 15 (2026-12-08,
+// once the descending scan's prefetches were compiled in), 8 / 16 / 32
+// lanes: n = 2^14 2.34 / 1.89 / 2.02; 2^15 6.0 / 4.5 / 5.0; 2^16 13.3 /
+// 10.0 / 10.5; 2^17 31.4 / 21.7 / 22.4; 2^18 68.6 / 44.9 / 44.8. (Before
+// that fix 8 lanes won at 2^15-2^16, and the rule took them there.)
+inline int apply_width(std::int64_t batch, int threads) {
+  return std::min(widest_width(batch, threads), 16);
 }
 
 // The lanes of the backward that reads a forward's saved rows. Its events
 // do a batch sum and a store each per chunk, work that narrower chunks only
 // multiply (at n = 2^16 it took 20 ms on 8-lane chunks against 14 ms on 32),
 // and its random reads are g rows of targets only. So it takes the widest
-// chunks, reading the rows of 8-lane forward chunks as pieces of its wider
-// rows (the forward pads its saved chunks to whole backward chunks).
+// chunks, reading the rows of narrower forward chunks as pieces of its
+// wider rows (the forward pads its saved chunks to whole backward chunks).
 inline int saved_backward_width(std::int64_t batch, int threads, int forward_width) {
   const int widest = widest_width(batch, threads);
-  return forward_width == 8 && (widest == 16 || widest == 32) ? widest : forward_width;
+  const bool pieces = (forward_width == 8 && (widest == 16 || widest == 32)) ||
+                      (forward_width == 16 && widest == 32);
+  return pieces ? widest : forward_width;
 }
 
 // Uninitialised scratch, one buffer per thread, borrowed from the plan's
@@ -219,6 +209,19 @@ template <class T>
 [[gnu::always_inline]] inline T* pick_row(std::uintptr_t mask, T* a, T* b) {
   return reinterpret_cast<T*>((reinterpret_cast<std::uintptr_t>(a) & mask) |
                               (reinterpret_cast<std::uintptr_t>(b) & ~mask));
+}
+
+// Asks for the lines of one row of W values ahead of their use. Always
+// inlined, and so must be every lambda that calls it: GCC takes a function
+// that only prefetches for one without effects and deletes the calls to it,
+// prefetches and all. The scans' prefetch lambdas lost theirs that way, and
+// the forward's descending scan and the plain backward ran without any
+// (found in the disassembly on 2026-12-08).
+// `ForWrite` when the row will be written.
+template <class T, int W, bool ForWrite = true>
+[[gnu::always_inline]] inline void prefetch_row(const T* row) {
+  for (int l = 0; l < W; l += 64 / static_cast<int>(sizeof(T)))
+    __builtin_prefetch(row + l, ForWrite ? 1 : 0);
 }
 
 // Orders the streaming stores before what follows.

@@ -39,8 +39,8 @@ std::vector<double> transpose_apply(const LaplexProblem& p) {
 }
 
 // Both backward paths: from the forward's saved rows (one head) and from x;
-// and the saved path once more after a forward on 8-lane chunks, whose rows
-// a wider backward reads as pieces (lanes::saved_backward_width).
+// and the saved path once more after forwards on 8- and 16-lane chunks,
+// whose rows a wider backward reads as pieces (lanes::saved_backward_width).
 struct Path {
   const char* name;
   bool saved;
@@ -48,7 +48,8 @@ struct Path {
 };
 constexpr Path kPaths[] = {{"backward from the saved forward", true, 0},
                            {"backward from x", false, 0},
-                           {"backward from an 8-lane saved forward", true, 8}};
+                           {"backward from an 8-lane saved forward", true, 8},
+                           {"backward from a 16-lane saved forward", true, 16}};
 
 LaplexWanted along(const Path& path) {
   LaplexWanted w;
@@ -309,21 +310,28 @@ TEST(LaplexCpu, ThreadedChunksMatchOracle) {
 
 // A forward on 8-lane chunks read by a backward on 32 (B = 64: four rows
 // make one) and on 16 (B = 20 on two threads: three forward chunks and a
-// zero one, two of each backward row), against the oracle, and bit for bit
-// against a forward on the backward's own chunks.
+// zero one, two of each backward row); a forward on 16-lane chunks read by
+// one on 32 (B = 64: two rows make one; B = 40: three forward chunks and a
+// zero one). Against the oracle, and bit for bit against a forward on the
+// backward's own chunks.
 TEST(LaplexCpu, NarrowSavedForwardFeedsAWiderBackward) {
   const int threads = omp_get_max_threads();
   omp_set_num_threads(2);
-  for (auto [batch, backward_lanes] : {std::pair<std::int64_t, int>{64, 32}, {20, 16}}) {
+  struct Case {
+    std::int64_t batch;
+    int forward_lanes, backward_lanes;
+  };
+  for (const Case c : {Case{64, 8, 32}, Case{20, 8, 16}, Case{64, 16, 32}, Case{40, 16, 32}}) {
     for (bool phased : {false, true}) {
-      SCOPED_TRACE("batch " + std::to_string(batch) + (phased ? ", phased" : ""));
-      const LaplexProblem p = random_laplex_problem(batch, 45, 60, 1, phased, true, 95);
-      EXPECT_EQ(cpu::lanes::saved_backward_width(batch, 2, 8), backward_lanes);
-      expect_matches_oracle(p);  // its paths include the 8-lane saved forward
+      SCOPED_TRACE("batch " + std::to_string(c.batch) + ", forward lanes " +
+                   std::to_string(c.forward_lanes) + (phased ? ", phased" : ""));
+      const LaplexProblem p = random_laplex_problem(c.batch, 45, 60, 1, phased, true, 95);
+      EXPECT_EQ(cpu::lanes::saved_backward_width(c.batch, 2, c.forward_lanes), c.backward_lanes);
+      expect_matches_oracle(p);  // its paths include the 8- and 16-lane saved forwards
       // Each lane's arithmetic does not depend on the chunk it sits in.
       LaplexWanted narrow, wide;
-      narrow.lanes = 8;
-      wide.lanes = backward_lanes;
+      narrow.lanes = c.forward_lanes;
+      wide.lanes = c.backward_lanes;
       const LaplexResult r = run_laplex_cpu<double>(p, narrow);
       const LaplexResult w = run_laplex_cpu<double>(p, wide);
       EXPECT_EQ(r.y, w.y);
