@@ -239,12 +239,12 @@ void merge_sides(const Item<T>* src, std::int64_t n, const Item<T>* tgt, std::in
 constexpr std::int64_t kParallelCheck = std::int64_t{1} << 20;
 
 // Anchors (over the sides that need it) up to which the radix sorts run on
-// one thread: at n = m = 2^16 both sides take about 2 ms on one, which a
-// second thread nearly halves on an idle machine, but a parallel region on
-// a busy one waited 4-8 ms for a descheduled thread. From n = m = 2^17 on
-// two threads: there the forward (about 30 ms) sat level with the FFT peer,
-// and two threads took the sort from 5.3 to 3.7 ms.
-constexpr std::int64_t kParallelSort = std::int64_t{1} << 17;
+// one thread. At n = m = 2^16 two threads took the plan from 3.4-4.1 to
+// 2.3-2.6 ms (2026-12-08, alternating builds, VM idle; at 2^17 an earlier
+// day measured 5.3 -> 3.7). On a busy machine a parallel region can wait
+// for a descheduled thread (4-8 ms was seen at 2^16 on a loaded VM), but so
+// does the forward's own, which follows.
+constexpr std::int64_t kParallelSort = std::int64_t{1} << 16;
 
 }  // namespace
 
