@@ -6,26 +6,31 @@
 // A chunk of W batch rows is transposed into input rows (W values a row) in
 // the order the inputs come in the events (lanes::load_ranked: random
 // writes of whole rows, streamed, which do not stall the core as random
-// reads do). The ascending scan reads those rows in order and writes
-// Re[gain e^{i phi} L] at each output event to the next of the output rows,
-// also in event order. The descending scan reads both back in reverse order
-// and scatters each output row once. So every random access is a whole row,
-// written once. The input rows, in event order, are what the backward reads
-// as x from a saved forward.
+// reads do). The scans then go block by block (laplex_blocks.h): the
+// ascending scan of a block reads its input rows in order and writes
+// Re[gain e^{i phi} L] at each output event to the next of the block's
+// output rows, in a buffer that stays in L2; the descending scan reads both
+// back in reverse order and finishes the output rows in place, starting
+// from the state the later blocks leave (summed by the loader); then each
+// output row is scattered once, streamed where it is whole lines. The input
+// rows, in event order, are what the backward reads as x from a saved
+// forward.
 //
 // The scans are branch-free: targets and sources interleave at random, and a
 // mispredicted branch per event cost more than the event's arithmetic. An
-// output event reads a row of zeros; an input event writes to a dummy row
+// output event reads a row of zeros; an input event writes to a spare row
 // (a plain store, so no chain through memory).
 #include "layers/laplex/laplex_cpu.h"
 
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 #include <iterator>
 #include <limits>
 #include <string>
 
+#include "layers/laplex/laplex_blocks.h"
 #include "layers/laplex/laplex_event_gains.h"
 #include "layers/laplex/laplex_lanes.h"
 
@@ -36,66 +41,66 @@ namespace {
 using lanes::Decays;
 using lanes::HeadConstants;
 
-// Events between the prefetch of an output row and its write in the
-// descending scan: a random row costs a DRAM latency. 64 was chosen when the
-// ascending scan still gathered its input rows with the same distance (64
-// against 32, alternating builds, B = 64, random anchors: forward at
-// n = 2^17 26.6-31.5 ms against 29.9-33.3, at 2^20 258-267 against 274-282);
-// not measured again for the scatter alone.
-constexpr std::int64_t kPrefetchDistance = 64;
+// Output rows between the prefetch of a row of the output lanes and its
+// update, where the scatter adds to a row (heads after the first) or writes
+// part of a line: a random row costs a DRAM latency.
+constexpr std::int64_t kPrefetchDistance = 16;
 
-// The event's kind and output row without a branch: `input` is 1 at an
-// input event; `out_row` is the index at an output event and `dummy_row`
-// otherwise.
+// The event's kind and index without a branch: `input` is 1 at an input
+// event.
 struct EventRows {
-  std::uint32_t input, out_row;
+  std::uint32_t input, index;
 };
 
-inline EventRows event_rows(std::uint32_t code, bool transposed, std::uint32_t dummy_row) {
-  const std::uint32_t index = code & ~kLaplexTargetBit;
+inline EventRows event_rows(std::uint32_t code, bool transposed) {
   const std::uint32_t target = code >> 31;
-  const std::uint32_t input = target ^ static_cast<std::uint32_t>(!transposed);
-  const std::uint32_t mask = 0u - input;  // all ones at an input event
-  return {input, (index & ~mask) | (dummy_row & mask)};
+  return {target ^ static_cast<std::uint32_t>(!transposed), code & ~kLaplexTargetBit};
 }
 
-// What one head's scans of one chunk read. The event rows: in_count input
-// rows in event order, then out_count output rows in event order; the
-// output rows in index order end in a dummy row (index out_count).
+// What one head's scans of one chunk read.
 template <class T>
 struct ScanInput {
   const std::uint32_t* code;
   const T* gain;  // null without gains
   const T* decay_re;
   const T* decay_im;  // phased only
-  std::int64_t events;
-  std::uint32_t in_count, out_count;
   T cos_phi, sin_phi;
   bool transposed;
 };
 
-// Ascending: decay into an event, then handle it. The forward's L takes lam,
-// the transposed apply's Q conj(lam). The input rows are already in event
-// order (lanes::load_ranked), so they are read in order; an output event
-// reads a zero row instead and writes Re[gain e^{i phi} L] to the next
-// output row; an input event writes to a dummy row (a plain store to a line
-// in L1, so no branch). The input rows keep the inputs without their gains:
+// A scan's state: W lanes of a complex value (im only when phased).
+template <class T, int W>
+struct LaneState {
+  alignas(64) T re[W] = {};
+  alignas(64) T im[W] = {};
+};
+
+// Ascending over events [k0, k1): decay into an event, then handle it. The
+// forward's L takes lam, the transposed apply's Q conj(lam). Input rows are
+// read in order from `next_input_row` (advanced past the block's inputs);
+// an output event reads a zero row instead and writes Re[gain e^{i phi} L]
+// to the next of `rows`, and its index to `index`; an input event writes to
+// the row (and index) after the last written, which the next output event
+// overwrites: a plain store to a line in L1, so no branch. Returns the
+// output rows written. The input rows keep the inputs without their gains:
 // that is what the backward reads back from a saved forward (dv needs x
 // itself).
 template <class T, int W, bool Phased, bool Gains>
-void scan_up(const ScanInput<T>& in, T* event_lanes, const T* zero_row, T* dummy_row) {
-  alignas(64) T sr[W] = {};
-  alignas(64) T si[W] = {};
-  const T* next_input_row = event_lanes;
-  T* next_output_row = event_lanes + static_cast<std::int64_t>(in.in_count) * W;
+std::int64_t scan_up(const ScanInput<T>& in, std::int64_t k0, std::int64_t k1,
+                     const T*& next_input_row, LaneState<T, W>& st, const T* zero_row, T* rows,
+                     std::uint32_t* index) {
+  T* sr = st.re;
+  T* si = st.im;
+  std::int64_t outputs = 0;
   const T sign = in.transposed ? T(-1) : T(1);
-  for (std::int64_t k = 0; k < in.events; ++k) {
-    const EventRows r = event_rows(in.code[k], in.transposed, in.out_count);
+  for (std::int64_t k = k0; k < k1; ++k) {
+    const EventRows r = event_rows(in.code[k], in.transposed);
     const std::uintptr_t input_mask = 0 - std::uintptr_t{r.input};
     const T* value = lanes::pick_row(input_mask, next_input_row, zero_row);
-    T* out = lanes::pick_row(input_mask, dummy_row, next_output_row);
+    T* out = rows + outputs * W;
+    index[outputs] = r.index;
     next_input_row += r.input * W;
-    next_output_row += (1 - r.input) * W;
+    outputs += 1 - r.input;
     const T gain = Gains ? in.gain[k] : T(1);
     const T out_gain = gain * static_cast<T>(1 - r.input);
     const T er = in.decay_re[k];
@@ -120,33 +125,29 @@ void scan_up(const ScanInput<T>& in, T* event_lanes, const T* zero_row, T* dummy
       }
     }
   }
+  return outputs;
 }
 
-// Descending: handle an event, then decay past its gap. The forward's R
-// takes conj(lam), the transposed apply's P lam. `Accumulate` adds to the
-// output rows (heads after the first).
-template <class T, int W, bool Phased, bool Gains, bool Accumulate>
-void scan_down(const ScanInput<T>& in, const T* event_lanes, T* out_lanes) {
-  alignas(64) T sr[W] = {};
-  alignas(64) T si[W] = {};
-  // One past the row of the last input and of the last output event.
-  const T* input_row_end = event_lanes + static_cast<std::int64_t>(in.in_count) * W;
-  const T* output_row_end = input_row_end + static_cast<std::int64_t>(in.out_count) * W;
+// Descending over events [k0, k1): handle an event, then decay past its gap.
+// The forward's R takes conj(lam), the transposed apply's P lam. Starts from
+// `st` (the block's carry, laplex_blocks.h); reads the block's input rows
+// (ending at `input_row_end`) and its `outputs` output rows in reverse, and
+// finishes each output row in place; an input event writes to `spare_row`.
+template <class T, int W, bool Phased, bool Gains>
+void scan_down(const ScanInput<T>& in, std::int64_t k0, std::int64_t k1, const T* input_row_end,
+               LaneState<T, W>& st, T* rows, std::int64_t outputs, T* spare_row) {
+  T* sr = st.re;
+  T* si = st.im;
+  T* output_row_end = rows + outputs * W;
   const T sign = in.transposed ? T(1) : T(-1);
-  auto rows = [&](std::int64_t k) __attribute__((always_inline)) {
-    return event_rows(in.code[k], in.transposed, in.out_count);
-  };
-  // Always inlined: see lanes::prefetch_row.
-  auto prefetch = [&](std::int64_t k) __attribute__((always_inline)) {
-    lanes::prefetch_row<T, W>(out_lanes + static_cast<std::int64_t>(rows(k).out_row) * W);
-  };
-  for (std::int64_t k = in.events - 1; k >= 0; --k) {
-    if (k >= kPrefetchDistance) prefetch(k - kPrefetchDistance);
-    const EventRows r = rows(k);
+  for (std::int64_t k = k1 - 1; k >= k0; --k) {
+    const EventRows r = event_rows(in.code[k], in.transposed);
+    const std::uintptr_t input_mask = 0 - std::uintptr_t{r.input};
     input_row_end -= r.input * W;
     output_row_end -= (1 - r.input) * W;
-    const T* value = lanes::pick_row(0 - std::uintptr_t{r.input}, input_row_end, output_row_end);
-    T* out = out_lanes + static_cast<std::int64_t>(r.out_row) * W;
+    const T* value = lanes::pick_row(input_mask, input_row_end,
+                                     static_cast<const T*>(output_row_end));
+    T* out = lanes::pick_row(input_mask, spare_row, output_row_end);
     const T take = static_cast<T>(r.input);
     const T gain = Gains ? in.gain[k] : T(1);
     const T add = take * gain;  // the row holds the input without its gain
@@ -159,8 +160,7 @@ void scan_down(const ScanInput<T>& in, const T* event_lanes, T* out_lanes) {
       for (int l = 0; l < W; ++l) {
         const T v = value[l];
         const T re = sr[l] + add * v;
-        const T result = v + br * re - bi * si[l];
-        out[l] = Accumulate ? out[l] + result : result;
+        out[l] = v + br * re - bi * si[l];
         sr[l] = er * re - ei * si[l];
         si[l] = er * si[l] + ei * re;
       }
@@ -170,10 +170,29 @@ void scan_down(const ScanInput<T>& in, const T* event_lanes, T* out_lanes) {
       for (int l = 0; l < W; ++l) {
         const T v = value[l];
         const T re = sr[l] + add * v;
-        const T result = v + br * re;
-        out[l] = Accumulate ? out[l] + result : result;
+        out[l] = v + br * re;
         sr[l] = er * re;
       }
+    }
+  }
+}
+
+// Each finished output row to its row of the output lanes: streamed where
+// rows are whole lines and nothing is there to add to (the first head), so
+// no line is read first; else with a prefetch ahead.
+template <class T, int W, bool Accumulate>
+void scatter_rows(const T* rows, const std::uint32_t* index, std::int64_t outputs, T* out_lanes) {
+  constexpr bool kStream = !Accumulate && W * sizeof(T) % 64 == 0;
+  for (std::int64_t q = 0; q < outputs; ++q) {
+    if (!kStream && q + kPrefetchDistance < outputs)
+      lanes::prefetch_row<T, W>(out_lanes + static_cast<std::int64_t>(index[q + kPrefetchDistance]) * W);
+    const T* row = rows + q * W;
+    T* out = out_lanes + static_cast<std::int64_t>(index[q]) * W;
+    if constexpr (kStream) {
+      lanes::stream_row<T, W>(out, row);
+    } else {
+#pragma omp simd
+      for (int l = 0; l < W; ++l) out[l] = Accumulate ? out[l] + row[l] : row[l];
     }
   }
 }
@@ -216,26 +235,30 @@ void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Lapl
     std::fill(saved_bytes + chunk_bytes * static_cast<std::size_t>(chunks), saved_bytes + need,
               std::byte{0});
   }
-  // Each head's rank of every input among the inputs in event order: the
-  // input rows are loaded in that order.
-  std::vector<std::uint32_t> input_rank(static_cast<std::size_t>(plan.heads * in_cols));
-  for (std::int64_t h = 0; h < plan.heads; ++h) {
-    const std::uint32_t* code = plan.code.data() + h * events;
-    std::uint32_t* rank = input_rank.data() + h * in_cols;
-    const std::uint32_t input_target = transposed ? 1u : 0u;
-    std::uint32_t next = 0;
-    for (std::int64_t k = 0; k < events; ++k)
-      if ((code[k] >> 31) == input_target) rank[code[k] & ~kLaplexTargetBit] = next++;
-  }
+  // Each head's blocks: every input's row (its rank among the inputs in
+  // event order), block and weight in its block's sum.
+  std::vector<blocks::InputBlocks<T>> head_blocks;
+  for (std::int64_t h = 0; h < plan.heads; ++h)
+    head_blocks.push_back(blocks::make_input_blocks(
+        plan, shape, p, d.re.data() + h * events, Phased ? d.im.data() + h * events : nullptr,
+        transposed, h));
+  const T down_sign = transposed ? T(1) : T(-1);  // scan_down's
+  const std::size_t block_bytes = lanes::rows_bytes<T, W>(blocks::kEvents + 1) +
+                                  sizeof(std::uint32_t) * (blocks::kEvents + 1);
 #pragma omp parallel if (chunks > 1 && (in_cols + out_cols) * batch > lanes::kParallelWork)
   {
-    // Output rows, a dummy row and a zero row; then the event rows: the
-    // input rows in event order, then the output events' rows.
-    T* out_lanes = scratch.get<T>(omp_get_thread_num(), bytes);
-    T* dummy_row = out_lanes + out_cols * W;
-    T* zero_row = dummy_row + W;
+    // Output rows, a spare row and a zero row; the event rows (the input
+    // rows in event order); after the lanes' own part, a block's output
+    // rows and their indices.
+    T* out_lanes = scratch.get<T>(omp_get_thread_num(), bytes + block_bytes);
+    T* spare_row = out_lanes + out_cols * W;
+    T* zero_row = spare_row + W;
     std::fill(zero_row, zero_row + W, T(0));
     T* own_event_lanes = out_lanes + lanes::event_rows_offset<T, W>(shape.m, shape.n) / sizeof(T);
+    T* block_rows = out_lanes + bytes / sizeof(T);
+    auto* block_index = reinterpret_cast<std::uint32_t*>(
+        block_rows + lanes::rows_bytes<T, W>(blocks::kEvents + 1) / sizeof(T));
+    std::vector<T> carry_re, carry_im;  // W lanes a block
     // nowait: the region's end is the one barrier (on a busy machine each
     // barrier waits for a descheduled thread, a scheduler tick or more).
 #pragma omp for schedule(static) nowait
@@ -245,25 +268,59 @@ void apply_batch(const LaplexPlan<T>& plan, const LaplexShape& shape, const Lapl
           saved_rows ? saved_rows + chunk * (chunk_bytes / sizeof(T)) : own_event_lanes;
       for (std::int64_t h = 0; h < plan.heads; ++h) {
         const std::int64_t off = h * events;
-        lanes::load_ranked<T, W>(in, batch, in_cols, b0, input_rank.data() + h * in_cols,
-                                 event_lanes);
+        const blocks::InputBlocks<T>& b = head_blocks[h];
+        carry_re.assign(static_cast<std::size_t>(b.count * W), T(0));
+        if (Phased) carry_im.assign(static_cast<std::size_t>(b.count * W), T(0));
+        lanes::load_ranked<T, W>(
+            in, batch, in_cols, b0, [&](std::int64_t j) { return b.inputs[j].rank; }, event_lanes,
+            [&](std::int64_t j, const T* row) {
+              const blocks::InputSlot<T>& slot = b.inputs[j];
+              const std::int64_t block = slot.block;
+              T* sum_re = carry_re.data() + block * W;
+              const T w_re = slot.weight_re;
+              if constexpr (Phased) {
+                T* sum_im = carry_im.data() + block * W;
+                const T w_im = slot.weight_im;
+#pragma omp simd
+                for (int l = 0; l < W; ++l) {
+                  sum_re[l] += w_re * row[l];
+                  sum_im[l] += w_im * row[l];
+                }
+              } else {
+#pragma omp simd
+                for (int l = 0; l < W; ++l) sum_re[l] += w_re * row[l];
+              }
+            });
+        blocks::sums_to_carries<T, W, Phased>(b, d.re.data() + off,
+                                              Phased ? d.im.data() + off : nullptr, down_sign,
+                                              carry_re.data(), carry_im.data());
         const HeadConstants<T> c = lanes::head_constants(shape, p, h);
         const ScanInput<T> scan_in{plan.code.data() + off,
                                    Gains ? gains.data() + off : nullptr,
                                    d.re.data() + off,
                                    Phased ? d.im.data() + off : nullptr,
-                                   events,
-                                   static_cast<std::uint32_t>(in_cols),
-                                   static_cast<std::uint32_t>(out_cols),
                                    c.cos_phi,
                                    c.sin_phi,
                                    transposed};
-        scan_up<T, W, Phased, Gains>(scan_in, event_lanes, zero_row, dummy_row);
-        if (h == 0)
-          scan_down<T, W, Phased, Gains, false>(scan_in, event_lanes, out_lanes);
-        else
-          scan_down<T, W, Phased, Gains, true>(scan_in, event_lanes, out_lanes);
+        LaneState<T, W> up;
+        const T* next_input_row = event_lanes;
+        for (std::int64_t block = 0; block < b.count; ++block) {
+          const std::int64_t k0 = block * blocks::kEvents;
+          const std::int64_t k1 = std::min(k0 + blocks::kEvents, events);
+          const std::int64_t outputs = scan_up<T, W, Phased, Gains>(
+              scan_in, k0, k1, next_input_row, up, zero_row, block_rows, block_index);
+          LaneState<T, W> down;
+          std::copy_n(carry_re.data() + block * W, W, down.re);
+          if (Phased) std::copy_n(carry_im.data() + block * W, W, down.im);
+          scan_down<T, W, Phased, Gains>(scan_in, k0, k1, next_input_row, down, block_rows,
+                                         outputs, spare_row);
+          if (h == 0)
+            scatter_rows<T, W, false>(block_rows, block_index, outputs, out_lanes);
+          else
+            scatter_rows<T, W, true>(block_rows, block_index, outputs, out_lanes);
+        }
       }
+      lanes::stream_fence();
       lanes::store<T, W>(out_lanes, batch, out_cols, b0, out);
     }
   }
@@ -351,8 +408,16 @@ std::size_t laplex_cpu_bytes(const LaplexShape& shape, int threads, std::size_t 
   const double lanes_bytes = value * w;
   const double chunks = static_cast<double>((shape.batch + w - 1) / w);
   const double used = std::min(static_cast<double>(threads), chunks);
-  // Per thread: input/output rows, event rows, dx rows (lanes::scratch_bytes).
-  double bytes = used * lanes_bytes * (2 * m + 3 * n + 8);
+  // Per thread: input/output rows, event rows, dx rows (lanes::scratch_bytes),
+  // and the forward's block of output rows, their indices and its carries
+  // (laplex_blocks.h).
+  const double block_count = std::ceil(events / static_cast<double>(shape.heads) /
+                                        static_cast<double>(blocks::kEvents));
+  double bytes = used * (lanes_bytes * (2 * m + 3 * n + 8) +
+                         (lanes_bytes + 4) * static_cast<double>(blocks::kEvents + 1) +
+                         2 * lanes_bytes * block_count);
+  // Every head's input slots.
+  bytes += static_cast<double>(shape.heads) * std::max(m, n) * (2 * 4 + 2 * value);
   // Plan: codes, gaps and the sort's two item buffers; decays and gains.
   bytes += events * (4 + value + 2 * 16) + events * value * 4;
   if (backward)

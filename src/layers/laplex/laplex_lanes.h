@@ -231,17 +231,18 @@ inline void stream_fence() {
 #endif
 }
 
-// lanes[rank[j] * W + l] = x[(b0 + l) * cols + j] for the chunk's rows, zero
+// lanes[rank(j) * W + l] = x[(b0 + l) * cols + j] for the chunk's rows, zero
 // past the batch: load with the rows in the order `rank` gives (the scans'
 // event order), so the ascending scan reads them in order instead of
 // gathering them at random. Random writes of whole lines, streamed, do not
 // hold the core up as random reads do: with random anchors, B = 64, the
 // forward took 18-23 ms against 26-29 at n = 2^17 and 35-42 against 47-52
 // at 2^18 (alternating builds), level at 2^16. Columns go 8 at a time
-// through a tile in L1, and each row is written once.
-template <class T, int W>
+// through a tile in L1, and each row is written once; `each_row(j, row)`
+// sees input j's row while it is there (the forward sums its blocks).
+template <class T, int W, class RankOf, class EachRow>
 void load_ranked(const T* x, std::int64_t batch, std::int64_t cols, std::int64_t b0,
-                 const std::uint32_t* rank, T* lanes) {
+                 RankOf&& rank, T* lanes, EachRow&& each_row) {
   constexpr std::int64_t kColumns = 8;
   const std::int64_t count = std::min<std::int64_t>(W, batch - b0);
   alignas(64) T tile[kColumns * W];
@@ -250,11 +251,12 @@ void load_ranked(const T* x, std::int64_t batch, std::int64_t cols, std::int64_t
     const std::int64_t width = std::min(kColumns, cols - c);
     transpose(x + b0 * cols + c, cols, tile, W, count, width);
     for (std::int64_t i = 0; i < width; ++i) {
-      T* row = lanes + static_cast<std::int64_t>(rank[c + i]) * W;
+      T* row = lanes + static_cast<std::int64_t>(rank(c + i)) * W;
       if constexpr (W * sizeof(T) % 64 == 0)
         stream_row<T, W>(row, tile + i * W);  // whole lines: no read of the line first
       else
         std::copy(tile + i * W, tile + (i + 1) * W, row);
+      each_row(c + i, tile + i * W);
     }
   }
   stream_fence();

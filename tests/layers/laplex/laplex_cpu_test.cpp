@@ -308,6 +308,42 @@ TEST(LaplexCpu, ThreadedChunksMatchOracle) {
   expect_matches_oracle(random_laplex_problem(70, 300, 400, 1, true, true, 87, 30.0), 1e-9);
 }
 
+// Thousands of events: the forward and the transposed apply run in blocks
+// of 2048 events (laplex_blocks.h), each starting from the state the later
+// blocks leave. Blocks with outputs and inputs mixed, nearly all outputs
+// (m >> n) and nearly all inputs; two heads (the second adds to the
+// first's outputs); random and sorted anchor order. Then the gradients of
+// one phased head, whose backward reads the blocked forward's saved rows.
+TEST(LaplexCpu, ManyEventBlocksMatchOracle) {
+  struct Sizes {
+    std::int64_t batch, m, n;
+  };
+  for (const Sizes z : {Sizes{3, 2300, 1900}, Sizes{1, 4200, 300}, Sizes{1, 200, 4300}})
+    for (bool phased : {false, true}) {
+      SCOPED_TRACE("m " + std::to_string(z.m) + ", n " + std::to_string(z.n) +
+                   (phased ? ", phased" : ""));
+      LaplexProblem p = random_laplex_problem(z.batch, z.m, z.n, 2, phased, true, 97, 300.0);
+      for (int order = 0; order < 2; ++order) {
+        if (order == 1) {  // head 0's anchors in index order
+          std::sort(p.s.begin(), p.s.begin() + p.n);
+          std::sort(p.t.begin(), p.t.begin() + p.m);
+        }
+        const std::vector<double> y = oracle_forward(p);
+        EXPECT_TRUE(vectors_close("W^T g", run_laplex_cpu<double>(p).transposed,
+                                  transpose_apply(p), 1e-9));
+        // 16 lanes: rows of whole lines, which the scatter streams.
+        for (int lanes : {0, 16}) {
+          LaplexWanted wanted;
+          wanted.lanes = lanes;
+          EXPECT_TRUE(vectors_close("y", run_laplex_cpu<double>(p, wanted).y, y, 1e-9))
+              << "lanes " << lanes;
+        }
+      }
+    }
+  SCOPED_TRACE("gradients");
+  expect_matches_oracle(random_laplex_problem(1, 2200, 2000, 1, true, true, 98, 300.0), 1e-9);
+}
+
 // A forward on 8-lane chunks read by a backward on 32 (B = 64: four rows
 // make one) and on 16 (B = 20 on two threads: three forward chunks and a
 // zero one, two of each backward row); a forward on 16-lane chunks read by
