@@ -116,6 +116,9 @@ SideOrder load_side(const T* positions, std::int64_t count, Item<T>* a, Item<T>*
   return !finite ? SideOrder::kNotFinite : unsorted ? SideOrder::kUnsorted : SideOrder::kSorted;
 }
 
+// Items a radix pass places at a time (their positions stay in L1).
+constexpr std::size_t kScatterRun = 512;
+
 // The `count` items in `a` sorted: keys ascending, ties in index order. LSD
 // radix sort, stable (so equal keys keep index order); passes where every
 // key has the same digit are skipped. The passes alternate between `a` and
@@ -144,9 +147,18 @@ const Item<T>* radix_sort(std::int64_t count, Item<T>* a, Item<T>* b) {
       bucket = offset;
       offset += c;
     }
-    for (std::size_t i = 0; i < size; ++i) {
-      const Item<T> item = from[i];
-      to[h[(key_of(item) >> shift) & (kDigits - 1)]++] = item;
+    // The positions of a run of items first, then their stores: in one
+    // loop each counter's load waited on the item stores before it (whose
+    // addresses come late). A pass over 64K items of 2048 random digits
+    // took 0.44 ms that way and 0.29 in runs of 512 (microbenchmark); the
+    // plan at n = m = 2^16 on two threads 2.6-2.7 -> 2.1-2.7 ms, on one
+    // 3.9-4.5 -> 2.5-4.5 (alternating builds, 4 runs each).
+    for (std::size_t i0 = 0; i0 < size; i0 += kScatterRun) {
+      const std::size_t run = std::min(kScatterRun, size - i0);
+      std::uint32_t position[kScatterRun];
+      for (std::size_t i = 0; i < run; ++i)
+        position[i] = h[(key_of(from[i0 + i]) >> shift) & (kDigits - 1)]++;
+      for (std::size_t i = 0; i < run; ++i) to[position[i]] = from[i0 + i];
     }
     std::swap(from, to);
   }
