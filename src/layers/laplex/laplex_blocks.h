@@ -14,7 +14,9 @@
 // mu the descending scan's exponent (conj(lam) forward, lam transposed;
 // laplex-math.md section 2). A short pass over the blocks then turns the
 // sums into each block's starting state (carries).
-#include <cmath>
+#include <omp.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -55,7 +57,8 @@ struct InputBlocks {
 // block's first event to its own, as the descending scan would apply them.
 // Inputs are the sources of the forward (gains v) and the targets of the
 // transposed apply (gains u). Branch-free (inputs and outputs interleave at
-// random): an output event writes to a spare slot past the inputs.
+// random): an output event writes to a spare slot past the inputs, one a
+// thread.
 template <class T>
 InputBlocks<T> make_input_blocks(const LaplexPlan<T>& plan, const LaplexShape& shape,
                                  const LaplexParamPtrs<T>& p, const T* decay_re,
@@ -70,13 +73,26 @@ InputBlocks<T> make_input_blocks(const LaplexPlan<T>& plan, const LaplexShape& s
 
   InputBlocks<T> b;
   b.count = (events + kEvents - 1) / kEvents;
-  b.inputs.resize(static_cast<std::size_t>(in_cols) + 1);
+  b.inputs.resize(static_cast<std::size_t>(in_cols + omp_get_max_threads()));
   const auto spans = static_cast<std::size_t>(std::max<std::int64_t>(b.count - 1, 0));
   b.span_re.resize(spans);
   b.span_im.resize(spans);
-  std::uint32_t next = 0;
-  for (std::int64_t first = 0, block = 0; first < events; first += kEvents, ++block) {
-    const std::int64_t end = std::min(first + kEvents, events);
+  // Each block's first input row: the inputs of the blocks before it. Then
+  // the blocks are independent, and threads share them.
+  std::vector<std::uint32_t> first_row(static_cast<std::size_t>(b.count) + 1, 0);
+  for (std::int64_t block = 0; block < b.count; ++block) {
+    const std::int64_t first = block * kEvents, end = std::min(first + kEvents, events);
+    std::uint32_t targets = 0;
+#pragma omp simd reduction(+ : targets)
+    for (std::int64_t k = first; k < end; ++k) targets += code[k] >> 31;
+    const auto size = static_cast<std::uint32_t>(end - first);
+    first_row[block + 1] = first_row[block] + (transposed ? targets : size - targets);
+  }
+#pragma omp parallel for schedule(static) if (events > lanes::kParallelEventPass)
+  for (std::int64_t block = 0; block < b.count; ++block) {
+    const std::int64_t first = block * kEvents, end = std::min(first + kEvents, events);
+    std::uint32_t next = first_row[block];
+    const auto spare = static_cast<std::uint32_t>(in_cols + omp_get_thread_num());
     T re = T(1), im = T(0);  // e^{mu (p_k - P_b)}
     for (std::int64_t k = first; k < end; ++k) {
       if (k > first) {
@@ -88,7 +104,7 @@ InputBlocks<T> make_input_blocks(const LaplexPlan<T>& plan, const LaplexShape& s
       const std::uint32_t output = (code[k] >> 31) ^ static_cast<std::uint32_t>(transposed);
       const std::uint32_t mask = 0u - output;  // all ones at an output event
       const std::uint32_t index = code[k] & ~kLaplexTargetBit;
-      const std::uint32_t slot = (index & ~mask) | (static_cast<std::uint32_t>(in_cols) & mask);
+      const std::uint32_t slot = (index & ~mask) | (spare & mask);
       const T g = in_gain ? in_gain[index & ~mask] : T(1);
       b.inputs[slot] = {next, static_cast<std::uint32_t>(block), g * re, g * im};
       next += 1 - output;

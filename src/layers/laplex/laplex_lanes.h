@@ -27,12 +27,14 @@ inline constexpr int kWidths[] = {32, 16, 8, 4, 1};
 // team costs more than it saves, and far more on a loaded machine.
 inline constexpr std::int64_t kParallelWork = std::int64_t{1} << 15;
 
-// Events below which a pass of a few nanoseconds an event (the decay
-// factors, the parameter gradients) runs on one thread: 0.25-0.5 ms at
-// n = m = 2^16 costs less than a parallel region on a busy machine, which
-// waits for a descheduled thread (a scheduler tick or more: 4-8 ms on the
-// loaded 2-core VM).
-inline constexpr std::int64_t kParallelEventPass = std::int64_t{1} << 18;
+// Events up to which a pass of a few nanoseconds an event (the decay
+// factors, the forward's input blocks, the parameter gradients) runs on one
+// thread. At n = m = 2^16 (2^17 events) two threads took the forward from
+// 8.3-8.9 to 8.2-8.5 ms on the idle VM (2026-12-08, alternating builds);
+// an earlier day, on a loaded VM, one thread had been faster there, as a
+// parallel region waited for a descheduled thread (4-8 ms), but the
+// forward's own region follows and waits for it anyway.
+inline constexpr std::int64_t kParallelEventPass = std::int64_t{1} << 16;
 
 // The widest lanes per chunk that still give every thread a chunk: a
 // random row of 128 bytes gathered at about twice the rate of a 64-byte

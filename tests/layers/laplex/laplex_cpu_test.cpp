@@ -344,6 +344,29 @@ TEST(LaplexCpu, ManyEventBlocksMatchOracle) {
   expect_matches_oracle(random_laplex_problem(1, 2200, 2000, 1, true, true, 98, 300.0), 1e-9);
 }
 
+// Past 2^16 events the forward's input blocks are built on several threads
+// (lanes::kParallelEventPass), too many events for the dense oracle. The
+// plain backward's dx (its own scans, not blocked) is W^T g, so it checks
+// the blocked transposed apply, and <g, W x> = <W^T g, x> checks the
+// blocked forward.
+TEST(LaplexCpu, BlocksAgreeWithThePlainBackwardAtScale) {
+  for (bool phased : {false, true}) {
+    SCOPED_TRACE(phased ? "phased" : "unphased");
+    const LaplexProblem p = random_laplex_problem(3, 41000, 39000, 1, phased, true, 99, 4000.0);
+    LaplexWanted plain;
+    plain.saved_forward = false;
+    const LaplexResult r = run_laplex_cpu<double>(p, plain);
+    EXPECT_TRUE(vectors_close("W^T g", r.transposed, r.grads.dx, 1e-9));
+    double forward = 0, transposed = 0, scale = 0;
+    for (std::size_t k = 0; k < r.y.size(); ++k) {
+      forward += p.gy[k] * r.y[k];
+      scale += std::fabs(p.gy[k] * r.y[k]);
+    }
+    for (std::size_t k = 0; k < p.x.size(); ++k) transposed += p.x[k] * r.grads.dx[k];
+    EXPECT_NEAR(forward, transposed, 1e-10 * scale);
+  }
+}
+
 // A forward on 8-lane chunks read by a backward on 32 (B = 64: four rows
 // make one) and on 16 (B = 20 on two threads: three forward chunks and a
 // zero one, two of each backward row); a forward on 16-lane chunks read by
