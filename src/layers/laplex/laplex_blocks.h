@@ -28,8 +28,9 @@ namespace laplex::cpu::blocks {
 
 // Events a block: fixed, not chosen by lane width, so that every lane's
 // arithmetic (and so its rounding) is the same on chunks of any width. A
-// block of 32-lane float rows (128 B) keeps at most 2 x 256 KiB of input and
-// output rows: the L2 here is 512 KiB.
+// block's input and output rows together are 2048 rows: 256 KiB of 32-lane
+// float rows (128 B), where the L2 here is 512 KiB. Blocks of 512 and 1024
+// events measured level with 2048 (docs/laplex-cpu.md).
 inline constexpr std::int64_t kEvents = 2048;
 
 // One input's place: its row (its rank among the inputs in event order),
@@ -61,13 +62,13 @@ struct InputBlocks {
 // thread.
 template <class T>
 InputBlocks<T> make_input_blocks(const LaplexPlan<T>& plan, const LaplexShape& shape,
-                                 const LaplexParamPtrs<T>& p, const T* decay_re,
-                                 const T* decay_im, bool transposed, std::int64_t h) {
+                                 const LaplexParamPtrs<T>& p, const T* decay_re, const T* decay_im,
+                                 bool transposed, std::int64_t h) {
   const std::int64_t events = plan.events();
   const std::int64_t in_cols = transposed ? shape.m : shape.n;
   const std::uint32_t* code = plan.code.data() + h * events;
-  const T* in_gain = transposed ? (p.u ? p.u + h * shape.m : nullptr)
-                                : (p.v ? p.v + h * shape.n : nullptr);
+  const T* in_gain =
+      transposed ? (p.u ? p.u + h * shape.m : nullptr) : (p.v ? p.v + h * shape.n : nullptr);
   const T sign = transposed ? T(1) : T(-1);  // the descending scan's, laplex_cpu.cpp
   const bool phased = shape.phased;
 
@@ -125,8 +126,8 @@ InputBlocks<T> make_input_blocks(const LaplexPlan<T>& plan, const LaplexShape& s
 // event (its step factor `step_re/im`, per event). S_b = sum_b + span_b
 // S_{b+1}, from the last block down; the last block starts from zero.
 template <class T, int W, bool Phased>
-void sums_to_carries(const InputBlocks<T>& b, const T* step_re, const T* step_im, T sign,
-                     T* re, T* im) {
+void sums_to_carries(const InputBlocks<T>& b, const T* step_re, const T* step_im, T sign, T* re,
+                     T* im) {
   alignas(64) T s_re[W] = {};
   alignas(64) T s_im[W] = {};
   for (std::int64_t block = b.count - 1; block >= 0; --block) {

@@ -185,7 +185,8 @@ void scatter_rows(const T* rows, const std::uint32_t* index, std::int64_t output
   constexpr bool kStream = !Accumulate && W * sizeof(T) % 64 == 0;
   for (std::int64_t q = 0; q < outputs; ++q) {
     if (!kStream && q + kPrefetchDistance < outputs)
-      lanes::prefetch_row<T, W>(out_lanes + static_cast<std::int64_t>(index[q + kPrefetchDistance]) * W);
+      lanes::prefetch_row<T, W>(out_lanes +
+                                static_cast<std::int64_t>(index[q + kPrefetchDistance]) * W);
     const T* row = rows + q * W;
     T* out = out_lanes + static_cast<std::int64_t>(index[q]) * W;
     if constexpr (kStream) {

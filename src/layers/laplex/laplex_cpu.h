@@ -15,9 +15,10 @@
 namespace laplex::cpu {
 
 // What a one-head forward keeps for the backward of the same call: every
-// batch chunk's event rows from its ascending scan, whose first n rows hold
-// x in anchor order (the source rows in event order). With them the backward reads x in order instead of
-// gathering it at random, and does not transpose x again; those gathers and
+// batch chunk's event rows, whose first n rows hold x in anchor order (the
+// source rows in event order; the backward writes its own rows over the
+// other m). With them the backward reads x in order instead of gathering it
+// at random, and does not transpose x again; those gathers and
 // the writebacks of the rows they dirtied made the backward cost 2.5-3.5
 // forwards. B (m + n) values, lent by the plan's scratch pool (fresh pages
 // cost a fault and a clear each) and handed back by the backward, which
