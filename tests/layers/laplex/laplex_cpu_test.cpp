@@ -313,7 +313,8 @@ TEST(LaplexCpu, ThreadedChunksMatchOracle) {
 // blocks leave. Blocks with outputs and inputs mixed, nearly all outputs
 // (m >> n) and nearly all inputs; two heads (the second adds to the
 // first's outputs); random and sorted anchor order. Then the gradients of
-// one phased head, whose backward reads the blocked forward's saved rows.
+// one phased head from the saved forward: the backward reads the blocked
+// forward's rows.
 TEST(LaplexCpu, ManyEventBlocksMatchOracle) {
   struct Sizes {
     std::int64_t batch, m, n;
@@ -328,20 +329,37 @@ TEST(LaplexCpu, ManyEventBlocksMatchOracle) {
           std::sort(p.s.begin(), p.s.begin() + p.n);
           std::sort(p.t.begin(), p.t.begin() + p.m);
         }
-        const std::vector<double> y = oracle_forward(p);
-        EXPECT_TRUE(vectors_close("W^T g", run_laplex_cpu<double>(p).transposed,
-                                  transpose_apply(p), 1e-9));
+        // One dense W for both products (the oracle's cost).
+        const std::vector<double> w = oracle_dense(p);
+        std::vector<double> y(p.batch * p.m, 0.0), wtg(p.batch * p.n, 0.0);
+        for (std::int64_t b = 0; b < p.batch; ++b)
+          for (std::int64_t i = 0; i < p.m; ++i)
+            for (std::int64_t j = 0; j < p.n; ++j) {
+              y[b * p.m + i] += w[i * p.n + j] * p.x[b * p.n + j];
+              wtg[b * p.n + j] += w[i * p.n + j] * p.gy[b * p.m + i];
+            }
         // 16 lanes: rows of whole lines, which the scatter streams.
         for (int lanes : {0, 16}) {
           LaplexWanted wanted;
           wanted.lanes = lanes;
-          EXPECT_TRUE(vectors_close("y", run_laplex_cpu<double>(p, wanted).y, y, 1e-9))
-              << "lanes " << lanes;
+          const LaplexResult r = run_laplex_cpu<double>(p, wanted);
+          EXPECT_TRUE(vectors_close("y", r.y, y, 1e-9)) << "lanes " << lanes;
+          if (lanes == 0) EXPECT_TRUE(vectors_close("W^T g", r.transposed, wtg, 1e-9));
         }
       }
     }
-  SCOPED_TRACE("gradients");
-  expect_matches_oracle(random_laplex_problem(1, 2200, 2000, 1, true, true, 98, 300.0), 1e-9);
+  // The gradients from the saved forward (the training path), once.
+  const LaplexProblem p = random_laplex_problem(1, 2200, 2000, 1, true, true, 98, 300.0);
+  const LaplexResult r = run_laplex_cpu<double>(p);
+  const LaplexGradients g = oracle_gradients(p);
+  EXPECT_TRUE(vectors_close("dx", r.grads.dx, g.dx, 1e-9));
+  EXPECT_TRUE(vectors_close("dt", r.grads.dt, g.dt, 1e-9));
+  EXPECT_TRUE(vectors_close("ds", r.grads.ds, g.ds, 1e-9));
+  EXPECT_TRUE(vectors_close("du", r.grads.du, g.du, 1e-9));
+  EXPECT_TRUE(vectors_close("dv", r.grads.dv, g.dv, 1e-9));
+  EXPECT_TRUE(vectors_close("drho", r.grads.drho, g.drho, 1e-9));
+  EXPECT_TRUE(vectors_close("domega", r.grads.domega, g.domega, 1e-9));
+  EXPECT_TRUE(vectors_close("dphi", r.grads.dphi, g.dphi, 1e-9));
 }
 
 // Past 2^16 events the forward's input blocks are built on several threads
